@@ -1,0 +1,48 @@
+-- WebMagic defaults. An operator's file (wm --config FILE) overrides any of
+-- these; the environment overrides both: WM_<SECTION>_<KEY>, e.g.
+-- WM_DATABASE_POOL_SIZE=16 or WM_LOG_ACCESS=false. Secrets (keys ending in
+-- api_key, secret, password, token) are read from the environment only.
+return {
+    database = {
+        -- Empty: use the embedded cluster under paths.var/pg, started on demand.
+        -- Or a postgres:// URL / conninfo string (WM_DATABASE_URL).
+        url = "",
+        pool_size = 8,
+        -- Queries in flight per connection (libpq pipeline mode).
+        pipeline_depth = 16,
+        connect_timeout = 5,
+        -- Longest wait between reconnect attempts, in seconds.
+        backoff_max = 2,
+        -- Folder of PostgreSQL's server binaries; empty: the newest under
+        -- /usr/lib/postgresql/*/bin.
+        pg_bin = "",
+    },
+    paths = {
+        -- The one folder the host writes to: embedded cluster, outbox, logs,
+        -- screenshots.
+        var = "var",
+        migrations = "migrations",
+    },
+    log = {
+        level = "info",
+        -- One JSON line per HTTP request.
+        access = true,
+    },
+    http = {
+        listen = "127.0.0.1:8080",
+        workers = 1,
+        max_header_bytes = 16384,
+        max_body_bytes = 1048576,
+        max_connections = 10000,
+        -- Seconds to receive a request's headers, and to keep an idle
+        -- keep-alive connection.
+        header_timeout = 10,
+        idle_timeout = 60,
+        -- Generated sites answer at <subdomain>.<sites_domain>.
+        sites_domain = "localhost",
+    },
+    http_client = {
+        timeout = 30,
+        max_body_bytes = 10485760,
+    },
+}

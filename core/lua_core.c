@@ -1,0 +1,262 @@
+/* lua_core.c unit provides the "wm.core" module: the scheduler calls, log,
+ * json, crypto, exec, signals and a few file-system helpers, gathered into
+ * one table that scripts/wm/init.lua turns into the global `wm`. */
+#include "crypto.h"
+#include "json.h"
+#include "log.h"
+#include "proc.h"
+#include "sched.h"
+#include "vm.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- signals: wm.on_signal(name, fn) runs fn in a new task ---- */
+
+struct sig_watch {
+    uv_signal_t h;
+    int fn_ref;
+};
+
+static struct sig_watch sigs[4];
+static const struct { const char *name; int signum; } sig_names[] = {
+    {"int", SIGINT}, {"term", SIGTERM}, {"hup", SIGHUP}, {"usr1", SIGUSR1}};
+
+static void signal_cb(uv_signal_t *h, int signum)
+{
+    struct sig_watch *w = h->data;
+    lua_State *L = wm_sched_main_state();
+    lua_rawgeti(L, LUA_REGISTRYINDEX, w->fn_ref);
+    for (size_t i = 0; i < WM_ARRAY_LEN(sig_names); i++) {
+        if (sig_names[i].signum == signum)
+            lua_pushstring(L, sig_names[i].name);
+    }
+    wm_sched_spawn(L, 1, NULL, NULL);
+}
+
+static void signals_close(void *ud)
+{
+    WM_UNUSED(ud);
+    for (size_t i = 0; i < WM_ARRAY_LEN(sigs); i++) {
+        if (sigs[i].h.data != NULL && !uv_is_closing((uv_handle_t *)&sigs[i].h)) {
+            uv_close((uv_handle_t *)&sigs[i].h, NULL);
+            sigs[i].h.data = NULL;
+        }
+    }
+}
+
+static int l_on_signal(lua_State *L)
+{
+    static const char *const names[] = {"int", "term", "hup", "usr1", NULL};
+    int i = luaL_checkoption(L, 1, NULL, names);
+    struct sig_watch *w = &sigs[i];
+    if (lua_isnil(L, 2)) {
+        if (w->h.data != NULL) {
+            uv_signal_stop(&w->h);
+            luaL_unref(L, LUA_REGISTRYINDEX, w->fn_ref);
+        }
+        return 0;
+    }
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    static int closer_registered;
+    if (!closer_registered) {
+        wm_vm_on_close(signals_close, NULL);
+        closer_registered = 1;
+    }
+    if (w->h.data == NULL) {
+        uv_signal_init(wm_sched_loop(), &w->h);
+        w->h.data = w;
+        uv_unref((uv_handle_t *)&w->h);
+    } else {
+        luaL_unref(L, LUA_REGISTRYINDEX, w->fn_ref);
+    }
+    lua_pushvalue(L, 2);
+    w->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    uv_signal_start(&w->h, signal_cb, sig_names[i].signum);
+    return 0;
+}
+
+/* ---- files ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* list_dir(path) -> sorted array of names (no . and ..) | nil, err */
+static int l_list_dir(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    DIR *d = opendir(path);
+    if (d == NULL) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %s", path, strerror(errno));
+        return 2;
+    }
+    size_t n = 0, cap = 32;
+    char **names = wm_malloc(cap * sizeof(char *));
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (n == cap) {
+            cap *= 2;
+            names = wm_realloc(names, cap * sizeof(char *));
+        }
+        names[n++] = wm_strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof(char *), cmp_str);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushstring(L, names[i]);
+        lua_rawseti(L, -2, (int)i + 1);
+        wm_free(names[i]);
+    }
+    wm_free(names);
+    return 1;
+}
+
+/* stat(path) -> {type="file"|"dir"|"other", size=, mtime=, mode=, uid=} | nil, err */
+static int l_stat(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, strerror(errno));
+        return 2;
+    }
+    lua_createtable(L, 0, 5);
+    lua_pushstring(L, S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "dir" : "other");
+    lua_setfield(L, -2, "type");
+    lua_pushnumber(L, (lua_Number)st.st_size);
+    lua_setfield(L, -2, "size");
+    lua_pushnumber(L, (lua_Number)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9);
+    lua_setfield(L, -2, "mtime");
+    lua_pushinteger(L, st.st_mode & 07777);
+    lua_setfield(L, -2, "mode");
+    lua_pushinteger(L, (lua_Integer)st.st_uid);
+    lua_setfield(L, -2, "uid");
+    return 1;
+}
+
+/* mkdir_p(path[, mode]) -> true | nil, err */
+static int l_mkdir_p(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    mode_t mode = (mode_t)luaL_optinteger(L, 2, 0755);
+    char *p = wm_strdup(path);
+    for (char *s = p + 1; *s != '\0'; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, mode) != 0 && errno != EEXIST) {
+            lua_pushnil(L);
+            lua_pushfstring(L, "%s: %s", p, strerror(errno));
+            wm_free(p);
+            return 2;
+        }
+        *s = '/';
+    }
+    int rc = mkdir(p, mode);
+    wm_free(p);
+    if (rc != 0 && errno != EEXIST) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %s", path, strerror(errno));
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_realpath(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    char *r = realpath(path, NULL);
+    if (r == NULL) {
+        lua_pushnil(L);
+        lua_pushstring(L, strerror(errno));
+        return 2;
+    }
+    lua_pushstring(L, r);
+    free(r);
+    return 1;
+}
+
+static int l_getuid(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)geteuid());
+    return 1;
+}
+
+static int l_getpid(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)getpid());
+    return 1;
+}
+
+static int l_isatty(lua_State *L)
+{
+    lua_pushboolean(L, isatty((int)luaL_optinteger(L, 1, 1)));
+    return 1;
+}
+
+/* Lets `wm run` know whether spawned tasks failed unobserved. */
+static int l_unhandled_errors(lua_State *L)
+{
+    lua_pushinteger(L, wm_log_unhandled());
+    return 1;
+}
+
+static int l_live_tasks(lua_State *L)
+{
+    lua_pushinteger(L, wm_sched_live());
+    return 1;
+}
+
+static int l_stop_loop(lua_State *L)
+{
+    WM_UNUSED(L);
+    uv_stop(wm_sched_loop());
+    return 0;
+}
+
+static int l_hostname(lua_State *L)
+{
+    char buf[256];
+    if (gethostname(buf, sizeof(buf)) != 0)
+        strcpy(buf, "localhost");
+    buf[sizeof(buf) - 1] = '\0';
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+int wm_lua_core_open(lua_State *L)
+{
+    lua_newtable(L);
+    wm_sched_lua_register(L);
+    lua_newtable(L);
+    wm_log_lua_register(L);
+    lua_setfield(L, -2, "log");
+    wm_json_lua_register(L);
+    wm_crypto_init();
+    wm_crypto_lua_register(L);
+    wm_proc_lua_register(L);
+
+    static const luaL_Reg funcs[] = {
+        {"on_signal", l_on_signal},       {"list_dir", l_list_dir},
+        {"stat", l_stat},                 {"mkdir_p", l_mkdir_p},
+        {"realpath", l_realpath},         {"getuid", l_getuid},
+        {"getpid", l_getpid},             {"isatty", l_isatty},
+        {"unhandled_errors", l_unhandled_errors}, {"live_tasks", l_live_tasks},
+        {"stop_loop", l_stop_loop},       {"hostname", l_hostname},
+        {NULL, NULL}};
+    luaL_register(L, NULL, funcs);
+    return 1;
+}

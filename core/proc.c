@@ -1,0 +1,373 @@
+/* proc.c unit provides wm.exec{argv=, timeout=, cwd=, stdin=, env=,
+ * max_output=} -> {code=, signal=, stdout=, stderr=} | nil, err[, partial].
+ * err is "timeout" when the child had to be killed, or the spawn error
+ * ("no such file or directory: prog"). */
+#include "proc.h"
+#include "sched.h"
+#include "wm.h"
+
+#include <lauxlib.h>
+#include <signal.h>
+#include <string.h>
+
+#define DEFAULT_MAX_OUTPUT (64u << 20)
+
+struct exec_op {
+    uv_process_t proc;
+    uv_pipe_t out, err, in;
+    uv_timer_t timer;
+    uv_write_t write_req;
+    wm_co_t *co;
+    wm_buf_t out_buf, err_buf;
+    char *stdin_data;
+    size_t stdin_len;
+    size_t max_output;
+    int open_handles;
+    int exited, exit_status, term_signal;
+    int streams_open;      /* stdout, stderr not yet at EOF */
+    int timed_out, truncated, cancelled, resumed;
+};
+
+static void op_maybe_free(struct exec_op *op)
+{
+    if (op->open_handles > 0 || (!op->cancelled && !op->resumed))
+        return;
+    wm_buf_free(&op->out_buf);
+    wm_buf_free(&op->err_buf);
+    wm_free(op->stdin_data);
+    wm_free(op);
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+    struct exec_op *op = h->data;
+    op->open_handles--;
+    op_maybe_free(op);
+}
+
+static void close_handle(struct exec_op *op, uv_handle_t *h)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, handle_closed);
+}
+
+static void maybe_done(struct exec_op *op)
+{
+    if (!op->exited || op->streams_open > 0)
+        return;
+    uv_timer_stop(&op->timer);
+    close_handle(op, (uv_handle_t *)&op->timer);
+    close_handle(op, (uv_handle_t *)&op->proc);
+    if (!op->cancelled)
+        wm_sched_resume(op->co);
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    WM_UNUSED(h);
+    buf->base = wm_malloc(suggested);
+    buf->len = suggested;
+}
+
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct exec_op *op = s->data;
+    wm_buf_t *dst = (s == (uv_stream_t *)&op->out) ? &op->out_buf : &op->err_buf;
+    if (n > 0) {
+        size_t room = op->max_output > dst->len ? op->max_output - dst->len : 0;
+        size_t take = (size_t)n < room ? (size_t)n : room;
+        if (take < (size_t)n)
+            op->truncated = 1;
+        if (take > 0)
+            wm_buf_append(dst, buf->base, take);
+    }
+    wm_free(buf->base);
+    if (n < 0) {
+        uv_read_stop(s);
+        close_handle(op, (uv_handle_t *)s);
+        op->streams_open--;
+        maybe_done(op);
+    }
+}
+
+static void exit_cb(uv_process_t *p, int64_t status, int sig)
+{
+    struct exec_op *op = p->data;
+    op->exited = 1;
+    op->exit_status = (int)status;
+    op->term_signal = sig;
+    maybe_done(op);
+}
+
+static void timer_cb(uv_timer_t *t)
+{
+    struct exec_op *op = t->data;
+    op->timed_out = 1;
+    /* The child runs in its own process group: kill the whole group, so a
+     * shell's grandchildren do not keep the pipes open. */
+    if (op->proc.pid > 0)
+        kill(-op->proc.pid, SIGKILL);
+    uv_process_kill(&op->proc, SIGKILL);
+}
+
+static void write_cb(uv_write_t *req, int status)
+{
+    struct exec_op *op = req->data;
+    WM_UNUSED(status);
+    close_handle(op, (uv_handle_t *)&op->in);
+}
+
+static void push_result_table(lua_State *L, struct exec_op *op)
+{
+    lua_createtable(L, 0, 5);
+    if (op->term_signal != 0) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, "code");
+        lua_pushinteger(L, op->term_signal);
+        lua_setfield(L, -2, "signal");
+    } else {
+        lua_pushinteger(L, op->exit_status);
+        lua_setfield(L, -2, "code");
+    }
+    lua_pushlstring(L, op->out_buf.data ? op->out_buf.data : "", op->out_buf.len);
+    lua_setfield(L, -2, "stdout");
+    lua_pushlstring(L, op->err_buf.data ? op->err_buf.data : "", op->err_buf.len);
+    lua_setfield(L, -2, "stderr");
+    if (op->truncated) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "truncated");
+    }
+}
+
+static int exec_push(wm_co_t *co, lua_State *L, void *p)
+{
+    struct exec_op *op = p;
+    WM_UNUSED(co);
+    int n;
+    if (op->timed_out) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "timeout");
+        push_result_table(L, op);
+        n = 3;
+    } else {
+        push_result_table(L, op);
+        n = 1;
+    }
+    op->resumed = 1;
+    op_maybe_free(op);
+    return n;
+}
+
+static void exec_cancel(wm_co_t *co, void *p)
+{
+    struct exec_op *op = p;
+    WM_UNUSED(co);
+    op->cancelled = 1;
+    if (!op->exited && op->proc.pid > 0) {
+        kill(-op->proc.pid, SIGKILL);
+        uv_process_kill(&op->proc, SIGKILL);
+    }
+    op_maybe_free(op);
+}
+
+static char **table_to_strv(lua_State *L, int idx, const char *what, int kv)
+{
+    int n = (int)lua_objlen(L, idx);
+    if (kv) {
+        n = 0;
+        lua_pushnil(L);
+        while (lua_next(L, idx) != 0) {
+            n++;
+            lua_pop(L, 1);
+        }
+    }
+    char **v = wm_calloc((size_t)n + 1, sizeof(char *));
+    if (!kv) {
+        for (int i = 1; i <= n; i++) {
+            lua_rawgeti(L, idx, i);
+            const char *s = lua_tostring(L, -1);
+            if (s == NULL) {
+                for (int j = 0; j < i - 1; j++)
+                    wm_free(v[j]);
+                wm_free(v);
+                luaL_error(L, "wm.exec: %s[%d] must be a string", what, i);
+            }
+            v[i - 1] = wm_strdup(s);
+            lua_pop(L, 1);
+        }
+        return v;
+    }
+    int i = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        const char *k = lua_tostring(L, -2), *val = lua_tostring(L, -1);
+        if (k != NULL && val != NULL) {
+            size_t len = strlen(k) + strlen(val) + 2;
+            v[i] = wm_malloc(len);
+            snprintf(v[i], len, "%s=%s", k, val);
+            i++;
+        }
+        lua_pop(L, 1);
+    }
+    return v;
+}
+
+static void strv_free(char **v)
+{
+    if (v == NULL)
+        return;
+    for (char **p = v; *p != NULL; p++)
+        wm_free(*p);
+    wm_free(v);
+}
+
+extern char **environ;
+
+/* The child sees the parent's environment, with `env` entries added or
+ * replaced (a false value removes a variable). */
+static char **merged_env(lua_State *L, int idx)
+{
+    wm_buf_t dummy;
+    WM_UNUSED(dummy);
+    int n = 0;
+    for (char **e = environ; *e != NULL; e++)
+        n++;
+    char **extra = table_to_strv(L, idx, "env", 1);
+    int m = 0;
+    for (char **e = extra; *e != NULL; e++)
+        m++;
+    char **out = wm_calloc((size_t)(n + m + 1), sizeof(char *));
+    int k = 0;
+    for (char **e = environ; *e != NULL; e++) {
+        const char *eq = strchr(*e, '=');
+        size_t klen = eq ? (size_t)(eq - *e) : strlen(*e);
+        int overridden = 0;
+        lua_pushlstring(L, *e, klen);
+        lua_rawget(L, idx);
+        overridden = !lua_isnil(L, -1);
+        lua_pop(L, 1);
+        if (!overridden)
+            out[k++] = wm_strdup(*e);
+    }
+    for (char **e = extra; *e != NULL; e++) {
+        if (strcmp(strchr(*e, '=') + 1, "false") != 0)
+            out[k++] = wm_strdup(*e);
+    }
+    strv_free(extra);
+    return out;
+}
+
+static int l_exec(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    wm_co_t *co = wm_sched_current(L);
+    if (co == NULL)
+        return luaL_error(L, "wm.exec: must be called from a wm task");
+    lua_getfield(L, 1, "argv");
+    if (!lua_istable(L, -1) || lua_objlen(L, -1) == 0)
+        return luaL_error(L, "wm.exec: argv must be a non-empty array of strings");
+    char **argv = table_to_strv(L, lua_gettop(L), "argv", 0);
+    lua_pop(L, 1);
+
+    lua_getfield(L, 1, "timeout");
+    double timeout = luaL_optnumber(L, -1, 60);
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "cwd");
+    const char *cwd = lua_tostring(L, -1);
+    char *cwd_copy = cwd ? wm_strdup(cwd) : NULL;
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "max_output");
+    lua_Number max_output = luaL_optnumber(L, -1, DEFAULT_MAX_OUTPUT);
+    lua_pop(L, 1);
+    char **env = NULL;
+    lua_getfield(L, 1, "env");
+    if (lua_istable(L, -1))
+        env = merged_env(L, lua_gettop(L));
+    lua_pop(L, 1);
+
+    struct exec_op *op = wm_calloc(1, sizeof(*op));
+    op->co = co;
+    op->max_output = (size_t)max_output;
+    wm_buf_init(&op->out_buf);
+    wm_buf_init(&op->err_buf);
+    lua_getfield(L, 1, "stdin");
+    size_t in_len = 0;
+    const char *in = lua_tolstring(L, -1, &in_len);
+    int have_stdin = in != NULL;
+    if (have_stdin) {
+        op->stdin_data = wm_strndup(in, in_len);
+        op->stdin_len = in_len;
+    }
+    lua_pop(L, 1);
+
+    uv_loop_t *loop = wm_sched_loop();
+    uv_pipe_init(loop, &op->out, 0);
+    uv_pipe_init(loop, &op->err, 0);
+    uv_pipe_init(loop, &op->in, 0);
+    uv_timer_init(loop, &op->timer);
+    op->out.data = op->err.data = op->in.data = op->timer.data = op->proc.data = op;
+    op->write_req.data = op;
+    op->open_handles = 5;   /* out, err, in, timer, proc (after spawn) */
+
+    uv_stdio_container_t stdio[3];
+    if (have_stdin) {
+        stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
+        stdio[0].data.stream = (uv_stream_t *)&op->in;
+    } else {
+        stdio[0].flags = UV_IGNORE;
+    }
+    stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    stdio[1].data.stream = (uv_stream_t *)&op->out;
+    stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    stdio[2].data.stream = (uv_stream_t *)&op->err;
+
+    uv_process_options_t o;
+    memset(&o, 0, sizeof(o));
+    o.file = argv[0];
+    o.args = argv;
+    o.env = env;
+    o.cwd = cwd_copy;
+    o.exit_cb = exit_cb;
+    o.flags = UV_PROCESS_DETACHED;   /* own process group, for the group kill */
+    o.stdio_count = 3;
+    o.stdio = stdio;
+
+    int rc = uv_spawn(loop, &op->proc, &o);
+    char *prog = wm_strdup(argv[0]);
+    strv_free(argv);
+    strv_free(env);
+    wm_free(cwd_copy);
+    if (rc < 0) {
+        /* uv_spawn failed: the process handle still has to be closed. */
+        op->cancelled = 1;
+        close_handle(op, (uv_handle_t *)&op->proc);
+        close_handle(op, (uv_handle_t *)&op->out);
+        close_handle(op, (uv_handle_t *)&op->err);
+        close_handle(op, (uv_handle_t *)&op->in);
+        close_handle(op, (uv_handle_t *)&op->timer);
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %s", uv_strerror(rc), prog);
+        wm_free(prog);
+        return 2;
+    }
+    wm_free(prog);
+    op->streams_open = 2;
+    uv_read_start((uv_stream_t *)&op->out, alloc_cb, read_cb);
+    uv_read_start((uv_stream_t *)&op->err, alloc_cb, read_cb);
+    if (have_stdin) {
+        uv_buf_t b = uv_buf_init(op->stdin_data, (unsigned)op->stdin_len);
+        if (uv_write(&op->write_req, (uv_stream_t *)&op->in, &b, 1, write_cb) < 0)
+            close_handle(op, (uv_handle_t *)&op->in);
+    } else {
+        close_handle(op, (uv_handle_t *)&op->in);
+    }
+    if (timeout > 0)
+        uv_timer_start(&op->timer, timer_cb, (uint64_t)(timeout * 1000.0), 0);
+    return wm_sched_yield(co, op, exec_push, exec_cancel);
+}
+
+void wm_proc_lua_register(lua_State *L)
+{
+    lua_pushcfunction(L, l_exec);
+    lua_setfield(L, -2, "exec");
+}

@@ -1,0 +1,170 @@
+-- wm.db: queries through the pool in core/pg.c. The pool opens on first use,
+-- on database.url or, when that is empty, on the embedded cluster (started
+-- on demand).
+--
+--   wm.db.query(sql, ...)          -> rows, affected | nil, err, sqlstate
+--   wm.db.tx(function(q) ... end)  -> fn's results | nil, err
+--       q:query(sql, ...) runs on the transaction's own connection; q:script(sql)
+--       runs several statements. The transaction commits when fn returns, and
+--       rolls back when fn raises, when a query inside failed, or when the task
+--       dies.
+--   wm.db.listen(channel, fn)      fn(payload, channel) per notification
+local pg = require "wm.core.pg"
+
+local select, type, error, xpcall, unpack = select, type, error, xpcall, unpack
+local traceback = debug.traceback
+
+local M = {}
+local opening          -- an event while the first caller opens the pool
+local open_err
+
+local function conninfo()
+    local url = wm.config.database.url
+    if url ~= nil and url ~= "" then
+        return url
+    end
+    return require("wm.pgembed").ensure()
+end
+
+function M.open()
+    if pg.is_open() then
+        return true
+    end
+    if opening then
+        opening:wait()
+        if pg.is_open() then
+            return true
+        end
+        return nil, open_err
+    end
+    opening = wm.event()
+    local info, err = conninfo()
+    if info then
+        local c = wm.config.database
+        local ok
+        ok, err = pg.open { conninfo = info, size = c.pool_size, depth = c.pipeline_depth,
+                            connect_timeout = c.connect_timeout, backoff_max = c.backoff_max }
+        if ok then
+            err = nil
+        end
+    end
+    open_err = err
+    local ev = opening
+    opening = nil
+    ev:set()
+    if err then
+        return nil, err
+    end
+    return true
+end
+
+function M.query(sql, ...)
+    if type(sql) ~= "string" then
+        error("usage: wm.db.query(sql, ...)", 2)
+    end
+    if not pg.is_open() then
+        local ok, err = M.open()
+        if not ok then
+            return nil, err, "08006"
+        end
+    end
+    return pg.query(sql, ...)
+end
+
+-- The first row, or nil (and the error) when there is none.
+function M.one(sql, ...)
+    local rows, err, state = M.query(sql, ...)
+    if not rows then
+        return nil, err, state
+    end
+    return rows[1]
+end
+
+local Tx = {}
+Tx.__index = Tx
+
+function Tx:query(sql, ...)
+    return pg.tx_query(self._tx, sql, ...)
+end
+
+function Tx:one(sql, ...)
+    local rows, err, state = pg.tx_query(self._tx, sql, ...)
+    if not rows then
+        return nil, err, state
+    end
+    return rows[1]
+end
+
+function Tx:script(sql)
+    return pg.tx_script(self._tx, sql)
+end
+
+local function pack(...)
+    return { n = select("#", ...), ... }
+end
+
+function M.tx(fn)
+    if type(fn) ~= "function" then
+        error("usage: wm.db.tx(function(q) ... end)", 2)
+    end
+    if not pg.is_open() then
+        local ok, err = M.open()
+        if not ok then
+            return nil, err
+        end
+    end
+    local tx, err = pg.pin()
+    if not tx then
+        return nil, err
+    end
+    local ok
+    ok, err = pg.tx_query(tx, "BEGIN")
+    if not ok then
+        pg.unpin(tx)
+        return nil, err
+    end
+    local q = setmetatable({ _tx = tx }, Tx)
+    local res = pack(xpcall(fn, traceback, q))
+    if not res[1] then
+        pg.unpin(tx, true)
+        return nil, res[2]
+    end
+    if pg.tx_failed(tx) then
+        pg.unpin(tx, true)
+        return nil, "transaction rolled back: a query inside it failed"
+    end
+    local rows
+    rows, err = pg.tx_query(tx, "COMMIT")
+    if not rows then
+        pg.unpin(tx, true)
+        return nil, err
+    end
+    pg.unpin(tx)
+    if res.n == 1 then
+        return true
+    end
+    return unpack(res, 2, res.n)
+end
+
+function M.listen(channel, fn)
+    if type(channel) ~= "string" or type(fn) ~= "function" then
+        error("usage: wm.db.listen(channel, fn)", 2)
+    end
+    if not pg.is_open() then
+        local ok, err = M.open()
+        if not ok then
+            return nil, err
+        end
+    end
+    return pg.listen(channel, fn)
+end
+
+function M.stats()
+    return pg.stats()
+end
+
+function M.close()
+    pg.close()
+end
+
+return M
