@@ -224,11 +224,9 @@ static void strv_free(char **v)
 extern char **environ;
 
 /* The child sees the parent's environment, with `env` entries added or
- * replaced (a false value removes a variable). */
+ * replaced; an entry whose value is false removes the variable. */
 static char **merged_env(lua_State *L, int idx)
 {
-    wm_buf_t dummy;
-    WM_UNUSED(dummy);
     int n = 0;
     for (char **e = environ; *e != NULL; e++)
         n++;
@@ -249,10 +247,8 @@ static char **merged_env(lua_State *L, int idx)
         if (!overridden)
             out[k++] = wm_strdup(*e);
     }
-    for (char **e = extra; *e != NULL; e++) {
-        if (strcmp(strchr(*e, '=') + 1, "false") != 0)
-            out[k++] = wm_strdup(*e);
-    }
+    for (char **e = extra; *e != NULL; e++)
+        out[k++] = wm_strdup(*e);
     strv_free(extra);
     return out;
 }

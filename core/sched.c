@@ -561,6 +561,7 @@ static const char TASK_MT[] = "wm.task";
 
 struct task {
     struct waitlist wl;
+    wm_co_t *co;           /* while it runs */
     int finished, ok;
     int results_ref;       /* table {n=, ...} or the error string */
     int waited;
@@ -572,6 +573,7 @@ static void task_done(wm_co_t *co, int ok, int nres, const char *err, void *ud)
     lua_rawgeti(L, LUA_REGISTRYINDEX, (int)(intptr_t)ud);   /* stack: task */
     struct task *t = lua_touserdata(L, -1);
     t->finished = 1;
+    t->co = NULL;
     t->ok = ok;
     if (ok) {
         lua_createtable(L, nres, 1);
@@ -630,7 +632,7 @@ static int l_spawn(lua_State *L)
     lua_pushvalue(L, -1);
     int tref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_insert(L, 1);                           /* stack: task, fn, args */
-    wm_sched_spawn(L, nargs, task_done, (void *)(intptr_t)tref);
+    t->co = wm_sched_spawn(L, nargs, task_done, (void *)(intptr_t)tref);
     return 1;
 }
 
@@ -664,6 +666,24 @@ static int l_task_gc(lua_State *L)
     return 0;
 }
 
+/* task:cancel([reason]): ends a task that is waiting; what it held (a
+ * transaction's connection) is given back. Waiters see false, reason. */
+static int l_task_cancel(lua_State *L)
+{
+    struct task *t = luaL_checkudata(L, 1, TASK_MT);
+    const char *reason = luaL_optstring(L, 2, "cancelled");
+    if (t->finished || t->co == NULL) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    if (wm_sched_current(L) == t->co)
+        return luaL_error(L, "task:cancel: a task cannot cancel itself");
+    t->waited = 1;       /* a cancel is not an unhandled error */
+    wm_sched_cancel(t->co, reason);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 static int l_task_done(lua_State *L)
 {
     struct task *t = luaL_checkudata(L, 1, TASK_MT);
@@ -676,7 +696,8 @@ void wm_sched_lua_register(lua_State *L)
     static const luaL_Reg event_methods[] = {
         {"wait", l_event_wait}, {"set", l_event_set}, {"clear", l_event_clear}, {NULL, NULL}};
     static const luaL_Reg task_methods[] = {
-        {"wait", l_task_wait}, {"result", l_task_result}, {"done", l_task_done}, {NULL, NULL}};
+        {"wait", l_task_wait}, {"result", l_task_result}, {"done", l_task_done},
+        {"cancel", l_task_cancel}, {NULL, NULL}};
 
     luaL_newmetatable(L, EVENT_MT);
     lua_newtable(L);

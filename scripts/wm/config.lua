@@ -32,15 +32,21 @@ end
 
 -- Merges `over` into `base` (tables recursively, the rest replaced). Keys in
 -- `over` that `base` lacks are an error: a typo should not pass silently.
-local function merge(base, over, path, file, sources)
+local function merge(base, over, path, file, sources, open)
     for k, v in pairs(over) do
         local name = path and (path .. "." .. k) or k
         local old = base[k]
-        if old == nil and not (path == nil and type(v) == "table") and not base.__open then
+        -- A new top-level section is the operator's own (custom stages);
+        -- inside a known section, an unknown key is most likely a typo.
+        local new_section = path == nil and old == nil and type(v) == "table"
+        if old == nil and not new_section and not open then
             return nil, ("config: %s: unknown key %q"):format(file, name)
         end
-        if type(v) == "table" and type(old) == "table" and not v[1] then
-            local ok, err = merge(old, v, name, file, sources)
+        if type(v) == "table" and not v[1] and (type(old) == "table" or new_section) then
+            if new_section then
+                base[k] = {}
+            end
+            local ok, err = merge(base[k], v, name, file, sources, open or new_section)
             if not ok then
                 return nil, err
             end
@@ -82,7 +88,7 @@ end
 
 local function apply_env(t, path, sources)
     for k, v in pairs(t) do
-        if type(k) == "string" and k ~= "__open" then
+        if type(k) == "string" then
             local name = path and (path .. "." .. k) or k
             local env = "WM_" .. name:upper():gsub("%.", "_")
             local raw = getenv(env)

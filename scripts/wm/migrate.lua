@@ -53,7 +53,11 @@ function M.files(dir)
 end
 
 local function applied_rows()
-    local ok, err = wm.db.query(BOOKKEEPING)
+    -- Under the lock: two hosts creating the table at once would collide.
+    local ok, err = wm.db.tx(function(q)
+        assert(q:query("SELECT pg_advisory_xact_lock($1)", LOCK_ID))
+        assert(q:query(BOOKKEEPING))
+    end)
     if not ok then
         return nil, err
     end

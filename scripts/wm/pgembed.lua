@@ -199,6 +199,22 @@ function M.stop()
     return pg_cmd("pg_ctl", { "stop", "-w", "-m", "fast", "-D", data }, 90)
 end
 
+-- Stops the cluster and deletes its files (tests, or starting over).
+function M.destroy()
+    local ok, err = M.stop()
+    if not ok then
+        return nil, err
+    end
+    local base = M.location()
+    local r
+    r, err = sh_ok({ "rm", "-rf", base }, 120)
+    if not r then
+        return nil, err
+    end
+    location = nil
+    return true
+end
+
 -- The connection string of the embedded cluster, started if need be.
 function M.ensure()
     if not M.running() then

@@ -11,7 +11,8 @@ started on demand by any command that needs the database.
   stop     stop it (fast shutdown: connections are closed)
   status   say whether it runs, where, and with which settings
   url      print its connection string (for psql, pgbench, other tools)
-  psql     open psql on the database in use (external or embedded)]]
+  psql     open psql on the database in use (external or embedded)
+  destroy  stop the embedded cluster and delete its files (asks for --yes)]]
 
 local function external_url()
     local url = wm.config.database.url
@@ -43,6 +44,19 @@ return {
                 return 1
             end
             io.stdout:write("embedded PostgreSQL stopped\n")
+            return 0
+        elseif sub == "destroy" then
+            if args[2] ~= "--yes" then
+                io.stderr:write("wm db destroy deletes every row of the embedded cluster at ",
+                    embed.paths().base, "; run `wm db destroy --yes` to do it\n")
+                return 2
+            end
+            local ok, err = embed.destroy()
+            if not ok then
+                io.stderr:write("wm db destroy: ", err, "\n")
+                return 1
+            end
+            io.stdout:write("embedded PostgreSQL destroyed\n")
             return 0
         elseif sub == "status" then
             local ext = external_url()

@@ -1,0 +1,43 @@
+/* runner.c runs the C unit tests: `wm_unit NAME` runs one, `wm_unit` all. */
+#include "test.h"
+
+#define TESTS(X)             \
+    X(buf)                   \
+    X(json_quote)            \
+    X(json_roundtrip)        \
+    X(crypto_hmac)           \
+    X(crypto_password)       \
+    X(pg_thousand_queries)   \
+    X(pg_errors_isolated)
+
+#define DECLARE(name) int test_##name(void);
+TESTS(DECLARE)
+
+static const struct {
+    const char *name;
+    int (*fn)(void);
+} tests[] = {
+#define ENTRY(name) {#name, test_##name},
+    TESTS(ENTRY)
+};
+
+int main(int argc, char **argv)
+{
+    int passed = 0, failed = 0;
+    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+        if (argc > 1 && strcmp(argv[1], tests[i].name) != 0)
+            continue;
+        int rc = tests[i].fn();
+        printf("%s %s\n", rc == 0 ? "ok  " : "FAIL", tests[i].name);
+        if (rc == 0)
+            passed++;
+        else
+            failed++;
+    }
+    if (passed + failed == 0) {
+        fprintf(stderr, "no test named %s\n", argc > 1 ? argv[1] : "?");
+        return 2;
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,41 @@
+/* test.h unit provides the C unit tests' tiny framework: TEST_IMPL(name)
+ * defines a test, ASSERT* fail it with file:line. The runner (runner.c)
+ * runs one test by name or all of them. */
+#ifndef WM_TEST_H
+#define WM_TEST_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TEST_IMPL(name) int test_##name(void)
+
+#define ASSERT(expr)                                                                    \
+    do {                                                                                \
+        if (!(expr)) {                                                                  \
+            fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #expr); \
+            return 1;                                                                   \
+        }                                                                               \
+    } while (0)
+
+#define ASSERT_EQ_INT(a, b)                                                                  \
+    do {                                                                                     \
+        long long _a = (long long)(a), _b = (long long)(b);                                  \
+        if (_a != _b) {                                                                      \
+            fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__, __LINE__, #a, \
+                    #b, _a, _b);                                                             \
+            return 1;                                                                        \
+        }                                                                                    \
+    } while (0)
+
+#define ASSERT_EQ_STR(a, b)                                                                   \
+    do {                                                                                      \
+        const char *_a = (a), *_b = (b);                                                      \
+        if (_a == NULL || _b == NULL || strcmp(_a, _b) != 0) {                                \
+            fprintf(stderr, "%s:%d: %s == %s failed: \"%s\" != \"%s\"\n", __FILE__, __LINE__, \
+                    #a, #b, _a ? _a : "(null)", _b ? _b : "(null)");                          \
+            return 1;                                                                         \
+        }                                                                                     \
+    } while (0)
+
+#endif
