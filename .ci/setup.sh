@@ -1,0 +1,37 @@
+#!/bin/sh
+# setup.sh [--test]: installs what this machine lacks (Debian 12 packages),
+# then configures and builds wm into build/. Idempotent: a second run
+# installs nothing and rebuilds only what changed. --test adds what the test
+# suite needs (clang for the fuzz smoke, python3 for protocol fixtures).
+set -eu
+cd "$(dirname "$0")/.."
+
+pkgs="build-essential cmake pkg-config libluajit-5.1-dev libuv1-dev libpq-dev
+libcurl4-openssl-dev libcjson-dev libsodium-dev libhttp-parser-dev postgresql
+postgresql-client ca-certificates"
+if [ "${1:-}" = "--test" ]; then
+    pkgs="$pkgs clang libclang-rt-14-dev python3 procps"
+fi
+
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "setup: installing$missing"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# Debian starts a system PostgreSQL on install; wm does not need it (it runs
+# its own embedded cluster), so leave it alone.
+if [ ! -f build/CMakeCache.txt ]; then
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+cmake --build build -j"$(nproc)" 2>&1 | grep -E "error|warning|Error" || true
+test -x build/wm || { echo "setup: the build failed" >&2; exit 1; }
+echo "setup: build/wm is ready"
