@@ -45,4 +45,37 @@ return {
         timeout = 30,
         max_body_bytes = 10485760,
     },
+    jobs = {
+        -- Seconds a claimed job is leased; renewed every third of it while it
+        -- runs. A host that dies loses its leases, and rescue_leases hands the
+        -- jobs to others.
+        lease = 30,
+        -- Safety poll for scheduled jobs and missed wake-ups (wake-ups come
+        -- from LISTEN wm_jobs).
+        poll = 2,
+        batch = 100,
+        backoff_base = 2,
+        backoff_max = 3600,
+        -- Seconds running jobs get to finish on a graceful stop.
+        stop_deadline = 30,
+        default_timeout = 300,
+        -- Per-kind limits override the stage's own: concurrency = { scrape = 2 }.
+        concurrency = { default = 10 },
+        timeouts = {},
+    },
+    -- Periodic jobs, fired once per period across all hosts.
+    cron = {
+        autopilot = { every = 30, kind = "autopilot_tick" },
+        analytics = { every = 86400, offset = 300, kind = "analytics_snapshot" },
+        rescue = { every = 15, kind = "rescue_leases" },
+    },
+    autopilot = {
+        enabled = true,
+        -- Grid cells scraped at the same time, at most.
+        max_in_progress = 2,
+        -- Days before a scraped cell is scraped again.
+        cooldown_days = 30,
+        -- Imported into an empty coverage_grid on the first start.
+        grid_file = "config/grid.csv",
+    },
 }

@@ -12,6 +12,7 @@
  *   stats()                    -> {size=, ready=, busy=, waiting=, in_flight=, ...}
  *   close()
  */
+#include "jobs.h"
 #include "json.h"
 #include "pg.h"
 #include "sched.h"
@@ -37,6 +38,11 @@ struct tx {
     int failed;               /* a query inside failed: COMMIT would not commit */
     int anchor;               /* registry ref keeping the userdata alive while waiting */
 };
+
+wm_pg_pool_t *wm_lua_pg_pool(void)
+{
+    return pool;
+}
 
 /* ---- results ---- */
 

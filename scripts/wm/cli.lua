@@ -5,7 +5,7 @@
 local M = {}
 
 -- Order shown in `wm --help`.
-M.commands = { "run", "serve", "work", "migrate", "db", "config", "test", "version" }
+M.commands = { "run", "serve", "work", "jobs", "grid", "migrate", "db", "config", "prompts", "reload", "test", "version" }
 
 local function out(s)
     io.stdout:write(s, "\n")

@@ -16,6 +16,9 @@ local traceback = debug.traceback
 
 local M = {}
 local opening          -- an event while the first caller opens the pool
+-- The transaction each task is inside, so that wm.jobs.enqueue (and other
+-- helpers) join it without being handed `q`.
+local current = setmetatable({}, { __mode = "k" })
 local open_err
 
 local function conninfo()
@@ -124,7 +127,11 @@ function M.tx(fn)
         return nil, err
     end
     local q = setmetatable({ _tx = tx }, Tx)
+    local co = coroutine.running()
+    local outer = current[co]
+    current[co] = q
     local res = pack(xpcall(fn, traceback, q))
+    current[co] = outer
     if not res[1] then
         pg.unpin(tx, true)
         return nil, res[2]
@@ -144,6 +151,11 @@ function M.tx(fn)
         return true
     end
     return unpack(res, 2, res.n)
+end
+
+-- The transaction the calling task is inside, or nil.
+function M.current_tx()
+    return current[coroutine.running()]
 end
 
 function M.listen(channel, fn)

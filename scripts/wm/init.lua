@@ -44,6 +44,7 @@ wm.config = cfg
 wm.log.set_level(cfg.log.level)
 
 wm.db = require "wm.db"
+wm.jobs = require "wm.jobs"
 
 -- Optional subsystems attach themselves when present.
 for _, name in ipairs({ "http", "route" }) do

@@ -1,0 +1,44 @@
+-- wm work: the job scheduler and cron, without HTTP (a worker host).
+return {
+    summary = "run the job scheduler and cron without HTTP (a worker host)",
+    usage = [[usage: wm work [--no-cron] [--migrate]
+
+Runs the job scheduler in this process: it claims jobs of every stage in
+scripts/stages/ (and WM_SCRIPTS_PATH/*/stages/), up to each kind's
+concurrency, until SIGINT or SIGTERM; then running jobs get
+jobs.stop_deadline seconds to finish and the rest are handed back. Any number
+of `wm work` and `wm serve` processes can share one database: each job runs
+on one of them.
+
+  --no-cron    do not fire cron entries from this host
+  --migrate    apply pending migrations first]],
+    flags = { ["--no-cron"] = "boolean", ["--migrate"] = "boolean" },
+    run = function(opts)
+        if opts.migrate then
+            local n, err = require("wm.migrate").up()
+            if not n then
+                io.stderr:write("wm work: ", err, "\n")
+                return 1
+            end
+        end
+        local ok, err = wm.jobs.start_worker { cron = not opts.no_cron }
+        if not ok then
+            io.stderr:write("wm work: ", tostring(err), "\n")
+            return 1
+        end
+        local stop = wm.event()
+        local function on_stop(sig)
+            wm.log.info("stopping", { signal = sig })
+            stop:set()
+        end
+        wm.on_signal("int", on_stop)
+        wm.on_signal("term", on_stop)
+        stop:wait()
+        wm.jobs.stop_worker()
+        wm.on_signal("int", nil)
+        wm.on_signal("term", nil)
+        wm.db.close()
+        wm.log.info("stopped")
+        return 0
+    end,
+}
