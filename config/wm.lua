@@ -44,6 +44,9 @@ return {
     http_client = {
         timeout = 30,
         max_body_bytes = 10485760,
+        -- Idle connections kept for reuse.
+        max_connections = 32,
+        user_agent = "wm/0.1 (WebMagic)",
     },
     jobs = {
         -- Seconds a claimed job is leased; renewed every third of it while it

@@ -56,9 +56,10 @@ static int l_on_signal(lua_State *L)
     int i = luaL_checkoption(L, 1, NULL, names);
     struct sig_watch *w = &sigs[i];
     if (lua_isnil(L, 2)) {
-        if (w->h.data != NULL) {
+        if (w->h.data != NULL && w->fn_ref != LUA_NOREF) {
             uv_signal_stop(&w->h);
             luaL_unref(L, LUA_REGISTRYINDEX, w->fn_ref);
+            w->fn_ref = LUA_NOREF;
         }
         return 0;
     }
@@ -72,7 +73,7 @@ static int l_on_signal(lua_State *L)
         uv_signal_init(wm_sched_loop(), &w->h);
         w->h.data = w;
         uv_unref((uv_handle_t *)&w->h);
-    } else {
+    } else if (w->fn_ref != LUA_NOREF) {
         luaL_unref(L, LUA_REGISTRYINDEX, w->fn_ref);
     }
     lua_pushvalue(L, 2);

@@ -97,6 +97,8 @@ int main(int argc, char **argv)
     wm_err_t err;
     if (wm_vm_open(&loop, &opts, &L, &err) != 0) {
         fprintf(stderr, "wm: %s\n", err.msg);
+        uv_run(&loop, UV_RUN_NOWAIT);
+        uv_loop_close(&loop);
         free(root);
         return 1;
     }

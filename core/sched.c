@@ -584,7 +584,7 @@ static void task_done(wm_co_t *co, int ok, int nres, const char *err, void *ud)
         lua_setfield(L, -2, "n");
     } else {
         lua_pushstring(L, err);
-        if (t->wl.head == NULL && !t->waited) {
+        if (t->wl.head == NULL && !t->waited && !co->cancelled) {
             wm_log_error("spawned task failed", "error", err);
             wm_log_count_unhandled();
         }

@@ -1,26 +1,33 @@
 #!/usr/bin/env python3
 """A small HTTP/1.1 server on 127.0.0.1 for the wm.http client tests.
 
-usage: server.py PORT_FILE [IDLE_SECONDS]
+usage: server.py PORT_FILE [IDLE_SECONDS [CERT KEY]]
 
 Binds an ephemeral port, writes it to PORT_FILE, and serves until it has
 been idle (no request in flight, none started) for IDLE_SECONDS (default 5),
 until GET /quit, or until its parent process goes away.
 
 Routes:
-  /echo              JSON {method, path, query, headers, body, client_port}
+  /echo              JSON {method, path, query, headers, body, body_sha256,
+                     client_port}
                      plus two X-Multi and two Set-Cookie response fields
   /slow?s=N          waits N seconds, then answers "slow"
   /big?n=N           N bytes with Content-Length; X-Sha256 has their hash
   /chunked?n=N       N bytes, chunked (no Content-Length); X-Sha256 too
   /redirect?to=PATH  302 to PATH (default /echo)
+  /loop              302 to itself
+  /headers?n=N       N header fields of 40 bytes each
   /status?code=N     an empty answer with that status
   /garbage           a reply that is not HTTP, then close
   /quit              answers, then exits
+
+With CERT and KEY it also serves the same routes over TLS on a second port
+(a self-signed certificate), and PORT_FILE holds "PORT TLS_PORT".
 """
 import hashlib
 import json
 import os
+import ssl
 import sys
 import threading
 import time
@@ -69,12 +76,17 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n > 0 else b""
         if u.path == "/echo":
+            headers = {}
+            for k, v in self.headers.items():
+                k = k.lower()
+                headers[k] = headers[k] + ", " + v if k in headers else v
             out = json.dumps({
                 "method": self.command,
                 "path": u.path,
                 "query": q,
-                "headers": {k.lower(): v for k, v in self.headers.items()},
+                "headers": headers,
                 "body": body.decode("latin-1"),
+                "body_sha256": hashlib.sha256(body).hexdigest(),
                 "client_port": self.client_address[1],
             }).encode()
             self.send(200, out, [("Content-Type", "application/json"),
@@ -82,7 +94,7 @@ class Handler(BaseHTTPRequestHandler):
                                  ("Set-Cookie", "a=1; Path=/"),
                                  ("Set-Cookie", "b=2; Path=/")])
         elif u.path == "/slow":
-            time.sleep(float(q.get("s", "2")))
+            time.sleep(float(q.get("s", "1.5")))
             try:
                 self.send(200, b"slow")
             except OSError:
@@ -106,6 +118,11 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
         elif u.path == "/redirect":
             self.send(302, b"moved", [("Location", q.get("to", "/echo"))])
+        elif u.path == "/headers":
+            n = int(q.get("n", "10"))
+            self.send(200, b"h", [("X-H-%d" % i, "v" * 40) for i in range(n)])
+        elif u.path == "/loop":
+            self.send(302, b"again", [("Location", "/loop")])
         elif u.path == "/status":
             self.send(int(q.get("code", "200")), b"")
         elif u.path == "/garbage":
@@ -125,15 +142,26 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
 
+    def handle_error(self, request, client_address):
+        pass  # clients that hang up early (timeouts, caps) are the point
+
 
 def main():
     port_file = sys.argv[1]
     idle = float(sys.argv[2]) if len(sys.argv) > 2 else 5.0
     parent = os.getppid()
     srv = Server(("127.0.0.1", 0), Handler)
+    ports = str(srv.server_address[1])
+    if len(sys.argv) > 4:
+        tls = Server(("127.0.0.1", 0), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+        tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
+        threading.Thread(target=tls.serve_forever, daemon=True).start()
+        ports += " " + str(tls.server_address[1])
     tmp = port_file + ".tmp"
     with open(tmp, "w") as f:
-        f.write(str(srv.server_address[1]))
+        f.write(ports)
     os.replace(tmp, port_file)
 
     def watchdog():
