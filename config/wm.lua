@@ -81,4 +81,40 @@ return {
         -- Imported into an empty coverage_grid on the first start.
         grid_file = "config/grid.csv",
     },
+    -- One provider per capability: scripts/providers/<capability>/<name>.lua.
+    -- The defaults work offline; real ones need their keys in the environment.
+    providers = {
+        leads = "simulated",
+        website = "simulated",
+        llm = "offline",
+        mail = "outbox",
+    },
+    leads = {
+        -- Places asked for per grid cell.
+        per_cell = 20,
+        -- The simulated source's seed: the same seed gives the same businesses.
+        seed = 1,
+        -- Review texts fetched when a site is built.
+        reviews_per_site = 10,
+    },
+    mail = {
+        from_name = "WebMagic",
+        from_email = "hello@webmagic.example",
+        -- CAN-SPAM: a valid physical postal address in every message.
+        postal_address = "WebMagic, 1 Example Street, Austin, TX 78701, USA",
+        -- Emails sent per UTC day across all hosts, at most.
+        daily_cap = 200,
+        variant = "a",
+    },
+    sites = {
+        -- Where tracking links, unsubscribe and claim links point.
+        base_url = "http://127.0.0.1:8080",
+        -- A generated site's address; %s is its subdomain.
+        site_url_pattern = "http://%s.localhost:8080/",
+    },
+    tracking = {
+        -- HMAC key for tracking and unsubscribe links (WM_TRACKING_SECRET);
+        -- empty: a per-installation key kept in paths.var/tracking.key.
+        secret = "",
+    },
 }

@@ -13,6 +13,7 @@
 int wm_lua_core_open(lua_State *L);       /* lua_core.c */
 int wm_lua_pg_open(lua_State *L);         /* lua_pg.c */
 int wm_lua_jobs_open(lua_State *L);       /* jobs.c */
+int wm_lua_httpd_open(lua_State *L);      /* lua_httpd.c */
 int wm_lua_httpc_open(lua_State *L);      /* lua_httpc.c */
 int wm_lua_watch_open(lua_State *L);      /* lua_watch.c */
 
@@ -79,6 +80,7 @@ int wm_vm_open(uv_loop_t *loop, const wm_vm_opts_t *opts, lua_State **out, wm_er
     wm_vm_preload(L, "wm.core", wm_lua_core_open);
     wm_vm_preload(L, "wm.core.pg", wm_lua_pg_open);
     wm_vm_preload(L, "wm.core.jobs", wm_lua_jobs_open);
+    wm_vm_preload(L, "wm.core.httpd", wm_lua_httpd_open);
     wm_vm_preload(L, "wm.core.httpc", wm_lua_httpc_open);
     wm_vm_preload(L, "wm.core.watch", wm_lua_watch_open);
 

@@ -54,6 +54,8 @@ return {
                              { city = cell.city, state = cell.state, industry = cell.industry })
                 started = started + 1
             end
+            -- The safety net for leads qualified while plan_sites was running.
+            assert(wm.jobs.enqueue("plan_sites", {}, { unique_key = "plan_sites" }))
             return started
         end)
         if res == nil then

@@ -39,6 +39,11 @@ local function merge(base, over, path, file, sources, open)
         -- A new top-level section is the operator's own (custom stages);
         -- inside a known section, an unknown key is most likely a typo.
         local new_section = path == nil and old == nil and type(v) == "table"
+        if type(v) ~= "table" and is_secret(tostring(k)) and v ~= "" and v ~= false then
+            local env = "WM_" .. name:upper():gsub("%.", "_")
+            return nil, ("config: %s sets the secret %s; secrets come only from the environment: set %s")
+                :format(file, name, env)
+        end
         if old == nil and not new_section and not open then
             return nil, ("config: %s: unknown key %q"):format(file, name)
         end

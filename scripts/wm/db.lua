@@ -153,6 +153,21 @@ function M.tx(fn)
     return unpack(res, 2, res.n)
 end
 
+-- A PostgreSQL array literal for a list of strings or numbers, to pass as
+-- one parameter: wm.db.query("... WHERE id = ANY($1::uuid[])", wm.db.array(ids)).
+-- (A plain Lua table parameter is sent as JSON.)
+function M.array(list)
+    local parts = {}
+    for i, v in ipairs(list) do
+        if v == wm.null then
+            parts[i] = "NULL"
+        else
+            parts[i] = '"' .. tostring(v):gsub('[\\"]', "\\%0") .. '"'
+        end
+    end
+    return "{" .. table.concat(parts, ",") .. "}"
+end
+
 -- The transaction the calling task is inside, or nil.
 function M.current_tx()
     return current[coroutine.running()]

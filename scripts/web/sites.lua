@@ -1,0 +1,84 @@
+-- Generated sites, answered by Host: <subdomain>.<sites_domain> (by default
+-- *.localhost, which browsers resolve to loopback) and, later, custom
+-- domains. Served with a strict Content-Security-Policy (the page has no
+-- script and loads nothing from elsewhere) and an ETag.
+local render = require "sites.render"
+
+local CSP = render.csp()
+local domain = ((wm.config.http or {}).sites_domain or "localhost"):lower()
+
+local function not_found()
+    return { status = 404, headers = { ["Content-Type"] = "text/plain; charset=utf-8" },
+             body = "No site here.\n" }
+end
+
+-- The preview's "claim this site" call to action. Checkout is a later
+-- piece of work: until then the page says how to reach us.
+local html = require "lib.html"
+local function claim_page(site, token)
+    local row = wm.db.one([[SELECT b.name FROM generated_sites s JOIN businesses b ON b.id = s.business_id
+        WHERE s.id = $1 AND s.claim_token = $2]], site.id, token)
+    if not row then
+        return not_found()
+    end
+    local mail = wm.config.mail
+    return {
+        status = 200,
+        headers = { ["Content-Type"] = "text/html; charset=utf-8", ["Content-Security-Policy"] = CSP,
+                    ["Cache-Control"] = "no-store" },
+        body = ([[<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Claim %s</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}</style>
+</head><body><main><h1>This site is ready for %s</h1>
+<p>Online checkout is coming soon. To claim this site now, write to
+<a href="mailto:%s">%s</a> and mention this address.</p><p><a href="/">Back to the site</a></p>
+</main></body></html>]]):format(html.escape(row.name), html.escape(row.name), html.attr(mail.from_email),
+            html.escape(mail.from_email)),
+    }
+end
+
+local function serve(req)
+    local host = (req.headers.host or ""):lower():gsub(":%d+$", "")
+    -- An address, or the server's own name, is not a site: no query for it.
+    if host == "" or host == "localhost" or host:match("^[%d.]+$") or host:match("^%[") then
+        return not_found()
+    end
+    local sub = host:sub(1, #host - #domain - 1)
+    local site
+    if host:sub(-#domain - 1) == "." .. domain and sub:match("^[a-z0-9-]+$") then
+        site = wm.db.one([[SELECT id, html_content, status, updated_at FROM generated_sites
+            WHERE subdomain = $1 AND status IN ('preview', 'live', 'sold') ORDER BY version DESC LIMIT 1]], sub)
+    else
+        site = wm.db.one([[SELECT id, html_content, status, updated_at FROM generated_sites
+            WHERE custom_domain = $1 AND status IN ('live', 'sold') ORDER BY version DESC LIMIT 1]], host)
+    end
+    if not site then
+        return not_found()
+    end
+    local claim = req.path:match("^/claim/([%w_%-]+)$")
+    if claim then
+        return claim_page(site, claim)
+    end
+    if req.path ~= "/" and req.path ~= "/index.html" then
+        return not_found()
+    end
+    local etag = '"' .. wm.crypto.sha256_hex(site.html_content):sub(1, 32) .. '"'
+    local headers = {
+        ["Content-Type"] = "text/html; charset=utf-8",
+        ["Content-Security-Policy"] = CSP,
+        ["X-Content-Type-Options"] = "nosniff",
+        ["Referrer-Policy"] = "no-referrer",
+        ["ETag"] = etag,
+        ["Cache-Control"] = "no-cache",
+    }
+    if site.status == "preview" then
+        headers["X-Robots-Tag"] = "noindex"
+    end
+    if req.headers["if-none-match"] == etag then
+        return { status = 304, headers = headers, body = "" }
+    end
+    return { status = 200, headers = headers, body = site.html_content }
+end
+
+wm.route_host("*." .. domain, serve)
+wm.route_host("*", serve)

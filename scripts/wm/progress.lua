@@ -1,0 +1,74 @@
+-- What the main job prints so an operator sees it working: where to look
+-- (the server, a few site addresses, the outbox) and the loop's progress.
+local M = {}
+
+function M.counts()
+    return wm.db.one([[
+        SELECT (SELECT count(*) FROM businesses)::int AS leads,
+               (SELECT count(*) FROM businesses
+                  WHERE lead_status IN ('no_website', 'qualified', 'disqualified'))::int AS no_site,
+               (SELECT count(*) FROM businesses WHERE qualified_at IS NOT NULL)::int AS qualified,
+               (SELECT count(*) FROM generated_sites)::int AS sites,
+               (SELECT count(*) FROM campaigns WHERE sent_at IS NOT NULL)::int AS emails,
+               (SELECT count(*) FROM jobs WHERE status IN ('available', 'running', 'retryable', 'scheduled'))::int
+                   AS queued,
+               (SELECT count(*) FROM jobs WHERE status = 'discarded')::int AS failed]])
+end
+
+function M.cost_usd()
+    local has = wm.db.one("SELECT to_regclass('llm_calls') IS NOT NULL AS ok")
+    if not (has and has.ok) then
+        return 0
+    end
+    local r = wm.db.one("SELECT coalesce(sum(cost_micro_usd), 0)::float8 / 1e6 AS usd FROM llm_calls")
+    return r and r.usd or 0
+end
+
+function M.site_urls(n)
+    local rows = wm.db.query("SELECT subdomain FROM generated_sites ORDER BY created_at DESC LIMIT $1", n or 3) or {}
+    local pattern = wm.config.sites.site_url_pattern or "http://%s.localhost:8080/"
+    local urls = {}
+    for _, r in ipairs(rows) do
+        urls[#urls + 1] = pattern:format(r.subdomain)
+    end
+    return urls
+end
+
+function M.line()
+    local c = M.counts()
+    if not c then
+        return nil
+    end
+    return ("progress: %d leads, %d verified without website, %d qualified, %d sites, %d emails, "
+        .. "LLM cost $%.4f, %d jobs queued, %d failed"):format(c.leads, c.no_site, c.qualified, c.sites, c.emails,
+        M.cost_usd(), c.queued, c.failed)
+end
+
+-- Prints the banner, then a progress line whenever the counts change (at
+-- most every `every` seconds) until `stop` is set.
+function M.run(listen, stop, every)
+    local out = io.stdout
+    out:write(("WebMagic is running: http://%s/healthz\n"):format(listen))
+    out:write(("  sites:  %s (each generated site at its own subdomain)\n"):format(
+        (wm.config.sites.site_url_pattern or "http://%s.localhost:8080/"):format("<subdomain>")))
+    out:write(("  outbox: %s/outbox/ (one .eml per email)\n"):format(wm.config.paths.var))
+    out:write("  jobs:   wm jobs ls   grid: wm grid ls   stop: Ctrl-C\n")
+    out:flush()
+    local last, shown = nil, {}
+    while not stop:wait(every or 10) do
+        local line = M.line()
+        if line and line ~= last then
+            last = line
+            out:write(line, "\n")
+            for _, u in ipairs(M.site_urls(3)) do
+                if not shown[u] then
+                    shown[u] = true
+                    out:write("  new site: ", u, "\n")
+                end
+            end
+            out:flush()
+        end
+    end
+end
+
+return M

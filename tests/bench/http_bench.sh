@@ -1,0 +1,176 @@
+#!/bin/bash
+# http_bench.sh [gif|page|all] [SECONDS]: `wm serve --workers 2` against
+# nginx (2 workers, the same bytes as static files), both on 127.0.0.1, one
+# `wrk -t1 -c64 -dSECONDS` at a time; prints req/s for each and the ratio
+# wm/nginx (target >= 0.8). Then, with 1,000 idle connections held open on wm,
+# times another client's requests (target < 50 ms).
+#
+# Needs: build/wm (cmake --build build), nginx (Debian nginx-light), wrk,
+# python3. Not part of ctest. Access logs are off on both sides.
+# Environment: WM (the binary), WM_BENCH_PORT (base port, default 18480).
+set -euo pipefail
+
+mode=${1:-all}
+secs=${2:-10}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+wm=${WM:-$root/build/wm}
+base=${WM_BENCH_PORT:-18480}
+nginx_port=$base
+wm_port=$((base + 1))
+tmp=$(mktemp -d /tmp/wm-http-bench.XXXXXX)
+nginx_pid="" wm_pid=""
+
+cleanup() {
+    [ -n "$wm_pid" ] && kill -TERM "$wm_pid" 2>/dev/null && wait "$wm_pid" 2>/dev/null || true
+    [ -n "$nginx_pid" ] && kill -QUIT "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+for tool in nginx wrk python3; do
+    command -v "$tool" >/dev/null || { echo "http_bench: $tool is not installed" >&2; exit 2; }
+done
+[ -x "$wm" ] || { echo "http_bench: $wm not built" >&2; exit 2; }
+ulimit -n 8192 2>/dev/null || true
+
+# The same bytes for both servers: a 43-byte GIF and a 27 KB page.
+mkdir -p "$tmp/www/bench" "$tmp/logs"
+python3 - "$tmp/www/bench" <<'EOF'
+import sys
+d = sys.argv[1]
+gif = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
+       b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+assert len(gif) == 43
+open(d + "/pixel.gif", "wb").write(gif)
+parts = [b"<!doctype html><html><head><meta charset=utf-8><title>bench</title></head><body>\n"]
+i = 0
+while sum(map(len, parts)) < 27 * 1024 - 16:
+    i += 1
+    parts.append(b"<p>Paragraph %d: the quick brown fox jumps over the lazy dog.</p>\n" % i)
+parts.append(b"</body></html>\n")
+open(d + "/page.html", "wb").write(b"".join(parts))
+EOF
+chmod -R a+rX "$tmp"
+
+cat > "$tmp/nginx.conf" <<EOF
+worker_processes 2;
+daemon off;
+pid $tmp/nginx.pid;
+error_log $tmp/logs/error.log warn;
+events { worker_connections 8192; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_requests 10000000;
+    keepalive_timeout 60s;
+    open_file_cache max=64;
+    client_body_temp_path $tmp/body;
+    proxy_temp_path $tmp/proxy;
+    fastcgi_temp_path $tmp/fastcgi;
+    uwsgi_temp_path $tmp/uwsgi;
+    scgi_temp_path $tmp/scgi;
+    types { image/gif gif; text/html html; }
+    server {
+        listen 127.0.0.1:$nginx_port reuseport;
+        root $tmp/www;
+    }
+}
+EOF
+nginx -p "$tmp" -c "$tmp/nginx.conf" 2>"$tmp/logs/nginx.stderr" &
+nginx_pid=$!
+
+WM_LOG_ACCESS=false WM_DATABASE_URL="postgresql://127.0.0.1:1/none" \
+    WM_BENCH_GIF="$tmp/www/bench/pixel.gif" WM_BENCH_PAGE="$tmp/www/bench/page.html" \
+    "$wm" serve --no-jobs --quiet --listen "127.0.0.1:$wm_port" --workers 2 --routes "$here/routes" 2>"$tmp/logs/wm.stderr" &
+wm_pid=$!
+
+wait_port() {
+    for _ in $(seq 1 100); do
+        if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',int(sys.argv[1])),0.2)" "$1" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "http_bench: nothing listens on port $1" >&2
+    cat "$tmp/logs/"*.stderr >&2 || true
+    exit 1
+}
+wait_port "$nginx_port"
+wait_port "$wm_port"
+sleep 0.5     # both wm workers up
+
+cmp <(curl -s "http://127.0.0.1:$nginx_port/bench/page.html") <(curl -s "http://127.0.0.1:$wm_port/bench/page.html") \
+    || { echo "http_bench: the two servers send different pages" >&2; exit 1; }
+
+rps() {   # url -> requests/s
+    wrk -t1 -c64 -d"${secs}s" "$1" | awk '/^Requests\/sec:/ {print $2}'
+}
+
+run_case() {   # name path
+    local name=$1 path=$2
+    wrk -t1 -c64 -d1s "http://127.0.0.1:$nginx_port$path" >/dev/null   # warm up
+    wrk -t1 -c64 -d1s "http://127.0.0.1:$wm_port$path" >/dev/null
+    local n w
+    n=$(rps "http://127.0.0.1:$nginx_port$path")
+    w=$(rps "http://127.0.0.1:$wm_port$path")
+    python3 - "$name" "$n" "$w" <<'EOF'
+import sys
+name, n, w = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+ratio = w / n if n else 0
+print("%-5s nginx %9.0f req/s   wm %9.0f req/s   wm/nginx %.2f  %s"
+      % (name, n, w, ratio, "ok" if ratio >= 0.8 else "BELOW 0.8"))
+EOF
+}
+
+echo "wrk -t1 -c64 -d${secs}s; nginx 2 workers vs wm serve --workers 2 ($(nproc) cores)"
+case $mode in
+gif) run_case gif /bench/pixel.gif ;;
+page) run_case page /bench/page.html ;;
+all)
+    run_case gif /bench/pixel.gif
+    run_case page /bench/page.html
+    ;;
+*) echo "usage: http_bench.sh [gif|page|all] [SECONDS]" >&2; exit 2 ;;
+esac
+
+# 1,000 idle connections held open; another client must still be answered fast.
+python3 - "$wm_port" <<'EOF'
+import socket, sys, time
+port = int(sys.argv[1])
+held = []
+for _ in range(1000):
+    held.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+time.sleep(0.5)
+times = []
+for _ in range(200):
+    t = time.perf_counter()
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(b"GET /bench/pixel.gif HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    assert data.startswith(b"HTTP/1.1 200"), data[:100]
+    times.append((time.perf_counter() - t) * 1000)
+times.sort()
+alive = 0
+for s in held:
+    s.setblocking(False)
+    try:
+        alive += s.recv(1) == b"" and 0 or 1
+    except BlockingIOError:
+        alive += 1
+    except OSError:
+        pass
+print("idle  1000 idle connections held (%d still open): new-client request p50 %.2f ms, p99 %.2f ms, max %.2f ms  %s"
+      % (alive, times[len(times) // 2], times[int(len(times) * 0.99)], times[-1],
+         "ok" if times[-1] < 50 else "OVER 50 ms"))
+for s in held:
+    s.close()
+EOF
