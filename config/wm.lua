@@ -117,4 +117,26 @@ return {
         -- empty: a per-installation key kept in paths.var/tracking.key.
         secret = "",
     },
+    llm = {
+        -- The model every agent uses unless models.<agent> names another;
+        -- the offline provider costs its answers at this model's prices.
+        model = "claude-sonnet-5-5",
+        models = { analyst = "", concept = "", director = "", architect = "", email_composer = "" },
+        -- 0: the agent's own limit (scripts/agents/<agent>.lua).
+        max_tokens = { analyst = 0, concept = 0, director = 0, architect = 0, email_composer = 0 },
+        -- Raw answers kept in llm_calls: "failures" or "all".
+        keep_raw = "failures",
+        -- Make the offline provider misbehave for drills: "truncated",
+        -- "malformed", "placeholder", ... or "agent:mode".
+        simulate = "",
+        -- Seconds the assembled prompts are cached (NOTIFY wm_prompts clears it).
+        prompt_cache_ttl = 60,
+        offline_cache_min_tokens = 512,
+    },
+    anthropic = {
+        api_key = "",
+        base_url = "https://api.anthropic.com",
+        version = "2023-06-01",
+        timeout = 300,
+    },
 }

@@ -173,6 +173,9 @@ function M.current_tx()
     return current[coroutine.running()]
 end
 
+-- Several listeners may share a channel; each gets every notification.
+local listeners = {}
+
 function M.listen(channel, fn)
     if type(channel) ~= "string" or type(fn) ~= "function" then
         error("usage: wm.db.listen(channel, fn)", 2)
@@ -183,7 +186,32 @@ function M.listen(channel, fn)
             return nil, err
         end
     end
-    return pg.listen(channel, fn)
+    local list = listeners[channel]
+    if list then
+        for _, f in ipairs(list) do
+            if f == fn then
+                return true
+            end
+        end
+        list[#list + 1] = fn
+        return true
+    end
+    list = { fn }
+    listeners[channel] = list
+    local ok, err = pg.listen(channel, function(payload, ch)
+        for i = 1, #list do
+            if i == 1 then
+                list[i](payload, ch)
+            else
+                wm.spawn(list[i], payload, ch)
+            end
+        end
+    end)
+    if not ok then
+        listeners[channel] = nil
+        return nil, err
+    end
+    return true
 end
 
 function M.stats()

@@ -98,6 +98,11 @@ end
 
 local worker = { started = false }
 
+-- LISTEN wm_jobs: a job of `kind` may be claimable.
+function M.on_notify(kind)
+    core.wake(kind)
+end
+
 function M.host_id()
     if not worker.host then
         worker.host = ("%s:%d:%s"):format(wm.sys.hostname(), wm.sys.getpid(), wm.crypto.random_token(4))
@@ -130,7 +135,7 @@ function M.start_worker(opts)
         kinds = stages.kinds(),
         runner = M.run,
     }
-    ok, err = wm.db.listen("wm_jobs", function(kind) core.wake(kind) end)
+    ok, err = wm.db.listen("wm_jobs", M.on_notify)
     if not ok then
         return nil, err
     end

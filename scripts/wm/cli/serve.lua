@@ -86,6 +86,12 @@ local function prepare_database()
             wm.log.info("migrations applied", { count = n })
         end
     end
+    -- The prompts in scripts/agents/ are the source of truth: bring the
+    -- prompt tables up to date with them.
+    local synced, serr = require("lib.prompts").sync()
+    if not synced then
+        return nil, "syncing prompts: " .. tostring(serr)
+    end
     if wm.config.autopilot.enabled then
         local ok, err = require("lib.grid").seed_if_empty()
         if not ok then

@@ -1,0 +1,76 @@
+-- Shared steps of the pipeline stages: loading a business, recomputing a
+-- grid cell's counters from the rows (so they are right however often a
+-- stage reruns), and enqueueing the next stage once per business.
+local _M = {}
+
+function _M.business(id)
+    local b, err = wm.db.one("SELECT * FROM businesses WHERE id = $1", id)
+    if not b then
+        return nil, err or ("no business " .. tostring(id))
+    end
+    return b
+end
+
+-- Recounts lead_count, qualified_count, site_count, conversion_count of
+-- the cell from the tables.
+function _M.recount_grid(grid_id)
+    if grid_id == nil or grid_id == wm.null then
+        return true
+    end
+    local q = wm.db.current_tx()
+    local sql = [[
+        UPDATE coverage_grid g SET
+            lead_count = (SELECT count(*) FROM businesses b WHERE b.coverage_grid_id = g.id),
+            qualified_count = (SELECT count(*) FROM businesses b
+                               WHERE b.coverage_grid_id = g.id AND b.qualified_at IS NOT NULL),
+            site_count = (SELECT count(*) FROM generated_sites s JOIN businesses b ON b.id = s.business_id
+                          WHERE b.coverage_grid_id = g.id),
+            conversion_count = (SELECT count(*) FROM businesses b
+                                WHERE b.coverage_grid_id = g.id AND b.contact_status = 'purchased'),
+            updated_at = now()
+        WHERE g.id = $1]]
+    if q then
+        return q:query(sql, grid_id)
+    end
+    return wm.db.query(sql, grid_id)
+end
+
+-- The next stage for a business, at most one live job per (kind, business).
+function _M.next(kind, business_id, extra)
+    local payload = { business_id = business_id }
+    for k, v in pairs(extra or {}) do
+        payload[k] = v
+    end
+    return wm.jobs.enqueue(kind, payload, { unique_key = kind .. ":" .. business_id })
+end
+
+-- A stored agent output, or nil.
+function _M.agent_output(business_id, agent)
+    local r = wm.db.one("SELECT output, prompt FROM agent_outputs WHERE business_id = $1 AND agent = $2",
+                        business_id, agent)
+    if r then
+        return r.output, r.prompt
+    end
+end
+
+function _M.save_agent_output(business_id, agent, output, prompt)
+    local q = wm.db.current_tx()
+    local sql = [[INSERT INTO agent_outputs (business_id, agent, output, prompt) VALUES ($1, $2, $3::jsonb, $4)
+                  ON CONFLICT (business_id, agent) DO NOTHING]]
+    if q then
+        return q:query(sql, business_id, agent, output, prompt)
+    end
+    return wm.db.query(sql, business_id, agent, output, prompt)
+end
+
+-- An LLM-stage failure: "retryable: ..." retries (after the provider's
+-- Retry-After when it sent one), "fatal: ..." discards.
+function _M.llm_failure(err, retry_after)
+    err = tostring(err)
+    if err:match("^fatal:") then
+        return nil, err, { discard = true }
+    end
+    return nil, err, retry_after and { retry_in = retry_after } or nil
+end
+
+return _M

@@ -1,0 +1,65 @@
+-- architect {business_id}: the site's content, rendered through templates
+-- that escape every value (LLM-written HTML is sanitised), stored as
+-- generated_sites version 1 in status 'preview' with its design brief and
+-- the prompt that built it; the business's website_status becomes
+-- 'generated'. A business that has a site already gets no second one.
+local agent_stage = require "lib.agent_stage"
+local pipeline = require "lib.pipeline"
+local render = require "sites.render"
+local activity = require "lib.activity"
+
+local function subdomain_for(slug)
+    local s = tostring(slug):lower():gsub("[^a-z0-9-]", "-"):gsub("%-+", "-"):gsub("^%-", ""):gsub("%-$", "")
+    return s:sub(1, 63):gsub("%-$", "")
+end
+
+local M = {
+    kind = "architect",
+    concurrency = 4,
+    timeout = 600,
+    max_attempts = 4,
+}
+
+-- Builds the page for business `b` from the stored agent outputs.
+function M.build(b, content, claim_token, subdomain)
+    local dna = b.creative_dna ~= wm.null and b.creative_dna or pipeline.agent_output(b.id, "concept")
+    return render.render {
+        url = (wm.config.sites.site_url_pattern or "http://%s.localhost:8080/"):format(subdomain),
+        business = b,
+        dna = dna,
+        brief = pipeline.agent_output(b.id, "director"),
+        content = content,
+        preview = { banner = true, claim_url = claim_token and ("/claim/" .. claim_token) or nil },
+    }
+end
+
+function M.run(job)
+    local b, err = pipeline.business(job.payload.business_id)
+    if not b then
+        return nil, err, { discard = true }
+    end
+    if wm.db.one("SELECT id FROM generated_sites WHERE business_id = $1", b.id) then
+        return true                         -- regenerate nothing that exists
+    end
+    return agent_stage.run(job, "architect", function(q, biz, content, prompt)
+        local token = wm.crypto.random_token(24)
+        local sub = subdomain_for(biz.slug)
+        if q:one("SELECT 1 FROM generated_sites WHERE subdomain = $1", sub) then
+            sub = sub:sub(1, 54) .. "-" .. wm.crypto.sha256_hex(biz.id):sub(1, 8)
+        end
+        local html, rerr = M.build(biz, content, token, sub)
+        if not html then
+            error("rendering failed: " .. tostring(rerr), 0)
+        end
+        local site = assert(q:one([[INSERT INTO generated_sites (business_id, subdomain, html_content,
+                design_brief, builder_prompt, version, status, claim_token)
+            VALUES ($1, $2, $3, $4::jsonb, $5, 1, 'preview', $6) RETURNING id, subdomain]],
+            biz.id, sub, html, pipeline.agent_output(biz.id, "director") or wm.null, prompt, token))
+        assert(q:query("UPDATE businesses SET website_status = 'generated', updated_at = now() WHERE id = $1",
+                       biz.id))
+        activity.log("site.generated", "site", site.id, { subdomain = site.subdomain, bytes = #html })
+        assert(pipeline.recount_grid(biz.coverage_grid_id))
+    end, "compose")
+end
+
+return M

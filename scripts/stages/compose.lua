@@ -1,0 +1,50 @@
+-- compose {business_id}: the email_composer agent writes subject, preview
+-- text and body around the review highlight; lib/email.lua renders the
+-- plain and HTML parts (tracked links, unsubscribe, postal address); one
+-- campaigns row per site, status 'pending', with its variant. Then send.
+local agent_stage = require "lib.agent_stage"
+local pipeline = require "lib.pipeline"
+local activity = require "lib.activity"
+
+return {
+    kind = "compose",
+    concurrency = 4,
+    timeout = 300,
+    max_attempts = 4,
+    run = function(job)
+        local b, err = pipeline.business(job.payload.business_id)
+        if not b then
+            return nil, err, { discard = true }
+        end
+        local site = wm.db.one("SELECT id, subdomain FROM generated_sites WHERE business_id = $1 ORDER BY version DESC LIMIT 1", b.id)
+        if not site then
+            return nil, "no site for business " .. b.id, { discard = true }
+        end
+        local existing = wm.db.one("SELECT id, status FROM campaigns WHERE site_id = $1", site.id)
+        if existing then
+            if existing.status == "pending" then
+                assert(pipeline.next("send", b.id, { campaign_id = existing.id }))
+            end
+            return true                     -- one campaign per site, ever
+        end
+        if b.email == wm.null or b.email == nil then
+            return nil, "business has no email", { discard = true }
+        end
+        return agent_stage.run(job, "email_composer", function(q, biz, out, _, call)
+            -- The A/B variant of the composer's "approach" section this email used.
+            local variant = call and call.variants and call.variants.approach or wm.config.mail.variant or "a"
+            local c = assert(q:one([[INSERT INTO campaigns (business_id, site_id, subject_line, email_body,
+                    preview_text, review_highlight, business_name, recipient_email, status, variant,
+                    email_provider)
+                VALUES ($1, $2, $3, $4, left($5, 200), $6, left($7, 255), $8, 'pending', $9, $10)
+                ON CONFLICT (site_id) WHERE site_id IS NOT NULL DO NOTHING RETURNING id]],
+                biz.id, site.id, out.subject, wm.json.encode(out), out.preview_text,
+                biz.review_highlight ~= wm.null and biz.review_highlight or nil, biz.name, biz.email,
+                variant, (wm.config.providers or {}).mail or "outbox"))
+            if c then
+                activity.log("campaign.composed", "campaign", c.id, { subject = out.subject })
+                assert(pipeline.next("send", biz.id, { campaign_id = c.id }))
+            end
+        end, nil)
+    end,
+}

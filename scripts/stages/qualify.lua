@@ -1,0 +1,44 @@
+-- qualify {business_id}: a 0..100 score with its reasons, and the gates; a
+-- business with a website never gets here (verify_website sends only "no
+-- website" leads on). A qualified lead that the seed's "qualified leads"
+-- query picks goes on to the agents at once, in the same transaction
+-- (plan_sites runs the same query over every lead as the autopilot's
+-- safety net).
+local qualify = require "lib.qualify"
+local pipeline = require "lib.pipeline"
+local activity = require "lib.activity"
+local plan_sites = require "stages.plan_sites"
+
+return {
+    kind = "qualify",
+    concurrency = 8,
+    timeout = 60,
+    max_attempts = 3,
+    run = function(job)
+        local b, err = pipeline.business(job.payload.business_id)
+        if not b then
+            return nil, err, { discard = true }
+        end
+        if b.lead_status ~= "no_website" then
+            return true
+        end
+        local raw = b.raw_place ~= wm.null and b.raw_place or {}
+        local score, reasons = qualify.score(b, raw, "no_website")
+        local ok, gate_reasons = qualify.gates(b, raw, "no_website")
+        local all = {}
+        for _, r in ipairs(reasons or {}) do all[#all + 1] = r end
+        for _, r in ipairs(gate_reasons or {}) do all[#all + 1] = r end
+        local status = ok and "qualified" or "disqualified"
+        return wm.db.tx(function(q)
+            assert(q:query([[UPDATE businesses SET qualification_score = $2, qualification_reasons = $3::jsonb,
+                lead_status = $4::text, qualified_at = CASE WHEN $4::text = 'qualified' THEN now() END, updated_at = now()
+                WHERE id = $1]], b.id, score, wm.json.array(all), status))
+            activity.log("lead." .. status, "business", b.id, { score = score })
+            assert(pipeline.recount_grid(b.coverage_grid_id))
+            if ok then
+                assert(plan_sites.pick(q, b.id))
+            end
+            return true
+        end)
+    end,
+}

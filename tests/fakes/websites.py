@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Fake business websites on 127.0.0.1, for the HTTP website check tests.
+
+usage: websites.py PORT_FILE [IDLE_SECONDS]
+
+Binds an ephemeral port, writes it to PORT_FILE, and serves until idle for
+IDLE_SECONDS (default 10), until GET /quit, or until its parent goes away.
+The first path segment says how to answer (the rest of the path is
+ignored, so a test can append the host it stands for):
+  /status/<code>/...     that status, a small HTML body (HEAD: no body)
+  /redirect/<code>/...?to=URL   that status with Location: URL
+  /sleep/<seconds>/...   waits, then 200
+  /parked/...            200, a "this domain is for sale" page
+  /headmiss/...          HEAD 404 but GET 200 (servers that mishandle HEAD)
+  /ok                    204 (a canary)
+  /_log                  every request seen: [{method, path}]
+"""
+import json
+import os
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+STATE = {"active": 0, "last": time.monotonic(), "log": []}
+LOCK = threading.Lock()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def send(self, status, body=b"", headers=()):
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def route(self):
+        with LOCK:
+            STATE["active"] += 1
+        try:
+            self.handle_route()
+        except OSError:
+            self.close_connection = True
+        finally:
+            with LOCK:
+                STATE["active"] -= 1
+                STATE["last"] = time.monotonic()
+
+    def handle_route(self):
+        u = urlsplit(self.path)
+        q = parse_qs(u.query)
+        parts = [p for p in u.path.split("/") if p]
+        if u.path != "/_log":
+            with LOCK:
+                STATE["log"].append({"method": self.command, "path": u.path})
+        kind = parts[0] if parts else ""
+        if kind == "_log":
+            with LOCK:
+                body = json.dumps(STATE["log"]).encode()
+            return self.send(200, body)
+        if kind == "quit":
+            self.send(200, b"bye")
+            self.wfile.flush()
+            os._exit(0)
+        if kind == "ok":
+            return self.send(204)
+        if kind == "status":
+            code = int(parts[1])
+            return self.send(code, b"<html><body>status %d</body></html>" % code)
+        if kind == "redirect":
+            code = int(parts[1])
+            return self.send(code, b"moved", [("Location", q.get("to", ["/status/200"])[0])])
+        if kind == "sleep":
+            time.sleep(float(parts[1]))
+            return self.send(200, b"<html>late</html>")
+        if kind == "parked":
+            return self.send(200, b"<html><title>example.com</title><h1>This domain is for sale!</h1>"
+                                  b"<p>Buy this domain today.</p></html>")
+        if kind == "headmiss":
+            if self.command == "HEAD":
+                return self.send(404)
+            return self.send(200, b"<html><h1>Welcome to our shop</h1></html>")
+        return self.send(404, b"<html>not found</html>")
+
+    do_GET = do_POST = do_HEAD = route
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass
+
+
+def main():
+    port_file = sys.argv[1]
+    idle = float(sys.argv[2]) if len(sys.argv) > 2 else 10.0
+    parent = os.getppid()
+    srv = Server(("127.0.0.1", 0), Handler)
+    tmp = port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(srv.server_address[1]))
+    os.replace(tmp, port_file)
+
+    def watchdog():
+        while True:
+            time.sleep(0.2)
+            with LOCK:
+                quiet = STATE["active"] == 0 and time.monotonic() - STATE["last"] > idle
+            if quiet or os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watchdog, daemon=True).start()
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
