@@ -15,6 +15,7 @@ end
 local ncities, nind = opts.cities or 2, opts.industries or 3
 
 assert(require("wm.migrate").up())
+assert(require("lib.prompts").sync())
 assert(grid.seed_if_empty())
 
 local cells = assert(wm.db.query([[

@@ -28,6 +28,12 @@ function _M.run(job, agent, store, next_kind)
     if not b then
         return nil, err, { discard = true }
     end
+    -- Only a qualified lead gets agents (and so a site and an email),
+    -- however the job came to exist: replayed, retried or enqueued by hand.
+    if b.lead_status ~= "qualified" then
+        return nil, ("business %s is %s, not qualified: no %s for it"):format(b.id, b.lead_status, agent),
+            { discard = true }
+    end
     local output, prompt = pipeline.agent_output(b.id, agent)
     local call
     if output == nil then

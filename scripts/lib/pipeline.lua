@@ -18,6 +18,10 @@ function _M.recount_grid(grid_id)
         return true
     end
     local q = wm.db.current_tx()
+    -- Lock the row first: the UPDATE below then takes its snapshot after any
+    -- other transaction recounting the same cell has committed, so two
+    -- stages finishing at once cannot both count without the other.
+    local lock = "SELECT 1 FROM coverage_grid WHERE id = $1 FOR UPDATE"
     local sql = [[
         UPDATE coverage_grid g SET
             lead_count = (SELECT count(*) FROM businesses b WHERE b.coverage_grid_id = g.id),
@@ -30,9 +34,16 @@ function _M.recount_grid(grid_id)
             updated_at = now()
         WHERE g.id = $1]]
     if q then
+        local ok, err = q:query(lock, grid_id)
+        if not ok then
+            return nil, err
+        end
         return q:query(sql, grid_id)
     end
-    return wm.db.query(sql, grid_id)
+    return wm.db.tx(function(tq)
+        assert(tq:query(lock, grid_id))
+        return assert(tq:query(sql, grid_id))
+    end)
 end
 
 -- The next stage for a business, at most one live job per (kind, business).

@@ -14,6 +14,9 @@ return {
         if not b then
             return nil, err, { discard = true }
         end
+        if b.lead_status ~= "qualified" then
+            return nil, "business " .. b.id .. " is " .. b.lead_status .. ", not qualified", { discard = true }
+        end
         if b.reviews_data == wm.null then
             local source = providers.get("leads")
             local reviews, rerr = source.reviews { place = b.raw_place ~= wm.null and b.raw_place or {},

@@ -38,7 +38,7 @@ local leads = require "lib.leads"
 local type, error, tostring, tonumber, ipairs, pairs, getmetatable = type, error, tostring, tonumber, ipairs,
     pairs, getmetatable
 local floor, min, max = math.floor, math.min, math.max
-local byte, format, gsub, upper, sub = string.byte, string.format, string.gsub, string.upper, string.sub
+local byte, format, gsub, upper = string.byte, string.format, string.gsub, string.upper
 local concat = table.concat
 local getenv = os.getenv
 

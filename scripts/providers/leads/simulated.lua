@@ -421,6 +421,9 @@ local function check_search(opts)
     if opts.country ~= nil and type(opts.country) ~= "string" then
         error(usage .. ": country must be a string", 3)
     end
+    if opts.seed ~= nil and type(opts.seed) ~= "number" and type(opts.seed) ~= "string" then
+        error(usage .. ": seed must be a number or a string", 3)
+    end
 end
 
 function _M.search(opts)

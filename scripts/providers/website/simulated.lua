@@ -11,7 +11,7 @@
 --     never appears in the evidence.
 local leads = require "lib.leads"
 
-local type, error, ipairs = type, error, ipairs
+local type, error, ipairs, tostring = type, error, ipairs, tostring
 local gsub = string.gsub
 
 local _M = { _VERSION = "0.1" }
