@@ -139,4 +139,43 @@ return {
         version = "2023-06-01",
         timeout = 300,
     },
+    -- The real lead source (providers.leads = "outscraper"); the key comes
+    -- from WM_OUTSCRAPER_API_KEY. domains_service (email enrichment) costs
+    -- extra, and without it Outscraper leads have no email.
+    outscraper = {
+        api_key = "",
+        base_url = "https://api.app.outscraper.com",
+        search_path = "/maps/search-v3",
+        reviews_path = "/maps/reviews-v3",
+        language = "en",
+        enrichment = { "domains_service" },
+        poll_interval = 5,
+        poll_timeout = 300,
+        timeout = 60,
+    },
+    -- The HTTP website check (providers.website = "http").
+    website_check = {
+        max_candidates = 5,
+        timeout = 8,
+        max_redirects = 3,
+        deadline = 90,
+        -- A "no website" built on network errors counts only if this answers.
+        canary_url = "https://www.google.com/generate_204",
+        detect_parked = true,
+        -- A website named in the lead counts even when it does not answer.
+        listed_site_counts = true,
+        probe_listed_site = true,
+        max_body = 262144,
+    },
+    qualify = {
+        min_rating = 4.0,
+        min_reviews = 10,
+        min_score = 50,
+        countries = { "US" },
+        recent_months = 18,
+        rating_floor = 3.5,
+        reviews_full = 200,
+        points = { no_website = 30, email = 25, rating = 20, reviews = 15, independent = 10, chain = -50,
+                   recent = 5, stale = -25 },
+    },
 }

@@ -23,10 +23,18 @@ return {
         local places, err, info = source.search {
             city = cell.city, state = cell.state, country = cell.country ~= wm.null and cell.country or "US",
             industry = cell.industry, limit = cfg.per_cell, seed = cfg.seed,
+            -- A search the provider is still running (async) is resumed, not paid for twice.
+            request_id = job.payload.request_id,
         }
         if not places then
-            return nil, "lead source " .. name .. ": " .. tostring(err), info and info.retry_after and
-                { retry_in = info.retry_after } or nil
+            info = info or {}
+            if info.request_id and info.request_id ~= job.payload.request_id then
+                -- Keep the provider's request id for the next attempt.
+                assert(wm.db.query("UPDATE jobs SET payload = payload || jsonb_build_object('request_id', $2::text) WHERE id = $1",
+                                   job.id, info.request_id))
+            end
+            return nil, "lead source " .. name .. ": " .. tostring(err),
+                { retry_in = info.retry_after, discard = info.discard }
         end
         return wm.db.tx(function(q)
             assert(wm.jobs.enqueue("ingest", { grid_id = cell.id, places = wm.json.array(places), source = name },

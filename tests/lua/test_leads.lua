@@ -119,7 +119,8 @@ function T.simulated_limits(t)
     t.eq(#assert(sim.search { city = "Austin", state = "TX", industry = "plumber", limit = 999 }), 200, "max 200")
     t.eq(#assert(sim.search { city = "Austin", state = "TX", industry = "plumber", limit = 0 }), 0)
     for _, bad in ipairs({ {}, { city = "Austin", state = "TX" }, { city = 1, state = "TX", industry = "x" },
-                           { city = "Austin", state = "TX", industry = "plumber", limit = "5" } }) do
+                           { city = "Austin", state = "TX", industry = "plumber", limit = "5" },
+                           { city = "Austin", state = "TX", industry = "plumber", seed = {} } }) do
         local ok, err = pcall(sim.search, bad)
         t.ok(not ok, "misuse raises")
         t.match(err, "usage")
