@@ -116,8 +116,63 @@ static void newline(wm_buf_t *b, int pretty, int depth)
         wm_buf_append(b, "  ", 2);
 }
 
-static int encode(lua_State *L, int idx, wm_buf_t *b, wm_err_t *err, int depth, int pretty)
+/* With SANITIZE, what JSON cannot hold is mended instead of refused: bytes
+ * that are not UTF-8 become U+FFFD, NUL is dropped, NaN, infinities and
+ * values of other types become null. For storing scraped data as JSONB. */
+enum { PRETTY = 1, SANITIZE = 2 };
+
+static size_t utf8_seq(const unsigned char *s, size_t i, size_t len)
 {
+    unsigned char c = s[i];
+    size_t size = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (size == 0 || i + size > len)
+        return 0;
+    for (size_t k = 1; k < size; k++) {
+        if (s[i + k] < 0x80 || s[i + k] > 0xBF)
+            return 0;
+    }
+    unsigned char c2 = s[i + 1];
+    if ((c == 0xE0 && c2 < 0xA0) || (c == 0xED && c2 > 0x9F) || (c == 0xF0 && c2 < 0x90) ||
+        (c == 0xF4 && c2 > 0x8F))
+        return 0;
+    return size;
+}
+
+static void quote_clean(wm_buf_t *b, const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    wm_buf_t clean;
+    wm_buf_init(&clean);
+    size_t i = 0, start = 0;
+    int dirty = 0;
+    while (i < len) {
+        if (s[i] != 0 && s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n = s[i] == 0 ? 0 : utf8_seq(s, i, len);
+        if (n > 0) {
+            i += n;
+            continue;
+        }
+        dirty = 1;
+        wm_buf_append(&clean, s + start, i - start);
+        if (s[i] != 0)
+            wm_buf_append(&clean, "\xEF\xBF\xBD", 3);
+        start = ++i;
+    }
+    if (!dirty) {
+        wm_json_quote(b, str, len);
+        return;
+    }
+    wm_buf_append(&clean, s + start, len - start);
+    wm_json_quote(b, clean.data, clean.len);
+    wm_buf_free(&clean);
+}
+
+static int encode(lua_State *L, int idx, wm_buf_t *b, wm_err_t *err, int depth, int flags)
+{
+    int pretty = flags & PRETTY;
     if (idx < 0)
         idx = lua_gettop(L) + idx + 1;
     switch (lua_type(L, idx)) {
@@ -129,6 +184,10 @@ static int encode(lua_State *L, int idx, wm_buf_t *b, wm_err_t *err, int depth, 
         return 0;
     case LUA_TNUMBER: {
         double x = lua_tonumber(L, idx);
+        if ((isnan(x) || isinf(x)) && (flags & SANITIZE)) {
+            wm_buf_puts(b, "null");
+            return 0;
+        }
         if (isnan(x) || isinf(x))
             return wm_err_set(err, WM_EINVAL, "cannot encode %s as JSON", isnan(x) ? "NaN" : "infinity");
         put_number(b, x);
@@ -137,7 +196,10 @@ static int encode(lua_State *L, int idx, wm_buf_t *b, wm_err_t *err, int depth, 
     case LUA_TSTRING: {
         size_t len;
         const char *s = lua_tolstring(L, idx, &len);
-        wm_json_quote(b, s, len);
+        if (flags & SANITIZE)
+            quote_clean(b, s, len);
+        else
+            wm_json_quote(b, s, len);
         return 0;
     }
     case LUA_TLIGHTUSERDATA:
@@ -159,7 +221,7 @@ static int encode(lua_State *L, int idx, wm_buf_t *b, wm_err_t *err, int depth, 
                     wm_buf_append(b, ",", 1);
                 newline(b, pretty, depth + 1);
                 lua_rawgeti(L, idx, i);
-                int rc = encode(L, -1, b, err, depth + 1, pretty);
+                int rc = encode(L, -1, b, err, depth + 1, flags);
                 lua_pop(L, 1);
                 if (rc < 0)
                     return rc;
@@ -186,7 +248,10 @@ static int encode(lua_State *L, int idx, wm_buf_t *b, wm_err_t *err, int depth, 
             if (kt == LUA_TSTRING) {
                 size_t klen;
                 const char *k = lua_tolstring(L, -2, &klen);
-                wm_json_quote(b, k, klen);
+                if (flags & SANITIZE)
+                    quote_clean(b, k, klen);
+                else
+                    wm_json_quote(b, k, klen);
             } else {
                 wm_buf_t kb;
                 wm_buf_init(&kb);
@@ -195,7 +260,7 @@ static int encode(lua_State *L, int idx, wm_buf_t *b, wm_err_t *err, int depth, 
                 wm_buf_free(&kb);
             }
             wm_buf_append(b, pretty ? ": " : ":", pretty ? 2 : 1);
-            int rc = encode(L, -1, b, err, depth + 1, pretty);
+            int rc = encode(L, -1, b, err, depth + 1, flags);
             lua_pop(L, 1);
             if (rc < 0) {
                 lua_pop(L, 1);
@@ -210,6 +275,10 @@ static int encode(lua_State *L, int idx, wm_buf_t *b, wm_err_t *err, int depth, 
     default:
         break;
     }
+    if (flags & SANITIZE) {
+        wm_buf_puts(b, "null");
+        return 0;
+    }
     return wm_err_set(err, WM_EINVAL, "cannot encode a %s as JSON", luaL_typename(L, idx));
 }
 
@@ -220,7 +289,7 @@ int wm_json_encode(lua_State *L, int idx, wm_buf_t *b, wm_err_t *err)
 
 int wm_json_encode_pretty(lua_State *L, int idx, wm_buf_t *b, wm_err_t *err)
 {
-    return encode(L, idx, b, err, 0, 1);
+    return encode(L, idx, b, err, 0, PRETTY);
 }
 
 static void push_array_mt(lua_State *L)
@@ -298,17 +367,19 @@ int wm_json_decode(lua_State *L, const char *text, size_t len, wm_err_t *err)
 static int l_encode(lua_State *L)
 {
     luaL_checkany(L, 1);
-    int pretty = 0;
+    int flags = 0;
     if (lua_istable(L, 2)) {
         lua_getfield(L, 2, "pretty");
-        pretty = lua_toboolean(L, -1);
-        lua_pop(L, 1);
+        flags |= lua_toboolean(L, -1) ? PRETTY : 0;
+        lua_getfield(L, 2, "sanitize");
+        flags |= lua_toboolean(L, -1) ? SANITIZE : 0;
+        lua_pop(L, 2);
     }
     lua_settop(L, 1);
     wm_buf_t b;
     wm_err_t err;
     wm_buf_init(&b);
-    if (encode(L, 1, &b, &err, 0, pretty) < 0) {
+    if (encode(L, 1, &b, &err, 0, flags) < 0) {
         wm_buf_free(&b);
         lua_pushnil(L);
         lua_pushstring(L, err.msg);

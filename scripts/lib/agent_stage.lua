@@ -49,6 +49,10 @@ function _M.run(job, agent, store, next_kind)
         end
         call = err                 -- on success: output, call
         prompt = type(call) == "table" and (call.prompt or call.system) or nil
+        -- Scraped text that was not UTF-8 can come back through the model:
+        -- mend it once here, so every column written from it is valid.
+        output = wm.json.decode(assert(wm.json.encode(output, { sanitize = true })))
+        prompt = prompt and wm.text.utf8_clean(prompt)
     end
     local ok
     ok, err = wm.db.tx(function(q)

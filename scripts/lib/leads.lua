@@ -122,6 +122,10 @@ local function clean_utf8(s)
     end
     return concat(out)
 end
+-- The core's C version when there is one (same rules, about 20x faster).
+if wm and wm.text and wm.text.utf8_clean then
+    clean_utf8 = wm.text.utf8_clean
+end
 _M.clean_utf8 = clean_utf8
 
 -- The longest prefix of the valid UTF-8 string `s` that fits in `max`
@@ -713,7 +717,7 @@ function _M.slug(name, city, id)
     return n .. (c ~= "" and ("-" .. c) or "") .. "-" .. h
 end
 
-function _M.to_business(place, grid_row)
+function _M.to_business(place, grid_row, opts)
     if type(place) ~= "table" then
         error("usage: leads.to_business(place, grid_row)", 2)
     end
@@ -786,7 +790,9 @@ function _M.to_business(place, grid_row)
         photos_urls = photos(place),
         logo_url = http_url(place.logo),
         coverage_grid_id = type(grid_id) == "string" and grid_id or nil,
-        raw_place = sanitize(place, 0),
+        -- opts.raw = "as_is": the caller encodes with wm.json.encode(v,
+        -- {sanitize = true}), which mends the same things in C, faster.
+        raw_place = (opts and opts.raw == "as_is") and place or sanitize(place, 0),
         web_presence = presence,
     }
 end

@@ -25,7 +25,7 @@ return {
                 return nil, "reviews: " .. tostring(rerr)
             end
             assert(wm.db.query("UPDATE businesses SET reviews_data = $2::jsonb WHERE id = $1", b.id,
-                               wm.json.array(reviews)))
+                               assert(wm.json.encode(wm.json.array(reviews), { sanitize = true }))))
         end
         return agent_stage.run(job, "analyst", function(q, biz, out)
             assert(q:query([[UPDATE businesses SET reviews_summary = $2, review_highlight = $3,

@@ -38,7 +38,7 @@ function M.upsert(places, cell)
     local rows = {}
     local seen = {}
     for _, place in ipairs(places) do
-        local row = leads.to_business(place, cell)
+        local row = leads.to_business(place, cell, { raw = "as_is" })
         if row and row.gmb_id and not seen[row.gmb_id] then
             seen[row.gmb_id] = true
             rows[#rows + 1] = row
@@ -48,7 +48,12 @@ function M.upsert(places, cell)
         return {}
     end
     -- Slugs carry a hash of the gmb_id, so two businesses never share one.
-    return wm.db.query(UPSERT, wm.json.array(rows))
+    -- The raw places are mended for JSONB (UTF-8, NUL, NaN) as they are encoded.
+    local json, err = wm.json.encode(wm.json.array(rows), { sanitize = true })
+    if not json then
+        return nil, err
+    end
+    return wm.db.query(UPSERT, json)
 end
 
 function M.run(job)

@@ -24,6 +24,9 @@ local wm = {
         mkdir_p = core.mkdir_p,
         realpath = core.realpath,
     },
+    text = {
+        utf8_clean = core.utf8_clean,
+    },
     sys = {
         getuid = core.getuid,
         getpid = core.getpid,

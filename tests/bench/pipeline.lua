@@ -61,15 +61,32 @@ if mode == "ingest-rows" then
     f:close()
     io.write(("COLUMNS %s\nROWS %d\n"):format(table.concat(COLUMNS, ","), total))
 elseif mode == "ingest" then
+    -- As the job system runs it: one upsert per grid cell's places, with
+    -- the stage's concurrency.
     local batches, total = make_places(tonumber(a2))
     local ingest = require "stages.ingest"
+    local workers = ingest.concurrency or 4
     local t0 = wm.monotonic()
-    for _, b in ipairs(batches) do
-        assert(ingest.upsert(b.places, b.cell))
+    local next_batch = 0
+    local tasks = {}
+    for w = 1, workers do
+        tasks[w] = wm.spawn(function()
+            while true do
+                next_batch = next_batch + 1
+                local b = batches[next_batch]
+                if not b then
+                    return
+                end
+                assert(ingest.upsert(b.places, b.cell))
+            end
+        end)
+    end
+    for _, task in ipairs(tasks) do
+        assert(task:wait())
     end
     local secs = wm.monotonic() - t0
     io.write(("RESULT %.0f\n"):format(total / secs))
-    io.write(("ingest stage: %d rows in %.3f s (mapping included)\n"):format(total, secs))
+    io.write(("ingest stage: %d rows in %.3f s (mapping included, %d at a time)\n"):format(total, secs, workers))
 elseif mode == "loop" then
     local n = tonumber(a2)
     local cells = assert(wm.db.query("SELECT id FROM coverage_grid ORDER BY population DESC NULLS LAST, industry LIMIT $1",
@@ -82,8 +99,9 @@ elseif mode == "loop" then
     assert(wm.jobs.start_worker { cron = false })
     while true do
         wm.sleep(0.25)
-        local r = assert(wm.db.one([[SELECT count(*) FILTER (WHERE status IN ('available', 'running', 'scheduled',
-            'retryable'))::int AS live FROM jobs]]))
+        local r = assert(wm.db.one([[SELECT count(*) FILTER (WHERE status IN ('available', 'running')
+            OR (status IN ('scheduled', 'retryable') AND run_at < now() + interval '15 seconds'))::int AS live
+            FROM jobs]]))
         if r.live == 0 then
             break
         end

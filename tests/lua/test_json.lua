@@ -88,6 +88,22 @@ function T.sparse_tables_become_objects(t)
     t.eq(v["3"], "c")
 end
 
+function T.sanitize_mends_what_json_cannot_hold(t)
+    local bad = "ok \255\254 caf\195\169 \237\160\128 end\0!"
+    local s = assert(wm.json.encode({ [bad] = bad, n = 0 / 0, f = print, list = { 1, math.huge } },
+                                    { sanitize = true }))
+    local v = assert(wm.json.decode(s))
+    local fixed = "ok \239\191\189\239\191\189 caf\195\169 \239\191\189\239\191\189\239\191\189 end!"
+    t.eq(v[fixed], fixed, "invalid bytes become U+FFFD, NUL is dropped, valid UTF-8 kept")
+    t.eq(v.n, wm.null)
+    t.eq(v.f, wm.null)
+    t.eq(v.list[2], wm.null)
+    t.eq(wm.text.utf8_clean(bad), fixed)
+    t.eq(wm.text.utf8_clean("plain"), "plain")
+    -- Without the option the same value is refused, not mangled.
+    t.eq(wm.json.encode({ n = 0 / 0 }), nil)
+end
+
 function T.pretty(t)
     local s = json.encode({ a = { 1, 2 } }, { pretty = true })
     t.eq(s, '{\n  "a": [\n    1,\n    2\n  ]\n}')
