@@ -151,6 +151,15 @@ function T.whole_loop_one_cell_emails_and_serves(t)
     t.eq(g.lead_count, 20)
     t.ok(g.qualified_count >= #sites)
     t.ok(count("SELECT count(*)::int AS n FROM llm_calls WHERE cost_micro_usd > 0") > 0, "costs recorded")
+    -- The daily snapshot, for today, from the tables.
+    local today = one("SELECT (now() AT TIME ZONE 'UTC')::date::text AS d").d
+    assert(require("stages.analytics_snapshot").run({ payload = { date = today } }))
+    local snap = one("SELECT * FROM analytics_snapshots WHERE snapshot_date = $1::date", today)
+    t.eq(snap.leads_scraped, 20)
+    t.eq(snap.sites_generated, #sites)
+    t.eq(snap.emails_sent, sent)
+    local micro = one("SELECT sum(cost_micro_usd)::float8 AS m FROM llm_calls").m
+    t.eq(snap.api_costs_cents, math.floor(micro / 10000 + 0.5), "LLM cost summed into api_costs_cents")
 
     local base = serve(t)
     for _, s in ipairs(sites) do
