@@ -73,6 +73,19 @@ local function new_t(name)
     function t.fail(msg)
         fail(msg or "failed")
     end
+    -- Polls fn() until it returns a true value (returned), failing the
+    -- test after `timeout` seconds (default 20).
+    function t.wait_for(what, fn, timeout)
+        local deadline = wm.monotonic() + (timeout or 20)
+        while wm.monotonic() < deadline do
+            local v = fn()
+            if v then
+                return v
+            end
+            wm.sleep(0.05)
+        end
+        fail("timed out waiting for " .. what)
+    end
     function t.skip(reason)
         error({ [SKIP] = reason or "skipped" }, 0)
     end

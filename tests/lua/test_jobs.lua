@@ -18,17 +18,6 @@ local function setup()
     assert(wm.db.query("DELETE FROM cron_runs"))
 end
 
-local function wait_for(t, what, fn, timeout)
-    local deadline = wm.monotonic() + (timeout or 20)
-    while wm.monotonic() < deadline do
-        local v = fn()
-        if v then
-            return v
-        end
-        wm.sleep(0.05)
-    end
-    t.fail("timed out waiting for " .. what)
-end
 
 local function job(id)
     return assert(wm.db.one("SELECT * FROM jobs WHERE id = $1", id))
@@ -54,7 +43,7 @@ local function spawn_host(t, env)
                                   (env.CRON and "" or "--no-cron") .. " 2>" .. dir .. "/log" },
                          env = env, timeout = 120 }
     end)
-    local pid = wait_for(t, "the host's pid", function()
+    local pid = t.wait_for("the host's pid", function()
         local f = io.open(pidfile)
         local p = f and f:read("*n")
         if f then f:close() end
@@ -75,7 +64,7 @@ function T.retry_with_backoff_then_discard_keeping_every_error(t)
     setup()
     with_worker(t, { backoff_base = 0.1, backoff_max = 10 })
     local id = assert(wm.jobs.enqueue("flaky", { mode = "raise" }, { max_attempts = 3 }))
-    local j = wait_for(t, "discard", function()
+    local j = t.wait_for("discard", function()
         local r = job(id)
         return r.status == "discarded" and r
     end)
@@ -97,7 +86,7 @@ function T.stage_asked_delay_is_honoured(t)
     setup()
     with_worker(t, { backoff_base = 0.01 })
     local id = assert(wm.jobs.enqueue("flaky", { mode = "nil", retry_in = 0.6, succeed_on = 2 }))
-    wait_for(t, "completion", function() return job(id).status == "completed" end)
+    t.wait_for("completion", function() return job(id).status == "completed" end)
     local runs = assert(wm.db.query("SELECT extract(epoch FROM at)::float8 AS at FROM job_runs ORDER BY at"))
     t.eq(#runs, 2)
     t.ok(runs[2].at - runs[1].at >= 0.55, "Retry-After style delay: " .. (runs[2].at - runs[1].at))
@@ -107,7 +96,7 @@ function T.discard_asked_by_the_stage(t)
     setup()
     with_worker(t)
     local id = assert(wm.jobs.enqueue("flaky", { mode = "discard" }, { max_attempts = 5 }))
-    local j = wait_for(t, "discard", function() local r = job(id); return r.status == "discarded" and r end)
+    local j = t.wait_for("discard", function() local r = job(id); return r.status == "discarded" and r end)
     t.eq(j.attempt, 1)
     t.eq(j.last_error, "not worth retrying")
 end
@@ -118,7 +107,7 @@ function T.timeout_is_a_failed_attempt(t)
     t.defer(function() wm.config.jobs.timeouts.flaky = nil end)
     with_worker(t, { backoff_base = 0.05 })
     local id = assert(wm.jobs.enqueue("flaky", { mode = "hang" }, { max_attempts = 2 }))
-    local j = wait_for(t, "discard", function() local r = job(id); return r.status == "discarded" and r end)
+    local j = t.wait_for("discard", function() local r = job(id); return r.status == "discarded" and r end)
     t.eq(#j.errors, 2)
     t.match(j.errors[1].error, "timeout after 0.3 s")
 end
@@ -159,7 +148,7 @@ function T.scheduled_jobs_wait_for_run_at(t)
     local t0 = wm.now()
     local id = assert(wm.jobs.enqueue("record_run", {}, { delay = 0.7 }))
     t.eq(job(id).status, "scheduled")
-    wait_for(t, "completion", function() return job(id).status == "completed" end)
+    t.wait_for("completion", function() return job(id).status == "completed" end)
     local at = assert(wm.db.one("SELECT extract(epoch FROM at)::float8 AS at FROM job_runs")).at
     t.ok(at - t0 >= 0.65, "ran " .. (at - t0) .. " s after enqueue")
 end
@@ -174,7 +163,7 @@ function T.priority_orders_claims(t)
         ids[i] = assert(wm.jobs.enqueue("record_run", {}, { priority = p }))
     end
     with_worker(t)
-    wait_for(t, "all four", function()
+    t.wait_for("all four", function()
         return assert(wm.db.one("SELECT count(*)::int AS n FROM job_runs")).n == 4
     end)
     local order = {}
@@ -188,13 +177,13 @@ function T.graceful_stop_finishes_then_hands_back(t)
     setup()
     assert(wm.jobs.start_worker { cron = false })
     local quick = assert(wm.jobs.enqueue("record_run", { sleep = 0.3 }))
-    wait_for(t, "running", function() return job(quick).status == "running" end)
+    t.wait_for("running", function() return job(quick).status == "running" end)
     wm.jobs.stop_worker(5)
     t.eq(job(quick).status, "completed", "a running job finished within the deadline")
 
     assert(wm.jobs.start_worker { cron = false })
     local slow = assert(wm.jobs.enqueue("record_run", { sleep = 30 }))
-    wait_for(t, "running", function() return job(slow).status == "running" end)
+    t.wait_for("running", function() return job(slow).status == "running" end)
     local t0 = wm.monotonic()
     wm.jobs.stop_worker(0.3)
     t.ok(wm.monotonic() - t0 < 3, "the deadline was kept")
@@ -208,7 +197,7 @@ function T.lease_rescued_after_kill_9(t)
     setup()
     local h = spawn_host(t, { WM_JOBS_LEASE = "1" })
     local id = assert(wm.jobs.enqueue("record_run", { sleep = 30 }))
-    local j = wait_for(t, "the job running on the other host", function()
+    local j = t.wait_for("the job running on the other host", function()
         local r = job(id)
         return r.status == "running" and r
     end)
@@ -222,7 +211,7 @@ function T.lease_rescued_after_kill_9(t)
     t.match(r.last_error, "lease expired")
     assert(wm.db.query("UPDATE jobs SET payload = '{}' WHERE id = $1", id))
     with_worker(t)
-    wait_for(t, "the rescued job to complete here", function() return job(id).status == "completed" end)
+    t.wait_for("the rescued job to complete here", function() return job(id).status == "completed" end)
     local runs = assert(wm.db.query("SELECT pid, attempt FROM job_runs ORDER BY at"))
     t.eq(#runs, 2)
     t.eq(runs[1].pid, h.pid)
@@ -241,7 +230,7 @@ function T.three_hosts_run_ten_thousand_jobs_exactly_once(t)
         payloads[i] = { i = i }
     end
     t.eq(assert(wm.jobs.enqueue_many("record_run", payloads)), 10000)
-    wait_for(t, "10,000 completions", function()
+    t.wait_for("10,000 completions", function()
         return assert(wm.db.one("SELECT count(*)::int AS n FROM jobs WHERE status = 'completed'")).n == 10000
     end, 90)
     local r = assert(wm.db.one([[SELECT count(*)::int AS runs, count(DISTINCT job_id)::int AS jobs,

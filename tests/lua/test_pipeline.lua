@@ -9,17 +9,6 @@ local T = {}
 
 local tracking = require "lib.tracking"
 
-local function wait_for(t, what, fn, timeout)
-    local deadline = wm.monotonic() + (timeout or 60)
-    while wm.monotonic() < deadline do
-        local v = fn()
-        if v then
-            return v
-        end
-        wm.sleep(0.05)
-    end
-    t.fail("timed out waiting for " .. what)
-end
 
 local function one(sql, ...)
     return assert(wm.db.one(sql, ...))
@@ -57,7 +46,7 @@ local function run_loop(t, cells)
         assert(wm.jobs.enqueue("scrape", { grid_id = cell.id }))
     end
     assert(wm.jobs.start_worker { cron = false })
-    wait_for(t, "the loop to finish", function() return live() == 0 end, 120)
+    t.wait_for("the loop to finish", function() return live() == 0 end, 120)
     wm.jobs.stop_worker(5)
 end
 

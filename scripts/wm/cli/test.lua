@@ -4,7 +4,7 @@ return {
 
 Each file returns a table of named test functions; each function runs in its
 own task and gets `t` with t.ok, t.eq (deep), t.ne, t.match, t.near, t.fail,
-t.skip(reason), t.tmpdir() and t.defer(fn). Failures are reported with their
+t.skip(reason), t.wait_for(what, fn[, timeout]), t.tmpdir() and t.defer(fn). Failures are reported with their
 file:line; the run ends with "N passed, N failed". Exit status 1 when any
 test failed.]],
     flags = { ["--filter"] = "string", ["--timeout"] = "number", ["--verbose"] = "boolean" },
