@@ -2,7 +2,8 @@
 # setup.sh [--test]: installs what this machine lacks (Debian 12 packages),
 # then configures and builds wm into build/. Idempotent: a second run
 # installs nothing and rebuilds only what changed. --test adds what the test
-# suite needs (clang for the fuzz smoke, python3 for protocol fixtures).
+# suite needs (clang for the fuzz smoke, python3 for protocol fixtures,
+# nodejs, npm and chromium for the browser checks).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -10,11 +11,16 @@ pkgs="build-essential cmake pkg-config libluajit-5.1-dev libuv1-dev libpq-dev
 libcurl4-openssl-dev libcjson-dev libsodium-dev libhttp-parser-dev postgresql
 postgresql-client ca-certificates"
 if [ "${1:-}" = "--test" ]; then
-    pkgs="$pkgs clang libclang-rt-14-dev python3 procps"
+    pkgs="$pkgs clang libclang-rt-14-dev python3 procps chromium nodejs npm"
 fi
 
 missing=""
 for p in $pkgs; do
+    # A nodejs from elsewhere (NodeSource) bundles npm and conflicts with
+    # Debian's npm package: an npm on PATH will do.
+    if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then
+        continue
+    fi
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then

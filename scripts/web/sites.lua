@@ -26,7 +26,7 @@ local function claim_page(site, token)
         status = 200,
         headers = { ["Content-Type"] = "text/html; charset=utf-8", ["Content-Security-Policy"] = CSP,
                     ["Cache-Control"] = "no-store" },
-        body = ([[<!doctype html><html lang="en"><head><meta charset="utf-8">
+        body = ([[<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Claim %s</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}</style>
 </head><body><main><h1>This site is ready for %s</h1>

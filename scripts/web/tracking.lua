@@ -27,7 +27,7 @@ local function page(status, title, body)
     return {
         status = status,
         headers = PAGE,
-        body = ([[<!doctype html><html lang="en"><head><meta charset="utf-8">
+        body = ([[<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>%s</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem;color:#222}
 button{font:inherit;padding:.6rem 1.2rem;border:0;border-radius:6px;background:#222;color:#fff;cursor:pointer}</style>

@@ -11,7 +11,8 @@
 # console error or request to another origin.
 #
 # Node, npm and Chromium are installed here when missing (apt-get, as root),
-# and the npm packages with `npm ci`, so the main test run never needs them.
+# and the npm packages with `npm ci`. (ctest's browser_sites, ctest_sites.sh,
+# checks sites served by `wm serve` instead and never installs packages.)
 # Env: WM_BIN (default build/wm), CHROMIUM (default /usr/bin/chromium).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
