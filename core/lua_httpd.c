@@ -28,6 +28,7 @@
 #include "httpd.h"
 #include "json.h"
 #include "log.h"
+#include "proc.h"
 #include "sched.h"
 #include "vm.h"
 
@@ -593,68 +594,6 @@ static struct worker *find_worker(int pid)
     return NULL;
 }
 
-static char **strv_from_array(lua_State *L, int idx)
-{
-    int n = (int)lua_objlen(L, idx);
-    char **v = wm_calloc((size_t)n + 1, sizeof(char *));
-    for (int i = 1; i <= n; i++) {
-        lua_rawgeti(L, idx, i);
-        const char *s = lua_tostring(L, -1);
-        v[i - 1] = wm_strdup(s != NULL ? s : "");
-        lua_pop(L, 1);
-    }
-    return v;
-}
-
-static void strv_free(char **v)
-{
-    if (v == NULL)
-        return;
-    for (char **p = v; *p != NULL; p++)
-        wm_free(*p);
-    wm_free(v);
-}
-
-extern char **environ;
-
-/* The parent's environment with `env` (at idx) entries added or replaced. */
-static char **env_merged(lua_State *L, int idx)
-{
-    int n = 0, m = 0;
-    for (char **e = environ; *e != NULL; e++)
-        n++;
-    lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
-        m++;
-        lua_pop(L, 1);
-    }
-    char **out = wm_calloc((size_t)(n + m + 1), sizeof(char *));
-    int k = 0;
-    for (char **e = environ; *e != NULL; e++) {
-        const char *eq = strchr(*e, '=');
-        size_t klen = eq ? (size_t)(eq - *e) : strlen(*e);
-        lua_pushlstring(L, *e, klen);
-        lua_rawget(L, idx);
-        int replaced = !lua_isnil(L, -1);
-        lua_pop(L, 1);
-        if (!replaced)
-            out[k++] = wm_strdup(*e);
-    }
-    lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
-        if (lua_type(L, -2) == LUA_TSTRING && (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)) {
-            const char *kk = lua_tostring(L, -2);
-            const char *vv = lua_tostring(L, -1);
-            size_t len = strlen(kk) + strlen(vv) + 2;
-            out[k] = wm_malloc(len);
-            snprintf(out[k], len, "%s=%s", kk, vv);
-            k++;
-        }
-        lua_pop(L, 1);
-    }
-    return out;
-}
-
 static void spawn_failed_close_cb(uv_handle_t *h)
 {
     wm_free(h->data);
@@ -666,12 +605,12 @@ static int l_spawn_worker(lua_State *L)
     lua_getfield(L, 1, "argv");
     if (!lua_istable(L, -1) || lua_objlen(L, -1) == 0)
         return luaL_error(L, "httpd.spawn_worker: argv must be a non-empty array");
-    char **argv = strv_from_array(L, lua_gettop(L));
+    char **argv = wm_proc_strv(L, lua_gettop(L), "argv");
     lua_pop(L, 1);
     char **env = NULL;
     lua_getfield(L, 1, "env");
     if (lua_istable(L, -1))
-        env = env_merged(L, lua_gettop(L));
+        env = wm_proc_env(L, lua_gettop(L));
     lua_pop(L, 1);
 
     struct worker *w = wm_calloc(1, sizeof(*w));
@@ -690,8 +629,8 @@ static int l_spawn_worker(lua_State *L)
     o.stdio = stdio;
     w->proc.data = w;
     int rc = uv_spawn(wm_sched_loop(), &w->proc, &o);
-    strv_free(argv);
-    strv_free(env);
+    wm_proc_strv_free(argv);
+    wm_proc_strv_free(env);
     if (rc < 0) {
         /* A failed spawn still has to close its handle; free it there. */
         uv_close((uv_handle_t *)&w->proc, spawn_failed_close_cb);

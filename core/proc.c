@@ -212,7 +212,7 @@ static char **table_to_strv(lua_State *L, int idx, const char *what, int kv)
     return v;
 }
 
-static void strv_free(char **v)
+void wm_proc_strv_free(char **v)
 {
     if (v == NULL)
         return;
@@ -225,7 +225,7 @@ extern char **environ;
 
 /* The child sees the parent's environment, with `env` entries added or
  * replaced; an entry whose value is false removes the variable. */
-static char **merged_env(lua_State *L, int idx)
+char **wm_proc_env(lua_State *L, int idx)
 {
     int n = 0;
     for (char **e = environ; *e != NULL; e++)
@@ -249,7 +249,7 @@ static char **merged_env(lua_State *L, int idx)
     }
     for (char **e = extra; *e != NULL; e++)
         out[k++] = wm_strdup(*e);
-    strv_free(extra);
+    wm_proc_strv_free(extra);
     return out;
 }
 
@@ -278,7 +278,7 @@ static int l_exec(lua_State *L)
     char **env = NULL;
     lua_getfield(L, 1, "env");
     if (lua_istable(L, -1))
-        env = merged_env(L, lua_gettop(L));
+        env = wm_proc_env(L, lua_gettop(L));
     lua_pop(L, 1);
 
     struct exec_op *op = wm_calloc(1, sizeof(*op));
@@ -330,8 +330,8 @@ static int l_exec(lua_State *L)
 
     int rc = uv_spawn(loop, &op->proc, &o);
     char *prog = wm_strdup(argv[0]);
-    strv_free(argv);
-    strv_free(env);
+    wm_proc_strv_free(argv);
+    wm_proc_strv_free(env);
     wm_free(cwd_copy);
     if (rc < 0) {
         /* uv_spawn failed: the process handle still has to be closed. */
@@ -360,6 +360,11 @@ static int l_exec(lua_State *L)
     if (timeout > 0)
         uv_timer_start(&op->timer, timer_cb, (uint64_t)(timeout * 1000.0), 0);
     return wm_sched_yield(co, op, exec_push, exec_cancel);
+}
+
+char **wm_proc_strv(lua_State *L, int idx, const char *what)
+{
+    return table_to_strv(L, idx, what, 0);
 }
 
 void wm_proc_lua_register(lua_State *L)
