@@ -67,7 +67,9 @@ function M.location()
     local note
     if is_root() then
         wm.fs.mkdir_p(var)
-        local ok = sh_ok({ "runuser", "-u", "postgres", "--", "test", "-x", var, "-a", "-w", var }, 10)
+        -- The server only needs to get through var/ to its own pg/ folder
+        -- (created here and handed to postgres).
+        local ok = sh_ok({ "runuser", "-u", "postgres", "--", "test", "-x", var }, 10)
         if not ok then
             -- Keep one cluster per checkout: the id is a hash of the var path.
             local id = wm.crypto.sha256_hex(var):sub(1, 12)
