@@ -21,7 +21,7 @@ check "--help exits 0" 0 "commands:" -- "$wm" --help
 check "unknown command exits 2" 2 "unknown command 'frobnicate'" -- "$wm" frobnicate
 check "bad flag exits 2" 2 "unknown option --nope" -- "$wm" test --nope x.lua
 check "version" 0 "^wm [0-9]" -- "$wm" version
-for c in run migrate db config test version; do
+for c in run serve work jobs grid migrate db config prompts reload test version; do
     check "$c --help" 0 "usage: wm" -- "$wm" "$c" --help
 done
 check "run without a file exits 2" 2 "which file" -- "$wm" run
