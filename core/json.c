@@ -121,52 +121,14 @@ static void newline(wm_buf_t *b, int pretty, int depth)
  * values of other types become null. For storing scraped data as JSONB. */
 enum { PRETTY = 1, SANITIZE = 2 };
 
-static size_t utf8_seq(const unsigned char *s, size_t i, size_t len)
-{
-    unsigned char c = s[i];
-    size_t size = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-    if (size == 0 || i + size > len)
-        return 0;
-    for (size_t k = 1; k < size; k++) {
-        if (s[i + k] < 0x80 || s[i + k] > 0xBF)
-            return 0;
-    }
-    unsigned char c2 = s[i + 1];
-    if ((c == 0xE0 && c2 < 0xA0) || (c == 0xED && c2 > 0x9F) || (c == 0xF0 && c2 < 0x90) ||
-        (c == 0xF4 && c2 > 0x8F))
-        return 0;
-    return size;
-}
-
 static void quote_clean(wm_buf_t *b, const char *str, size_t len)
 {
-    const unsigned char *s = (const unsigned char *)str;
     wm_buf_t clean;
     wm_buf_init(&clean);
-    size_t i = 0, start = 0;
-    int dirty = 0;
-    while (i < len) {
-        if (s[i] != 0 && s[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n = s[i] == 0 ? 0 : utf8_seq(s, i, len);
-        if (n > 0) {
-            i += n;
-            continue;
-        }
-        dirty = 1;
-        wm_buf_append(&clean, s + start, i - start);
-        if (s[i] != 0)
-            wm_buf_append(&clean, "\xEF\xBF\xBD", 3);
-        start = ++i;
-    }
-    if (!dirty) {
+    if (wm_utf8_clean(&clean, str, len))
+        wm_json_quote(b, clean.data, clean.len);
+    else
         wm_json_quote(b, str, len);
-        return;
-    }
-    wm_buf_append(&clean, s + start, len - start);
-    wm_json_quote(b, clean.data, clean.len);
     wm_buf_free(&clean);
 }
 

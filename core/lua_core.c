@@ -234,52 +234,13 @@ static int l_stop_loop(lua_State *L)
 static int l_utf8_clean(lua_State *L)
 {
     size_t len;
-    const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &len);
-    size_t i = 0;
+    const char *s = luaL_checklstring(L, 1, &len);
     wm_buf_t b;
-    int dirty = 0;
     wm_buf_init(&b);
-    size_t start = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t size;
-        if (c == 0)
-            size = 0;
-        else if (c < 0x80)
-            size = 1;
-        else if (c >= 0xC2 && c <= 0xDF)
-            size = 2;
-        else if (c >= 0xE0 && c <= 0xEF)
-            size = 3;
-        else if (c >= 0xF0 && c <= 0xF4)
-            size = 4;
-        else
-            size = 0;
-        int ok = size >= 1 && i + size <= len;
-        for (size_t k = 1; ok && k < size; k++)
-            ok = s[i + k] >= 0x80 && s[i + k] <= 0xBF;
-        if (ok && size > 2) {
-            unsigned char c2 = s[i + 1];
-            if ((c == 0xE0 && c2 < 0xA0) || (c == 0xED && c2 > 0x9F) || (c == 0xF0 && c2 < 0x90) ||
-                (c == 0xF4 && c2 > 0x8F))
-                ok = 0;
-        }
-        if (ok) {
-            i += size;
-            continue;
-        }
-        dirty = 1;
-        wm_buf_append(&b, s + start, i - start);
-        if (c != 0)
-            wm_buf_append(&b, "\xEF\xBF\xBD", 3);
-        i++;
-        start = i;
-    }
-    if (!dirty) {
+    if (!wm_utf8_clean(&b, s, len)) {
         lua_settop(L, 1);
         return 1;
     }
-    wm_buf_append(&b, s + start, len - start);
     lua_pushlstring(L, b.data, b.len);
     wm_buf_free(&b);
     return 1;

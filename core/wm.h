@@ -63,6 +63,15 @@ void wm_buf_puts(wm_buf_t *b, const char *s);
 void wm_buf_printf(wm_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void wm_buf_free(wm_buf_t *b);
 
+/* The length of the well-formed UTF-8 sequence at s[i] (2..4), or 0 when
+ * s[i] does not start one (overlongs, surrogates, past U+10FFFF). */
+size_t wm_utf8_seq(const unsigned char *s, size_t i, size_t len);
+
+/* Appends `s` to `out` as valid UTF-8: every byte that does not start a
+ * well-formed sequence becomes U+FFFD, NUL is dropped. Returns 1 when
+ * something had to change, 0 when `s` was clean (then nothing is appended). */
+int wm_utf8_clean(wm_buf_t *out, const char *s, size_t len);
+
 #define WM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define WM_UNUSED(x) ((void)(x))
 
