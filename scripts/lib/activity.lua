@@ -4,14 +4,9 @@ local _M = {}
 
 -- log(action, entity_type, entity_id, details[, actor_type[, actor_id]])
 function _M.log(action, entity_type, entity_id, details, actor_type, actor_id)
-    local q = wm.db.current_tx()
-    local sql = [[INSERT INTO activity_log (action, entity_type, entity_id, details, actor_type, actor_id)
-                  VALUES ($1, $2, $3::uuid, $4::jsonb, $5, $6::uuid)]]
-    local args = { action, entity_type, entity_id, details or {}, actor_type or "system", actor_id }
-    if q then
-        return q:query(sql, unpack(args, 1, 6))
-    end
-    return wm.db.query(sql, unpack(args, 1, 6))
+    return wm.db.run([[INSERT INTO activity_log (action, entity_type, entity_id, details, actor_type, actor_id)
+                       VALUES ($1, $2, $3::uuid, $4::jsonb, $5, $6::uuid)]],
+                     action, entity_type, entity_id, details or {}, actor_type or "system", actor_id)
 end
 
 return _M

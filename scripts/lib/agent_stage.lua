@@ -22,11 +22,13 @@ end
 
 -- Runs `agent` for the job's business unless its output exists; then
 -- `store(q, b, output, prompt, call)` (inside a transaction; call is nil
--- when the stored output was reused) and the next stage.
-function _M.run(job, agent, store, next_kind)
-    local b, err = pipeline.business(job.payload.business_id)
+-- when the stored output was reused) and the next stage. `prepare(b)`, if
+-- given, runs before the agent is called and returns true or nil, err
+-- (e.g. fetching what the agent reads).
+function _M.run(job, agent, store, next_kind, prepare)
+    local b, err, discard = pipeline.job_business(job)
     if not b then
-        return nil, err, { discard = true }
+        return nil, err, discard
     end
     -- Only a qualified lead gets agents (and so a site and an email),
     -- however the job came to exist: replayed, retried or enqueued by hand.
@@ -37,6 +39,12 @@ function _M.run(job, agent, store, next_kind)
     local output, prompt = pipeline.agent_output(b.id, agent)
     local call
     if output == nil then
+        if prepare then
+            local ok, perr = prepare(b)
+            if not ok then
+                return nil, perr
+            end
+        end
         local ctx = _M.context(b, job)
         if job.payload.simulate then
             ctx.simulate = job.payload.simulate

@@ -11,18 +11,33 @@ function _M.business(id)
     return b
 end
 
+-- The job's business, or the stage's answer when there is none (a job for
+-- a business that is gone cannot succeed by retrying: discard it).
+function _M.job_business(job)
+    local b, err = _M.business(job.payload.business_id)
+    if not b then
+        return nil, err, { discard = true }
+    end
+    return b
+end
+
 -- Recounts lead_count, qualified_count, site_count, conversion_count of
 -- the cell from the tables.
 function _M.recount_grid(grid_id)
     if grid_id == nil or grid_id == wm.null then
         return true
     end
-    local q = wm.db.current_tx()
+    if not wm.db.current_tx() then
+        return wm.db.tx(function() return assert(_M.recount_grid(grid_id)) end)
+    end
     -- Lock the row first: the UPDATE below then takes its snapshot after any
     -- other transaction recounting the same cell has committed, so two
     -- stages finishing at once cannot both count without the other.
-    local lock = "SELECT 1 FROM coverage_grid WHERE id = $1 FOR UPDATE"
-    local sql = [[
+    local ok, err = wm.db.run("SELECT 1 FROM coverage_grid WHERE id = $1 FOR UPDATE", grid_id)
+    if not ok then
+        return nil, err
+    end
+    return wm.db.run([[
         UPDATE coverage_grid g SET
             lead_count = (SELECT count(*) FROM businesses b WHERE b.coverage_grid_id = g.id),
             qualified_count = (SELECT count(*) FROM businesses b
@@ -32,18 +47,7 @@ function _M.recount_grid(grid_id)
             conversion_count = (SELECT count(*) FROM businesses b
                                 WHERE b.coverage_grid_id = g.id AND b.contact_status = 'purchased'),
             updated_at = now()
-        WHERE g.id = $1]]
-    if q then
-        local ok, err = q:query(lock, grid_id)
-        if not ok then
-            return nil, err
-        end
-        return q:query(sql, grid_id)
-    end
-    return wm.db.tx(function(tq)
-        assert(tq:query(lock, grid_id))
-        return assert(tq:query(sql, grid_id))
-    end)
+        WHERE g.id = $1]], grid_id)
 end
 
 -- The next stage for a business, at most one live job per (kind, business).
@@ -65,13 +69,8 @@ function _M.agent_output(business_id, agent)
 end
 
 function _M.save_agent_output(business_id, agent, output, prompt)
-    local q = wm.db.current_tx()
-    local sql = [[INSERT INTO agent_outputs (business_id, agent, output, prompt) VALUES ($1, $2, $3::jsonb, $4)
-                  ON CONFLICT (business_id, agent) DO NOTHING]]
-    if q then
-        return q:query(sql, business_id, agent, output, prompt)
-    end
-    return wm.db.query(sql, business_id, agent, output, prompt)
+    return wm.db.run([[INSERT INTO agent_outputs (business_id, agent, output, prompt) VALUES ($1, $2, $3::jsonb, $4)
+                       ON CONFLICT (business_id, agent) DO NOTHING]], business_id, agent, output, prompt)
 end
 
 -- An LLM-stage failure: "retryable: ..." retries (after the provider's

@@ -34,9 +34,9 @@ function M.build(b, content, claim_token, subdomain)
 end
 
 function M.run(job)
-    local b, err = pipeline.business(job.payload.business_id)
+    local b, err, discard = pipeline.job_business(job)
     if not b then
-        return nil, err, { discard = true }
+        return nil, err, discard
     end
     if wm.db.one("SELECT id FROM generated_sites WHERE business_id = $1", b.id) then
         return true                         -- regenerate nothing that exists

@@ -12,9 +12,9 @@ return {
     timeout = 300,
     max_attempts = 4,
     run = function(job)
-        local b, err = pipeline.business(job.payload.business_id)
+        local b, err, discard = pipeline.job_business(job)
         if not b then
-            return nil, err, { discard = true }
+            return nil, err, discard
         end
         local site = wm.db.one("SELECT id, subdomain FROM generated_sites WHERE business_id = $1 ORDER BY version DESC LIMIT 1", b.id)
         if not site then

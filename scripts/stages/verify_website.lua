@@ -26,9 +26,9 @@ return {
     timeout = 120,
     max_attempts = 3,
     run = function(job)
-        local b, err = pipeline.business(job.payload.business_id)
+        local b, err, discard = pipeline.job_business(job)
         if not b then
-            return nil, err, { discard = true }
+            return nil, err, discard
         end
         if b.lead_status ~= "new" then
             return true                     -- already decided: a rerun changes nothing

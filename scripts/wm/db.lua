@@ -173,6 +173,17 @@ function M.current_tx()
     return current[coroutine.running()]
 end
 
+-- A query inside the calling task's transaction when there is one (so it
+-- commits or rolls back with it), else on the pool. For helpers that are
+-- called both inside and outside wm.db.tx (the activity log, wm.jobs).
+function M.run(sql, ...)
+    local q = current[coroutine.running()]
+    if q then
+        return q:query(sql, ...)
+    end
+    return M.query(sql, ...)
+end
+
 -- Several listeners may share a channel; each gets every notification.
 local listeners = {}
 

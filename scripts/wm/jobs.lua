@@ -25,7 +25,7 @@ local function run_query(q, sql, ...)
     if q then
         return q:query(sql, ...)
     end
-    return wm.db.query(sql, ...)
+    return wm.db.run(sql, ...)
 end
 
 -- enqueue(kind, payload, {run_at = epoch seconds | delay = seconds, unique_key =,
@@ -35,7 +35,7 @@ function M.enqueue(kind, payload, opts)
         error("usage: wm.jobs.enqueue(kind, payload, opts)", 2)
     end
     opts = opts or {}
-    local q = opts.tx or wm.db.current_tx()
+    local q = opts.tx
     local run_at = opts.run_at or (opts.delay and wm.now() + opts.delay) or nil
     local stage = stages.get(kind)
     local max_attempts = opts.max_attempts or (stage and stage.max_attempts) or nil
@@ -58,7 +58,7 @@ end
 -- Many jobs of one kind in one statement (bulk loads, benchmarks).
 function M.enqueue_many(kind, payloads, opts)
     opts = opts or {}
-    local rows, err = run_query(opts.tx or wm.db.current_tx(), [[
+    local rows, err = run_query(opts.tx, [[
         WITH ins AS (
             INSERT INTO jobs (kind, payload, priority, max_attempts)
             SELECT $1, p, COALESCE($3::int, 0), COALESCE($4::int, 5)
