@@ -40,7 +40,9 @@ import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from fakeserver import Server, publish_and_serve
 
 STATE = {"active": 0, "last": time.monotonic(), "requests": [], "queue": [], "cache": set()}
 LOCK = threading.Lock()
@@ -291,36 +293,14 @@ class Handler(BaseHTTPRequestHandler):
     do_DELETE = handle_any
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        pass
-
-
 def main():
     global API_KEY
     port_file = sys.argv[1]
     idle = float(sys.argv[2]) if len(sys.argv) > 2 else 5.0
     if len(sys.argv) > 3:
         API_KEY = sys.argv[3]
-    parent = os.getppid()
     srv = Server(("127.0.0.1", 0), Handler)
-    tmp = port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(srv.server_address[1]))
-    os.replace(tmp, port_file)
-
-    def watchdog():
-        while True:
-            time.sleep(0.2)
-            with LOCK:
-                quiet = STATE["active"] == 0 and time.monotonic() - STATE["last"] > idle
-            if quiet or os.getppid() != parent:
-                os._exit(0)
-
-    threading.Thread(target=watchdog, daemon=True).start()
-    srv.serve_forever()
+    publish_and_serve(srv, str(srv.server_address[1]), port_file, idle, STATE, LOCK)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
--- Starts one of the Python fakes in this folder on 127.0.0.1 and returns
--- its base URL. The fake writes its port to a file, exits by itself when
--- idle or when this process goes away.
+-- Starts one of the Python fakes on 127.0.0.1 and returns its base URL and
+-- the text of its port file (several ports when it serves more than one).
+-- `script` is a file in this folder, or a path. The fake writes its port(s)
+-- to a file and exits by itself when idle or when this process goes away
+-- (tests/fakes/fakeserver.py).
 --   local start = dofile(<tests>/fakes/start.lua)
 --   local base = start("outscraper.py", "10", "test-key")
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
@@ -8,7 +10,8 @@ local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 return function(script, ...)
     local port_file = os.tmpname()
     os.remove(port_file)
-    local argv = { "python3", here .. "/" .. script, port_file, ... }
+    local path = script:find("/", 1, true) and script or (here .. "/" .. script)
+    local argv = { "python3", path, port_file, ... }
     wm.spawn(function()
         local res, err = wm.exec { argv = argv, timeout = 600 }
         if not res or res.code ~= 0 then
@@ -26,6 +29,7 @@ return function(script, ...)
         wm.sleep(0.025)
     end
     os.remove(port_file)
-    assert(tonumber(port), "the fake " .. script .. " did not start")
-    return "http://127.0.0.1:" .. port
+    local first = port and port:match("^(%d+)")
+    assert(first, "the fake " .. script .. " did not start")
+    return "http://127.0.0.1:" .. first, port
 end

@@ -4,6 +4,7 @@
 local http = wm.http or require "wm.http"
 
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
+local start = dofile(here .. "/../fakes/start.lua")
 local server, starting, tls_server
 
 -- Starts the fixture once and returns its base URL (tasks that ask while it
@@ -17,9 +18,7 @@ local function base()
         return assert(server, "the test server did not start")
     end
     starting = wm.event()
-    local port_file = os.tmpname()
-    os.remove(port_file)
-    local argv = { "python3", here .. "/server.py", port_file, "2" }
+    local args = { here .. "/server.py", "2" }
     -- A self-signed certificate for the TLS listener, when openssl is here.
     local certdir = os.tmpname()
     os.remove(certdir)
@@ -28,26 +27,10 @@ local function base()
         "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
         "-keyout", certdir .. "/key.pem", "-out", certdir .. "/cert.pem" } }
     if gen and gen.code == 0 then
-        argv[#argv + 1] = certdir .. "/cert.pem"
-        argv[#argv + 1] = certdir .. "/key.pem"
+        args[#args + 1] = certdir .. "/cert.pem"
+        args[#args + 1] = certdir .. "/key.pem"
     end
-    wm.spawn(function()
-        local res, err = wm.exec { argv = argv, timeout = 600 }
-        if not res or res.code ~= 0 then
-            wm.log.warn("httpc test server ended", { err = err, stderr = res and res.stderr })
-        end
-    end)
-    local ports
-    for _ = 1, 200 do
-        local f = io.open(port_file)
-        if f then
-            ports = f:read("*a")
-            f:close()
-            break
-        end
-        wm.sleep(0.025)
-    end
-    os.remove(port_file)
+    local _, ports = start(unpack(args))
     wm.exec { argv = { "rm", "-rf", certdir } }
     local port, tls_port = (ports or ""):match("^(%d+)%s*(%d*)$")
     assert(tonumber(port), "the test server did not start")

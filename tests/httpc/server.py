@@ -31,7 +31,10 @@ import ssl
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fakes"))
+from fakeserver import Server, publish_and_serve  # noqa: E402
 from urllib.parse import parse_qs, urlsplit
 
 STATE = {"active": 0, "last": time.monotonic()}
@@ -138,18 +141,9 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = route
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-
-    def handle_error(self, request, client_address):
-        pass  # clients that hang up early (timeouts, caps) are the point
-
-
 def main():
     port_file = sys.argv[1]
     idle = float(sys.argv[2]) if len(sys.argv) > 2 else 5.0
-    parent = os.getppid()
     srv = Server(("127.0.0.1", 0), Handler)
     ports = str(srv.server_address[1])
     if len(sys.argv) > 4:
@@ -159,21 +153,7 @@ def main():
         tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
         threading.Thread(target=tls.serve_forever, daemon=True).start()
         ports += " " + str(tls.server_address[1])
-    tmp = port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(ports)
-    os.replace(tmp, port_file)
-
-    def watchdog():
-        while True:
-            time.sleep(0.2)
-            with LOCK:
-                quiet = STATE["active"] == 0 and time.monotonic() - STATE["last"] > idle
-            if quiet or os.getppid() != parent:
-                os._exit(0)
-
-    threading.Thread(target=watchdog, daemon=True).start()
-    srv.serve_forever()
+    publish_and_serve(srv, ports, port_file, idle, STATE, LOCK)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 local T = {}
 
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
+local start = dofile(here .. "/../fakes/start.lua")
 local KEY = "sk-ant-test-" .. wm.crypto.random_token(6)
 
 local server, starting
@@ -18,28 +19,7 @@ local function base()
         return assert(server, "the fake did not start")
     end
     starting = wm.event()
-    local port_file = os.tmpname()
-    os.remove(port_file)
-    wm.spawn(function()
-        local res, err = wm.exec { argv = { "python3", here .. "/../fakes/anthropic.py", port_file, "3", KEY },
-                                   timeout = 900 }
-        if not res or res.code ~= 0 then
-            wm.log.warn("fake anthropic ended", { err = err, stderr = res and res.stderr })
-        end
-    end)
-    local port
-    for _ = 1, 400 do
-        local f = io.open(port_file)
-        if f then
-            port = tonumber(f:read("*a"))
-            f:close()
-            break
-        end
-        wm.sleep(0.025)
-    end
-    os.remove(port_file)
-    assert(port, "the fake did not start")
-    server = "http://127.0.0.1:" .. port
+    server = start("anthropic.py", "3", KEY)
     starting:set()
     return server
 end
