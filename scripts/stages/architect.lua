@@ -34,11 +34,8 @@ function M.build(b, content, claim_token, subdomain)
 end
 
 function M.run(job)
-    local b, err, discard = pipeline.job_business(job)
-    if not b then
-        return nil, err, discard
-    end
-    if wm.db.one("SELECT id FROM generated_sites WHERE business_id = $1", b.id) then
+    -- (agent_stage.run loads the business and checks it.)
+    if wm.db.one("SELECT id FROM generated_sites WHERE business_id = $1", job.payload.business_id) then
         return true                         -- regenerate nothing that exists
     end
     return agent_stage.run(job, "architect", function(q, biz, content, prompt)
