@@ -10,9 +10,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -190,6 +192,42 @@ static int l_realpath(lua_State *L)
     return 1;
 }
 
+/* lock_file(path) -> fd | nil, err: an exclusive flock(2) on path (created
+ * when missing), held until unlock_file(fd) or the end of the process. The
+ * kernel drops it when the process dies, however it dies, so a crash leaves
+ * no stale lock; the descriptor is close-on-exec, so children (HTTP
+ * workers, the embedded PostgreSQL) never hold it. err is "busy" when
+ * another process holds the lock. */
+static int l_lock_file(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %s", path, strerror(errno));
+        return 2;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        lua_pushnil(L);
+        if (e == EWOULDBLOCK)
+            lua_pushliteral(L, "busy");
+        else
+            lua_pushfstring(L, "%s: %s", path, strerror(e));
+        return 2;
+    }
+    lua_pushinteger(L, fd);
+    return 1;
+}
+
+/* unlock_file(fd): releases a lock_file lock (closing its descriptor). */
+static int l_unlock_file(lua_State *L)
+{
+    close((int)luaL_checkinteger(L, 1));
+    return 0;
+}
+
 static int l_getuid(lua_State *L)
 {
     lua_pushinteger(L, (lua_Integer)geteuid());
@@ -276,6 +314,7 @@ int wm_lua_core_open(lua_State *L)
         {"unhandled_errors", l_unhandled_errors}, {"live_tasks", l_live_tasks},
         {"stop_loop", l_stop_loop},       {"hostname", l_hostname},
         {"utf8_clean", l_utf8_clean},
+        {"lock_file", l_lock_file},       {"unlock_file", l_unlock_file},
         {NULL, NULL}};
     luaL_register(L, NULL, funcs);
     return 1;
