@@ -2,6 +2,8 @@
 -- wrappers that make it pleasant. Loaded once by the host at boot; every
 -- script, stage and route sees the result as the global `wm`.
 local core = require "wm.core"
+-- Before any script loads: record who requires whom, for hot reload.
+require("wm.deps").install()
 
 local wm = {
     version = WM_BOOT.version,

@@ -18,17 +18,22 @@
 --   reload.write_pidfile([path]), reload.remove_pidfile(), reload.read_pidfile([path]),
 --   reload.signal_server([path]) -> pid | nil, err   (used by `wm reload`)
 --
--- What a reload does: each changed .lua file is compiled first (loadfile).
--- If any does not compile, the error is logged with file and line and
--- nothing changes; those changes stay pending and are retried with the next
--- batch. Otherwise the changed modules are dropped from package.loaded
--- (file -> module name by package.path order), so the next require loads
--- the new code, and the hooks run. Tasks already running keep the closures
--- they hold. Modules named "wm" or "wm.*" (the host's own wrappers, which
--- hold state) are compiled and reported but not dropped: they change on a
+-- What a reload does: each changed .lua file (its text differs from what
+-- was last loaded) is compiled first (loadfile). If any does not compile,
+-- the error is logged with file and line and nothing changes; those changes
+-- stay pending and are retried with the next batch. Otherwise the changed
+-- modules are dropped from package.loaded (file -> module name by
+-- package.path order) together with every module that captured one of them
+-- at load (wm.deps records those requires), and all of them are loaded
+-- again at once; if one fails to load, the old modules are all put back and
+-- the error is logged. Then the hooks run (the stages and the router reload
+-- from the fresh modules). Tasks already running keep the closures they
+-- hold. Modules named "wm" or "wm.*" (the host's own wrappers, which hold
+-- state) are compiled and reported but not dropped: they change on a
 -- restart.
 local core = require "wm.core"
 local watch = require "wm.core.watch"
+local deps = require "wm.deps"
 
 local type, pairs, ipairs, pcall = type, pairs, ipairs, pcall
 local tostring, tonumber = tostring, tonumber
@@ -44,6 +49,7 @@ local S = {
     pending = {},     -- path -> true: changes not applied yet
     running = false,
     again = false,
+    hashes = {},      -- path -> sha256 of the text last loaded
     idle = nil,       -- wm event set when a pass ends
     last = nil,
     pidfile = nil,
@@ -156,16 +162,70 @@ local function compile_error(file, msg)
     }
 end
 
+-- The content of each script file as last loaded (sha256), so that a pass
+-- acts only on files whose text really changed: a manual reload, or an
+-- editor that rewrites a file unchanged, drops nothing.
+local function file_hash(path)
+    local f = io.open(path, "rb")
+    if not f then
+        return nil
+    end
+    local text = f:read("*a")
+    f:close()
+    return core.crypto.sha256_hex(text or "")
+end
+
+local function record_hashes(dirs)
+    for _, dir in ipairs(dirs) do
+        for _, f in ipairs(walk(dir, {})) do
+            S.hashes[f] = file_hash(f)
+        end
+    end
+end
+
+-- Drops `names` from package.loaded and loads each again; when one fails
+-- to load, every old module is put back, so the running code stays whole.
+local function swap_modules(names)
+    local old = {}
+    for _, name in ipairs(names) do
+        old[name] = package.loaded[name]
+        deps.forget(name)
+        package.loaded[name] = nil
+    end
+    for _, name in ipairs(names) do
+        if package.loaded[name] == nil then
+            local ok, err = pcall(require, name)
+            if not ok then
+                for n, mod in pairs(old) do
+                    package.loaded[n] = mod
+                end
+                return nil, { module = name, message = tostring(err) }
+            end
+        end
+    end
+    return true
+end
+
 local function apply(reason)
     local t0 = core.monotonic()
-    local files = sorted_keys(S.pending)
+    local candidates = sorted_keys(S.pending)
 
-    local errors = {}
-    for _, f in ipairs(files) do
-        if is_lua(f) and is_file(f) then
-            local fn, err = loadfile(f)
-            if not fn then
-                errors[#errors + 1] = compile_error(f, err)
+    local files, hashes, errors = {}, {}, {}
+    for _, f in ipairs(candidates) do
+        if is_lua(f) then
+            if not is_file(f) then
+                files[#files + 1] = f           -- deleted: its module goes
+            else
+                local h = file_hash(f)
+                if h ~= S.hashes[f] then
+                    local fn, err = loadfile(f)
+                    if not fn then
+                        errors[#errors + 1] = compile_error(f, err)
+                    else
+                        files[#files + 1] = f
+                        hashes[f] = h
+                    end
+                end
             end
         end
     end
@@ -177,38 +237,64 @@ local function apply(reason)
         S.last = { ok = false, reason = reason, at = core.now(), files = files, errors = errors }
         return nil, errors[1].message
     end
-    S.pending = {}
 
-    local dropped, restart = {}, {}
+    -- The changed modules, and every loaded module that captured one of
+    -- them at load (a stage holding lib.email, a renderer holding its
+    -- templates), however deep.
+    local changed, restart = {}, {}
     local tpls = templates()
     for _, f in ipairs(files) do
-        if is_lua(f) then
-            for _, name in ipairs(_M.modules_for(f, tpls)) do
-                if host_module(name) then
-                    if package.loaded[name] ~= nil then
-                        restart[#restart + 1] = name
-                    end
-                elseif package.loaded[name] ~= nil then
-                    package.loaded[name] = nil
-                    dropped[#dropped + 1] = name
+        for _, name in ipairs(_M.modules_for(f, tpls)) do
+            if host_module(name) then
+                if package.loaded[name] ~= nil then
+                    restart[#restart + 1] = name
                 end
+            elseif package.loaded[name] ~= nil then
+                changed[#changed + 1] = name
             end
+        end
+    end
+    local dropped, seen = {}, {}
+    for _, list in ipairs({ changed, deps.dependents(changed) }) do
+        for _, name in ipairs(list) do
+            if not seen[name] and not host_module(name) then
+                seen[name] = true
+                dropped[#dropped + 1] = name
+            end
+        end
+    end
+    local ok, lerr = swap_modules(dropped)
+    if not ok then
+        local e = { message = lerr.module .. ": " .. lerr.message, error = lerr.message }
+        e.file, e.line = lerr.message:match("^(.-%.lua):(%d+):")
+        log.error("reload: " .. e.message .. " (old code kept)",
+            { module = lerr.module, error = lerr.message, reason = reason })
+        S.last = { ok = false, reason = reason, at = core.now(), files = files, errors = { e } }
+        return nil, e.message
+    end
+    S.pending = {}
+    for f in pairs(hashes) do
+        S.hashes[f] = hashes[f]
+    end
+    for _, f in ipairs(files) do
+        if not hashes[f] then
+            S.hashes[f] = nil
         end
     end
     if #restart > 0 then
         log.warn("reload: host modules changed; restart wm to use them", { modules = restart })
     end
 
-    local info = { reason = reason, files = files, modules = dropped }
+    local info = { reason = reason, files = files, modules = dropped, host_modules = restart }
     local failed = {}
     local hooks = {}
     for i, h in ipairs(S.hooks) do
         hooks[i] = h
     end
     for _, h in ipairs(hooks) do
-        local ok, res, err = pcall(h.fn, info)
+        local hok, res, err = pcall(h.fn, info)
         local why
-        if not ok then
+        if not hok then
             why = tostring(res)
         elseif res == false or (res == nil and err ~= nil) then
             why = tostring(err or "returned false")
@@ -222,7 +308,7 @@ local function apply(reason)
 
     S.last = {
         ok = #failed == 0, reason = reason, at = core.now(), files = files,
-        modules = dropped, failed_hooks = failed,
+        modules = dropped, host_modules = restart, failed_hooks = failed,
     }
     log.info("reload", {
         reason = reason, files = #files, modules = dropped,
@@ -319,6 +405,7 @@ function _M.start(opts)
         return true
     end
     local dirs = opts.dirs or _M.roots()
+    record_hashes(dirs)
     local w, err = watch.start(dirs, on_batch, opts.debounce or 0.1)
     if not w then
         return nil, err

@@ -65,6 +65,11 @@ local function new_t(name)
             fail((msg and msg .. ": " or "") .. describe(s) .. " does not match " .. describe(pattern))
         end
     end
+    function t.no_match(s, pattern, msg)
+        if type(s) ~= "string" or s:match(pattern) then
+            fail((msg and msg .. ": " or "") .. describe(s) .. " matches " .. describe(pattern))
+        end
+    end
     function t.near(got, want, tol, msg)
         if type(got) ~= "number" or math.abs(got - want) > tol then
             fail((msg and msg .. ": " or "") .. ("expected %s +- %s, got %s"):format(want, tol, describe(got)))
