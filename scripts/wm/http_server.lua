@@ -42,6 +42,15 @@ end
 
 local NOT_FOUND = { status = 404, headers = TEXT, body = "404 Not Found\n" }
 
+-- A handler that raised because the database is down (the pool's "database
+-- unavailable" / "connection lost") is not broken: 503 + Retry-After, so
+-- clients come back instead of seeing a 500.
+local DB_DOWN = { status = 503, headers = { ["Content-Type"] = TEXT["Content-Type"], ["Retry-After"] = "5" },
+                  body = "503 Service Unavailable: the database is not answering; try again shortly.\n" }
+local function db_down(err)
+    return err:find("database unavailable", 1, true) or err:find("connection lost", 1, true)
+end
+
 -- Runs one request: route, handler (errors become a 500 naming the request
 -- id; the traceback goes to the log only), metrics, access log.
 local function dispatch(req)
@@ -52,7 +61,10 @@ local function dispatch(req)
     if route then
         req.params = params
         local ok, r = xpcall(route.handler, traceback, req)
-        if not ok then
+        if not ok and db_down(tostring(r)) then
+            log.warn("http: database unavailable", { request_id = req.id, route = route.label })
+            res = DB_DOWN
+        elseif not ok then
             log.error("http: handler failed", { request_id = req.id, route = route.label, error = tostring(r) })
             res = internal_error(req.id)
         elseif type(r) == "table" then
