@@ -15,8 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+void wm_fs_lua_register(lua_State *L);   /* lua_fs.c: read_file, write_file, stat, mkdir_p */
 
 /* ---- signals: wm.on_signal(name, fn) runs fn in a new task ---- */
 
@@ -122,59 +123,6 @@ static int l_list_dir(lua_State *L)
         wm_free(names[i]);
     }
     wm_free(names);
-    return 1;
-}
-
-/* stat(path) -> {type="file"|"dir"|"other", size=, mtime=, mode=, uid=} | nil, err */
-static int l_stat(lua_State *L)
-{
-    const char *path = luaL_checkstring(L, 1);
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        lua_pushnil(L);
-        lua_pushstring(L, strerror(errno));
-        return 2;
-    }
-    lua_createtable(L, 0, 5);
-    lua_pushstring(L, S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "dir" : "other");
-    lua_setfield(L, -2, "type");
-    lua_pushnumber(L, (lua_Number)st.st_size);
-    lua_setfield(L, -2, "size");
-    lua_pushnumber(L, (lua_Number)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9);
-    lua_setfield(L, -2, "mtime");
-    lua_pushinteger(L, st.st_mode & 07777);
-    lua_setfield(L, -2, "mode");
-    lua_pushinteger(L, (lua_Integer)st.st_uid);
-    lua_setfield(L, -2, "uid");
-    return 1;
-}
-
-/* mkdir_p(path[, mode]) -> true | nil, err */
-static int l_mkdir_p(lua_State *L)
-{
-    const char *path = luaL_checkstring(L, 1);
-    mode_t mode = (mode_t)luaL_optinteger(L, 2, 0755);
-    char *p = wm_strdup(path);
-    for (char *s = p + 1; *s != '\0'; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, mode) != 0 && errno != EEXIST) {
-            lua_pushnil(L);
-            lua_pushfstring(L, "%s: %s", p, strerror(errno));
-            wm_free(p);
-            return 2;
-        }
-        *s = '/';
-    }
-    int rc = mkdir(p, mode);
-    wm_free(p);
-    if (rc != 0 && errno != EEXIST) {
-        lua_pushnil(L);
-        lua_pushfstring(L, "%s: %s", path, strerror(errno));
-        return 2;
-    }
-    lua_pushboolean(L, 1);
     return 1;
 }
 
@@ -305,10 +253,10 @@ int wm_lua_core_open(lua_State *L)
     wm_crypto_init();
     wm_crypto_lua_register(L);
     wm_proc_lua_register(L);
+    wm_fs_lua_register(L);
 
     static const luaL_Reg funcs[] = {
         {"on_signal", l_on_signal},       {"list_dir", l_list_dir},
-        {"stat", l_stat},                 {"mkdir_p", l_mkdir_p},
         {"realpath", l_realpath},         {"getuid", l_getuid},
         {"getpid", l_getpid},             {"isatty", l_isatty},
         {"unhandled_errors", l_unhandled_errors}, {"live_tasks", l_live_tasks},

@@ -3,7 +3,9 @@
 -- a short Cache-Control; If-None-Match answers 304. Files up to 1 MiB stay
 -- cached in memory and are re-read when their size or mtime changes. Dot
 -- files and ".." never resolve.
-local stat = wm.fs.stat
+-- stat and read_file wait on the thread pool: a slow disk never holds up
+-- the loop's other requests.
+local stat, read_file = wm.fs.stat, wm.fs.read_file
 local floor, format = math.floor, string.format
 
 local DIR = wm.root .. "/scripts/web/static"
@@ -34,16 +36,6 @@ local function safe(rel)
         end
     end
     return true
-end
-
-local function read_file(path)
-    local f = io.open(path, "rb")
-    if not f then
-        return nil
-    end
-    local data = f:read("*a")
-    f:close()
-    return data
 end
 
 wm.route("GET", "/static/*path", function(req)

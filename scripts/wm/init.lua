@@ -20,11 +20,15 @@ local wm = {
     monotonic = core.monotonic,
     event = core.event,
     on_signal = core.on_signal,
+    -- read_file, write_file, stat and mkdir_p wait on the thread pool
+    -- (core/fs.c), so a task's file I/O never blocks the loop.
     fs = {
         list_dir = core.list_dir,
         stat = core.stat,
         mkdir_p = core.mkdir_p,
         realpath = core.realpath,
+        read_file = core.read_file,
+        write_file = core.write_file,
     },
     text = {
         utf8_clean = core.utf8_clean,

@@ -47,21 +47,10 @@ function _M.send(msg)
         return nil, "outbox: " .. tostring(err)
     end
     local path = dir .. "/" .. file_name(now, mid)
-    local tmp = dir .. "/.tmp-" .. wm.crypto.random_token(9) .. ".eml"
-    local f, ferr = io.open(tmp, "wb")
-    if not f then
-        return nil, "outbox: " .. tostring(ferr)
-    end
-    local wok, werr = f:write(eml)
-    local cok, cerr = f:close()
-    if not wok or not cok then
-        os.remove(tmp)
-        return nil, "outbox: writing " .. tmp .. ": " .. tostring(werr or cerr)
-    end
-    local rok, rerr = os.rename(tmp, path)
-    if not rok then
-        os.remove(tmp)
-        return nil, "outbox: " .. tostring(rerr)
+    -- Off the loop (thread pool); synced before the rename, which is last.
+    local wok, werr = wm.fs.write_file(path, eml, { atomic = true, fsync = true })
+    if not wok then
+        return nil, "outbox: " .. tostring(werr)
     end
     wm.log.info("mail written to the outbox", { path = path, message_id = mid })
     return { message_id = mid, path = path }
