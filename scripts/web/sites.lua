@@ -2,7 +2,14 @@
 -- *.localhost, which browsers resolve to loopback) and, later, custom
 -- domains. Served with a strict Content-Security-Policy (the page has no
 -- script and loads nothing from elsewhere) and an ETag.
+--
+-- While the database is down a site answers from lib.site_cache (the bytes
+-- last served from the database); whenever the database answers, its answer
+-- wins and the cache follows it. What cannot be answered without the
+-- database is a 503 with Retry-After, never a 404.
 local render = require "sites.render"
+local site_cache = require "lib.site_cache"
+local outage = require "lib.outage"
 
 local CSP = render.csp()
 local domain = ((wm.config.http or {}).sites_domain or "localhost"):lower()
@@ -16,9 +23,12 @@ end
 -- piece of work: until then the page says how to reach us.
 local html = require "lib.html"
 local function claim_page(site, token)
-    local row = wm.db.one([[SELECT b.name FROM generated_sites s JOIN businesses b ON b.id = s.business_id
+    local row, err, state = wm.db.one([[SELECT b.name FROM generated_sites s JOIN businesses b ON b.id = s.business_id
         WHERE s.id = $1 AND s.claim_token = $2]], site.id, token)
     if not row then
+        if err then
+            return outage.is_down(err, state) and outage.response() or error(err)
+        end
         return not_found()
     end
     local mail = wm.config.mail
@@ -37,32 +47,7 @@ local function claim_page(site, token)
     }
 end
 
-local function serve(req)
-    local host = (req.headers.host or ""):lower():gsub(":%d+$", "")
-    -- An address, or the server's own name, is not a site: no query for it.
-    if host == "" or host == "localhost" or host:match("^[%d.]+$") or host:match("^%[") then
-        return not_found()
-    end
-    local sub = host:sub(1, #host - #domain - 1)
-    local site
-    if host:sub(-#domain - 1) == "." .. domain and sub:match("^[a-z0-9-]+$") then
-        site = wm.db.one([[SELECT id, html_content, status, updated_at FROM generated_sites
-            WHERE subdomain = $1 AND status IN ('preview', 'live', 'sold') ORDER BY version DESC LIMIT 1]], sub)
-    else
-        site = wm.db.one([[SELECT id, html_content, status, updated_at FROM generated_sites
-            WHERE custom_domain = $1 AND status IN ('live', 'sold') ORDER BY version DESC LIMIT 1]], host)
-    end
-    if not site then
-        return not_found()
-    end
-    local claim = req.path:match("^/claim/([%w_%-]+)$")
-    if claim then
-        return claim_page(site, claim)
-    end
-    if req.path ~= "/" and req.path ~= "/index.html" then
-        return not_found()
-    end
-    local etag = '"' .. wm.crypto.sha256_hex(site.html_content):sub(1, 32) .. '"'
+local function headers_for(etag, status)
     local headers = {
         ["Content-Type"] = "text/html; charset=utf-8",
         ["Content-Security-Policy"] = CSP,
@@ -71,13 +56,65 @@ local function serve(req)
         ["ETag"] = etag,
         ["Cache-Control"] = "no-cache",
     }
-    if site.status == "preview" then
+    if status == "preview" then
         headers["X-Robots-Tag"] = "noindex"
     end
+    return headers
+end
+
+local function page(req, etag, status, body)
+    if req.path ~= "/" and req.path ~= "/index.html" then
+        return not_found()
+    end
+    local headers = headers_for(etag, status)
     if req.headers["if-none-match"] == etag then
         return { status = 304, headers = headers, body = "" }
     end
-    return { status = 200, headers = headers, body = site.html_content }
+    return { status = 200, headers = headers, body = body }
+end
+
+local function serve(req)
+    local host = (req.headers.host or ""):lower():gsub(":%d+$", "")
+    -- An address, or the server's own name, is not a site: no query for it.
+    if host == "" or host == "localhost" or host:match("^[%d.]+$") or host:match("^%[") then
+        return not_found()
+    end
+    local sub = host:sub(1, #host - #domain - 1)
+    local site, err, state, kind, name
+    if host:sub(-#domain - 1) == "." .. domain and sub:match("^[a-z0-9-]+$") then
+        kind, name = "sub", sub
+        site, err, state = wm.db.one([[SELECT id, html_content, status, updated_at FROM generated_sites
+            WHERE subdomain = $1 AND status IN ('preview', 'live', 'sold') ORDER BY version DESC LIMIT 1]], sub)
+    else
+        kind, name = "domain", host
+        site, err, state = wm.db.one([[SELECT id, html_content, status, updated_at FROM generated_sites
+            WHERE custom_domain = $1 AND status IN ('live', 'sold') ORDER BY version DESC LIMIT 1]], host)
+    end
+    if err then
+        if not outage.is_down(err, state) then
+            error(err)
+        end
+        local cached = site_cache.get(kind, name)
+        if not cached then
+            return outage.response()
+        end
+        if req.path:match("^/claim/") then
+            return outage.response()
+        end
+        return page(req, cached.etag, cached.status, cached.body)
+    end
+    if not site then
+        -- Archived, replaced or never there: an outage must not bring it back.
+        site_cache.drop(kind, name)
+        return not_found()
+    end
+    local etag = '"' .. wm.crypto.sha256_hex(site.html_content):sub(1, 32) .. '"'
+    site_cache.put(kind, name, { body = site.html_content, etag = etag, status = site.status })
+    local claim = req.path:match("^/claim/([%w_%-]+)$")
+    if claim then
+        return claim_page(site, claim)
+    end
+    return page(req, etag, site.status, site.html_content)
 end
 
 wm.route_host("*." .. domain, serve)

@@ -1,0 +1,196 @@
+-- The last published bytes of each site, kept so that a site still answers
+-- while the database is down (scripts/web/sites.lua). The database is the
+-- truth: the cache is written from what it served and read only when it
+-- cannot answer.
+--
+--   site_cache.put(kind, name, {body=, etag=, status=})   after serving from the database
+--   site_cache.get(kind, name) -> {body=, etag=, status=} | nil
+--   site_cache.drop(kind, name)                          the database says there is no site
+--       kind: "sub" (a subdomain of sites_domain) or "domain" (a custom domain)
+--
+-- Memory: an LRU bounded by MAX_BYTES (a site is <= 30 KB, so thousands fit).
+-- Disk: <paths.var>/sites/<name>.html (or sites/domains/<name>.html) with
+-- <name>.json beside it ({etag, status, sha256, saved_at}), each written to a
+-- temporary file and renamed into place, so a reader sees the old file or the
+-- new one, never half of one. The html is checked against the sha256 in the
+-- metadata when read: a pair torn by a crash between the two renames reads as
+-- a miss, never as the wrong page under the right headers. put writes the disk
+-- only when the etag or status differs from the memory copy, so a busy site
+-- costs no writes.
+local _M = {}
+
+local MAX_BYTES = 32 * 1024 * 1024
+local OVERHEAD = 256         -- bytes counted per entry beyond its body
+
+-- The LRU: a doubly linked list, most recent at head, and an index by key.
+local index, head, tail, used = {}, nil, nil, 0
+local limit = MAX_BYTES
+
+local function unlink(n)
+    if n.prev then n.prev.next = n.next else head = n.next end
+    if n.next then n.next.prev = n.prev else tail = n.prev end
+    n.prev, n.next = nil, nil
+end
+
+local function push_front(n)
+    n.next = head
+    if head then head.prev = n end
+    head = n
+    if not tail then tail = n end
+end
+
+local function forget(key)
+    local n = index[key]
+    if n then
+        unlink(n)
+        index[key] = nil
+        used = used - n.size
+    end
+end
+
+local function remember(key, entry)
+    forget(key)
+    local size = #entry.body + OVERHEAD
+    if size > limit then
+        return
+    end
+    local n = { key = key, entry = entry, size = size }
+    push_front(n)
+    index[key] = n
+    used = used + size
+    while used > limit and tail do
+        forget(tail.key)
+    end
+end
+
+-- Only names that are safe as file names: a subdomain or a host name.
+local function paths(kind, name)
+    if type(name) ~= "string" or #name > 253 or not name:match("^[a-z0-9][a-z0-9.-]*$") or name:find("..", 1, true) then
+        return nil
+    end
+    local dir = ((wm.config.paths or {}).var or "var") .. "/sites"
+    if kind == "domain" then
+        dir = dir .. "/domains"
+    elseif kind ~= "sub" then
+        error("site_cache: kind must be \"sub\" or \"domain\"", 3)
+    end
+    return dir, dir .. "/" .. name .. ".html", dir .. "/" .. name .. ".json"
+end
+
+local function read_file(path)
+    local f = io.open(path, "rb")
+    if not f then
+        return nil
+    end
+    local s = f:read("*a")
+    f:close()
+    return s
+end
+
+local function write_atomic(dir, path, data)
+    local tmp = dir .. "/.tmp-" .. wm.crypto.random_token(9)
+    local f, err = io.open(tmp, "wb")
+    if not f then
+        return nil, err
+    end
+    local ok, werr = f:write(data)
+    local cok, cerr = f:close()
+    if not ok or not cok then
+        os.remove(tmp)
+        return nil, werr or cerr
+    end
+    local rok, rerr = os.rename(tmp, path)
+    if not rok then
+        os.remove(tmp)
+        return nil, rerr
+    end
+    return true
+end
+
+local function save(kind, name, entry)
+    local dir, html_path, meta_path = paths(kind, name)
+    local ok, err = wm.fs.mkdir_p(dir)
+    if ok then
+        ok, err = write_atomic(dir, html_path, entry.body)
+    end
+    if ok then
+        ok, err = write_atomic(dir, meta_path, wm.json.encode {
+            etag = entry.etag, status = entry.status, sha256 = wm.crypto.sha256_hex(entry.body), saved_at = wm.now(),
+        })
+    end
+    if not ok then
+        -- Serving goes on; only the outage copy is missing.
+        wm.log.warn("site cache: could not save", { site = name, error = tostring(err) })
+    end
+end
+
+function _M.put(kind, name, site)
+    if not paths(kind, name) then
+        return
+    end
+    local key = kind .. ":" .. name
+    local n = index[key]
+    if n and n.entry.etag == site.etag and n.entry.status == site.status then
+        unlink(n)
+        push_front(n)
+        return
+    end
+    local entry = { body = site.body, etag = site.etag, status = site.status }
+    save(kind, name, entry)
+    remember(key, entry)
+end
+
+function _M.get(kind, name)
+    local dir, html_path, meta_path = paths(kind, name)
+    if not dir then
+        return nil
+    end
+    local key = kind .. ":" .. name
+    local n = index[key]
+    if n then
+        unlink(n)
+        push_front(n)
+        return n.entry
+    end
+    local meta = read_file(meta_path)
+    meta = meta and wm.json.decode(meta)
+    local body = type(meta) == "table" and read_file(html_path)
+    if not body or type(meta.etag) ~= "string" or wm.crypto.sha256_hex(body) ~= meta.sha256 then
+        return nil
+    end
+    local entry = { body = body, etag = meta.etag, status = meta.status }
+    remember(key, entry)
+    return entry
+end
+
+function _M.drop(kind, name)
+    local dir, html_path, meta_path = paths(kind, name)
+    if not dir then
+        return
+    end
+    forget(kind .. ":" .. name)
+    -- The metadata first: without it the html is never served.
+    os.remove(meta_path)
+    os.remove(html_path)
+end
+
+-- For tests: the memory bound in bytes (nil: the default), which also
+-- empties the memory copy; and what memory holds now.
+function _M.reset(bytes)
+    index, head, tail, used = {}, nil, nil, 0
+    limit = bytes or MAX_BYTES
+end
+
+function _M.stats()
+    local entries = 0
+    for _ in pairs(index) do
+        entries = entries + 1
+    end
+    return { entries = entries, bytes = used, limit = limit }
+end
+
+function _M.cached(kind, name)
+    return index[kind .. ":" .. name] ~= nil
+end
+
+return _M
