@@ -8,19 +8,122 @@
 --                           (scanners prefetch links, RFC 8058 §3.2)
 --   POST /u/<token>         unsubscribes (the button, or RFC 8058 one-click
 --                           "List-Unsubscribe=One-Click"); 200, never a redirect
+--
+-- While the database is down the pixel and clicks still answer (the click's
+-- target is in its signed token) and their events are spooled to disk
+-- (lib.tracking_spool), recorded when it is back, each once (dedupe_key).
+-- Unsubscribe needs the database: a 503 with Retry-After until it answers.
 local tracking = require "lib.tracking"
 local html = require "lib.html"
 local activity = require "lib.activity"
+local outage = require "lib.outage"
+local spool = require "lib.tracking_spool"
 
 local GIF = "GIF89a\1\0\1\0\128\0\0\0\0\0\255\255\255\33\249\4\1\0\0\0\0\44\0\0\0\0\1\0\1\0\0\2\2\68\1\0\59"
 local GIF_HEADERS = { ["Content-Type"] = "image/gif", ["Cache-Control"] = "no-store, private" }
 local PAGE = { ["Content-Type"] = "text/html; charset=utf-8", ["Cache-Control"] = "no-store",
                ["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'" }
 
-local function record(campaign_id, kind, req, url)
-    return wm.db.query([[INSERT INTO tracking_events (campaign_id, kind, url, remote_addr, user_agent)
-        SELECT id, $2, $3, $4, left($5, 500) FROM campaigns WHERE id = $1]],
-        campaign_id, kind, url, req.remote_addr, req.headers["user-agent"])
+-- ---- state changes: each runs inside the caller's transaction `q` ----
+-- ev = {key=, kind=, campaign_id=, url=, remote_addr=, user_agent=, at=}; `at`
+-- (epoch seconds) is set when the event waited in the spool, so that it
+-- counts at the time it happened; otherwise the database's now().
+
+-- Inserts the event; true when it is new, false when its key was recorded
+-- already (a replayed spool file) or the campaign is gone.
+local function insert_event(q, ev)
+    local rows = assert(q:query([[INSERT INTO tracking_events
+            (campaign_id, kind, url, remote_addr, user_agent, dedupe_key, created_at)
+        SELECT id, $2, $3, $4, left($5, 500), $6, coalesce(to_timestamp($7::float8), now())
+        FROM campaigns WHERE id = $1
+        ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING RETURNING id]],
+        ev.campaign_id, ev.kind, ev.url, ev.remote_addr, ev.user_agent, ev.key, ev.at))
+    return #rows > 0
+end
+
+local function campaign_opened(q, ev)
+    if not insert_event(q, ev) then
+        return
+    end
+    assert(q:query([[UPDATE campaigns SET opened_at = coalesce(opened_at, to_timestamp($2::float8), now()),
+        opened_count = opened_count + 1, status = CASE WHEN status IN ('sent', 'delivered') THEN 'opened'
+        ELSE status END, updated_at = now() WHERE id = $1]], ev.campaign_id, ev.at))
+    assert(q:query([[UPDATE businesses SET contact_status = 'opened', updated_at = now()
+        WHERE id = (SELECT business_id FROM campaigns WHERE id = $1) AND contact_status = 'emailed']], ev.campaign_id))
+end
+
+local function campaign_clicked(q, ev)
+    if not insert_event(q, ev) then
+        return
+    end
+    assert(q:query([[UPDATE campaigns SET clicked_at = coalesce(clicked_at, to_timestamp($2::float8), now()),
+        clicked_count = clicked_count + 1, opened_at = coalesce(opened_at, to_timestamp($2::float8), now()),
+        status = CASE WHEN status IN ('sent', 'delivered', 'opened') THEN 'clicked' ELSE status END,
+        updated_at = now() WHERE id = $1]], ev.campaign_id, ev.at))
+    assert(q:query([[UPDATE businesses SET contact_status = 'clicked', updated_at = now()
+        WHERE id = (SELECT business_id FROM campaigns WHERE id = $1) AND contact_status IN ('emailed', 'opened')]],
+        ev.campaign_id))
+end
+
+-- Unsubscribes once: "done" when this call did it, "already" when the
+-- campaign was unsubscribed before (then nothing is written: no second
+-- event, no second activity row), "unknown" when there is no such campaign.
+-- The row lock makes concurrent calls for one campaign take turns, so the
+-- check and the change cannot interleave.
+local function campaign_unsubscribed(q, ev, one_click)
+    local c = assert(q:query([[SELECT id, business_id, recipient_email, unsubscribed_at FROM campaigns
+        WHERE id = $1 FOR UPDATE]], ev.campaign_id))[1]
+    if not c then
+        return "unknown"
+    end
+    if c.unsubscribed_at ~= wm.null then
+        return "already"
+    end
+    assert(q:query([[INSERT INTO suppression_list (email, reason, campaign_id, details)
+        VALUES (lower($1), 'unsubscribed', $2, $3::jsonb) ON CONFLICT (email) DO NOTHING]],
+        c.recipient_email, c.id, { one_click = one_click }))
+    assert(q:query("UPDATE campaigns SET unsubscribed_at = now(), updated_at = now() WHERE id = $1", c.id))
+    assert(q:query("UPDATE businesses SET contact_status = 'unsubscribed', updated_at = now() WHERE id = $1",
+                   c.business_id))
+    insert_event(q, ev)
+    activity.log("contact.unsubscribed", "campaign", c.id, {}, "user")
+    return "done"
+end
+
+local APPLY = { open = campaign_opened, click = campaign_clicked }
+
+-- The spool's replayer records a waiting open or click through the same functions.
+spool.set_applier(function(ev)
+    local apply = APPLY[ev.kind]
+    if not apply then
+        return nil, "unknown tracking event kind " .. tostring(ev.kind)
+    end
+    return wm.db.tx(function(q) apply(q, ev) end)
+end)
+
+local function event(kind, campaign_id, req, url)
+    return { key = spool.key(), kind = kind, campaign_id = campaign_id, url = url, remote_addr = req.remote_addr,
+             user_agent = req.headers["user-agent"] }
+end
+
+-- Records an open or click now, or spools it when the database is down (the
+-- same key either way: a commit whose answer was lost is not counted twice).
+local function record(ev)
+    spool.kick()
+    local ok, err = wm.db.tx(function(q) APPLY[ev.kind](q, ev) end)
+    if ok then
+        return
+    end
+    if not outage.is_down(err) then
+        error(err, 0)
+    end
+    ev.at = wm.now()
+    ev.user_agent = ev.user_agent and ev.user_agent:sub(1, 500)
+    local sok, serr = spool.add(ev)
+    if not sok then
+        wm.log.error("tracking: event lost while the database is down", { kind = ev.kind,
+            campaign_id = ev.campaign_id, error = tostring(serr) })
+    end
 end
 
 local function page(status, title, body)
@@ -38,12 +141,7 @@ end
 wm.route("GET", "/t/o/:token.gif", function(req)
     local id = tracking.verify_open(req.params.token)
     if id then
-        assert(wm.db.query([[UPDATE campaigns SET opened_at = coalesce(opened_at, now()),
-            opened_count = opened_count + 1, status = CASE WHEN status IN ('sent', 'delivered') THEN 'opened'
-            ELSE status END, updated_at = now() WHERE id = $1]], id))
-        assert(wm.db.query([[UPDATE businesses SET contact_status = 'opened', updated_at = now()
-            WHERE id = (SELECT business_id FROM campaigns WHERE id = $1) AND contact_status = 'emailed']], id))
-        record(id, "open", req)
+        record(event("open", id, req))
     end
     -- The pixel answers the same either way: a bad token learns nothing.
     return { status = 200, headers = GIF_HEADERS, body = GIF }
@@ -55,22 +153,31 @@ wm.route("GET", "/t/c/:token", function(req)
         return { status = 400, headers = { ["Content-Type"] = "text/plain; charset=utf-8" },
                  body = "This link is not valid (" .. tostring(url) .. ").\n" }
     end
-    assert(wm.db.query([[UPDATE campaigns SET clicked_at = coalesce(clicked_at, now()),
-        clicked_count = clicked_count + 1, opened_at = coalesce(opened_at, now()),
-        status = CASE WHEN status IN ('sent', 'delivered', 'opened') THEN 'clicked' ELSE status END,
-        updated_at = now() WHERE id = $1]], id))
-    assert(wm.db.query([[UPDATE businesses SET contact_status = 'clicked', updated_at = now()
-        WHERE id = (SELECT business_id FROM campaigns WHERE id = $1) AND contact_status IN ('emailed', 'opened')]], id))
-    record(id, "click", req, url)
+    record(event("click", id, req, url))
     return { status = 302, headers = { Location = url, ["Cache-Control"] = "no-store" }, body = "" }
 end)
+
+local function try_later()
+    local res = page(503, "Please try again in a moment", "<p>We cannot reach our records just now.</p>")
+    res.headers = { ["Retry-After"] = outage.RETRY_AFTER }
+    for k, v in pairs(PAGE) do
+        res.headers[k] = v
+    end
+    return res
+end
 
 wm.route("GET", "/u/:token", function(req)
     local id, err = tracking.verify_unsubscribe(req.params.token)
     if not id then
         return page(400, "This link is not valid", "<p>" .. html.escape(err) .. "</p>")
     end
-    local c = wm.db.one("SELECT recipient_email, unsubscribed_at FROM campaigns WHERE id = $1", id)
+    local c, qerr, state = wm.db.one("SELECT recipient_email, unsubscribed_at FROM campaigns WHERE id = $1", id)
+    if qerr then
+        if outage.is_down(qerr, state) then
+            return try_later()
+        end
+        error(qerr, 0)
+    end
     if not c then
         return page(404, "Unknown subscription", "<p>We could not find this email.</p>")
     end
@@ -88,26 +195,19 @@ wm.route("POST", "/u/:token", function(req)
     if not id then
         return page(400, "This link is not valid", "<p>" .. html.escape(err) .. "</p>")
     end
-    local ok, terr = wm.db.tx(function(q)
-        local c = q:one("SELECT id, business_id, recipient_email FROM campaigns WHERE id = $1 FOR UPDATE", id)
-        if not c then
-            return "unknown"
-        end
-        assert(q:query([[INSERT INTO suppression_list (email, reason, campaign_id, details)
-            VALUES (lower($1), 'unsubscribed', $2, $3::jsonb) ON CONFLICT (email) DO NOTHING]],
-            c.recipient_email, c.id, { one_click = (req.body or ""):find("List-Unsubscribe=One-Click", 1, true) ~= nil }))
-        assert(q:query("UPDATE campaigns SET unsubscribed_at = coalesce(unsubscribed_at, now()), updated_at = now() WHERE id = $1", c.id))
-        assert(q:query("UPDATE businesses SET contact_status = 'unsubscribed', updated_at = now() WHERE id = $1",
-                       c.business_id))
-        assert(q:query([[INSERT INTO tracking_events (campaign_id, kind, remote_addr, user_agent)
-            VALUES ($1, 'unsubscribe', $2, left($3, 500))]], c.id, req.remote_addr, req.headers["user-agent"]))
-        activity.log("contact.unsubscribed", "campaign", c.id, {}, "user")
-        return "done"
+    local one_click = (req.body or ""):find("List-Unsubscribe=One-Click", 1, true) ~= nil
+    local done, terr = wm.db.tx(function(q)
+        return campaign_unsubscribed(q, event("unsubscribe", id, req), one_click)
     end)
-    if not ok then
-        return page(500, "Please try again", "<p>We could not record this just now: " .. html.escape(terr) .. "</p>")
+    if not done then
+        if outage.is_down(terr) then
+            return try_later()
+        end
+        -- The details (a traceback) go to the log, not to the visitor.
+        wm.log.error("unsubscribe failed", { request_id = req.id, campaign_id = id, error = tostring(terr) })
+        return page(500, "Please try again", "<p>We could not record this just now.</p>")
     end
-    if ok == "unknown" then
+    if done == "unknown" then
         return page(404, "Unknown subscription", "<p>We could not find this email.</p>")
     end
     return page(200, "You are unsubscribed", "<p>We will not email you again.</p>")
