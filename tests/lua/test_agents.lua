@@ -90,7 +90,7 @@ function T.every_agent_validates_and_depends_on_the_business(t)
     t.ok(cd.architect.title:find("Denver", 1, true))
     t.ne(cp.concept.design_system.palette.primary, cd.concept.design_system.palette.primary)
     -- Services come from the trade: every plumber service is a plumbing one.
-    local K = require "providers.llm.offline_knowledge"
+    local K = require "providers.llm.offline.knowledge"
     local function names_of(trade_key)
         for _, tr in ipairs(K.trades) do
             if tr.key == trade_key then

@@ -1,7 +1,7 @@
 -- What the offline author knows about each trade: how to recognise it from a
 -- category, what it offers, how a job goes, what people ask before hiring,
 -- and the colours, type and themes that suit it. {name}, {city}, {trade} in
--- the texts are filled from the business. Plain data; offline.lua uses it.
+-- the texts are filled from the business. Plain data; the offline/ authors use it.
 
 local SANS = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 local SERIF = "Georgia, Cambria, 'Times New Roman', Times, serif"
