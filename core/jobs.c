@@ -1,22 +1,9 @@
-/* jobs.c unit provides the job scheduler declared in jobs.h and its Lua
- * binding "wm.core.jobs":
- *
- *   start{host=, lease=, poll=, batch=, backoff_base=, backoff_max=,
- *         kinds = { {name=, concurrency=, timeout=}, ... }, runner = fn}
- *       runner(job) runs in a task per job and returns "completed", or
- *       "retry", err[, delay], or "discard", err, or "snooze", nil, delay.
- *   set_kinds(kinds)      after a reload: new limits, new kinds
- *   wake([kind])          a job may be claimable (LISTEN wm_jobs)
- *   stop(deadline)        yields until running jobs finished or were handed back
- *   stats()               {running=, claimed=, completed=, retried=, discarded=, kinds={...}}
- */
+/* jobs.c unit provides the job scheduler declared in jobs.h. It knows
+ * nothing of Lua: the runner in conf (lua_jobs.c) starts each job and
+ * reports its outcome through wm_jobs_finish. */
 #include "jobs.h"
-#include "json.h"
 #include "log.h"
-#include "sched.h"
-#include "vm.h"
 
-#include <lauxlib.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,27 +20,29 @@ struct kind {
     int maybe_more;            /* the last claim was full, or a wake-up came */
 };
 
-struct run {
+struct wm_jobs_run_s {
     wm_jobs_t *jobs;
     long long id;
     struct kind *kind;
-    wm_co_t *co;
+    void *data;                /* the runner's (its task) */
     uv_timer_t timer;
     int attempt, max_attempts;
     int timed_out, handed_back;
-    struct run *next, *prev;
+    struct wm_jobs_run_s *next, *prev;
 };
 
-enum write_kind { WRITE_COMPLETE, WRITE_RETRY, WRITE_DISCARD, WRITE_HANDBACK, WRITE_SNOOZE, WRITE_LEASE };
+typedef struct wm_jobs_run_s run_t;
+
+/* Completions are not here: they are gathered and written in batches. */
+enum write_kind { WRITE_RETRY, WRITE_DISCARD, WRITE_HANDBACK, WRITE_SNOOZE };
 
 struct wm_jobs_s {
+    uv_loop_t *loop;
     wm_pg_pool_t *pool;
+    wm_jobs_conf_t conf;       /* conf.host points at `host` */
     char *host;
-    double lease, poll, backoff_base, backoff_max;
-    int batch;
     struct kind kinds[MAX_KINDS];
     int nkinds;
-    int runner_ref;
     uv_timer_t poll_timer, lease_timer, flush_timer;
     uv_timer_t retry_timer;    /* wakes the claims when the soonest retry is due */
     double retry_due;          /* monotonic seconds, 0 when none */
@@ -61,16 +50,15 @@ struct wm_jobs_s {
     int ndone, done_cap;
     int flushing;
     int writes;                /* outcome writes in flight */
-    struct run *runs;
+    run_t *runs;
     int nrunning;
-    int stopping;
-    wm_co_t *stop_waiter;
+    int stopping, closed;
+    void (*stopped_cb)(wm_jobs_t *j, void *ud);
+    void *stopped_ud;
     uv_timer_t stop_timer;
     int closed_handles;
-    unsigned long claimed, completed, retried, discarded;
+    unsigned long claimed, completed, retried, discarded, snoozed;
 };
-
-static wm_jobs_t *J;
 
 static void try_claim(wm_jobs_t *j, struct kind *k);
 static void maybe_stopped(wm_jobs_t *j);
@@ -251,9 +239,9 @@ static void wake_at(wm_jobs_t *j, double delay)
 
 static double backoff(wm_jobs_t *j, int attempt)
 {
-    double d = j->backoff_base * pow(2.0, attempt > 0 ? attempt - 1 : 0);
-    if (d > j->backoff_max)
-        d = j->backoff_max;
+    double d = j->conf.backoff_base * pow(2.0, attempt > 0 ? attempt - 1 : 0);
+    if (d > j->conf.backoff_max)
+        d = j->conf.backoff_max;
     /* +-25% jitter, so retries of a batch do not stampede together. */
     double jitter = 0.75 + 0.5 * ((double)rand() / (double)RAND_MAX);
     return d * jitter;
@@ -264,7 +252,7 @@ static void run_timer_closed(uv_handle_t *h)
     wm_free(h->data);
 }
 
-static void run_free(wm_jobs_t *j, struct run *r)
+static void run_free(wm_jobs_t *j, run_t *r)
 {
     if (r->prev != NULL)
         r->prev->next = r->next;
@@ -276,14 +264,15 @@ static void run_free(wm_jobs_t *j, struct run *r)
     uv_close((uv_handle_t *)&r->timer, run_timer_closed);
 }
 
-static void job_done(wm_co_t *co, int ok, int nres, const char *err, void *ud)
+void wm_jobs_run_set_data(wm_jobs_run_t *run, void *data) { run->data = data; }
+void *wm_jobs_run_data(const wm_jobs_run_t *run) { return run->data; }
+
+void wm_jobs_finish(wm_jobs_run_t *r, const wm_jobs_outcome_t *o)
 {
-    struct run *r = ud;
     wm_jobs_t *j = r->jobs;
-    lua_State *L = co->L;
-    const char *status = "retry";
-    const char *msg = err;
-    double delay = -1;
+    int outcome = o->outcome;
+    const char *msg = o->error;
+    double delay = o->delay;
     char timeout_msg[64];
 
     if (r->handed_back) {
@@ -291,17 +280,12 @@ static void job_done(wm_co_t *co, int ok, int nres, const char *err, void *ud)
     } else {
         if (r->timed_out) {
             snprintf(timeout_msg, sizeof(timeout_msg), "timeout after %g s", r->kind->timeout);
+            outcome = WM_JOBS_RETRY;
             msg = timeout_msg;
-        } else if (ok && nres >= 1) {
-            int base = lua_gettop(L) - nres;
-            status = lua_tostring(L, base + 1);
-            if (status == NULL)
-                status = "retry";
-            msg = nres >= 2 ? lua_tostring(L, base + 2) : NULL;
-            if (nres >= 3 && lua_isnumber(L, base + 3))
-                delay = lua_tonumber(L, base + 3);
+            delay = -1;
         }
-        if (strcmp(status, "completed") == 0) {
+        switch (outcome) {
+        case WM_JOBS_COMPLETED:
             if (j->ndone == j->done_cap) {
                 j->done_cap = j->done_cap ? j->done_cap * 2 : 256;
                 j->done_ids = wm_realloc(j->done_ids, (size_t)j->done_cap * sizeof(long long));
@@ -309,18 +293,25 @@ static void job_done(wm_co_t *co, int ok, int nres, const char *err, void *ud)
             j->done_ids[j->ndone++] = r->id;
             j->completed++;
             flush_completions(j);
-        } else if (strcmp(status, "snooze") == 0) {
+            break;
+        case WM_JOBS_SNOOZE:
             write_outcome(j, WRITE_SNOOZE, r->id, "snoozed", delay >= 0 ? delay : 1, r->attempt);
             wake_at(j, delay >= 0 ? delay : 1);
-        } else if (strcmp(status, "discard") == 0 || r->attempt >= r->max_attempts) {
-            write_outcome(j, WRITE_DISCARD, r->id, msg ? msg : "failed", 0, r->attempt);
-            j->discarded++;
-            wm_log_warn("job discarded", "error", msg ? msg : "failed");
-        } else {
-            double wait = delay >= 0 ? delay : backoff(j, r->attempt);
-            write_outcome(j, WRITE_RETRY, r->id, msg ? msg : "failed", wait, r->attempt);
-            wake_at(j, wait);
-            j->retried++;
+            j->snoozed++;
+            break;
+        default:
+            /* A retry, or anything else a runner might say: failing safe
+             * means trying again, up to max_attempts. */
+            if (outcome == WM_JOBS_DISCARD || r->attempt >= r->max_attempts) {
+                write_outcome(j, WRITE_DISCARD, r->id, msg ? msg : "failed", 0, r->attempt);
+                j->discarded++;
+                wm_log_warn("job discarded", "error", msg ? msg : "failed");
+            } else {
+                double wait = delay >= 0 ? delay : backoff(j, r->attempt);
+                write_outcome(j, WRITE_RETRY, r->id, msg ? msg : "failed", wait, r->attempt);
+                wake_at(j, wait);
+                j->retried++;
+            }
         }
     }
     r->kind->running--;
@@ -334,42 +325,33 @@ static void job_done(wm_co_t *co, int ok, int nres, const char *err, void *ud)
 
 static void run_timeout_cb(uv_timer_t *t)
 {
-    struct run *r = t->data;
+    run_t *r = t->data;
+    wm_jobs_t *j = r->jobs;
     r->timed_out = 1;
-    wm_sched_cancel(r->co, "timeout");
+    j->conf.cancel(r, j->conf.ud);
 }
 
-/* Starts the runner on row `i` of a claim result. */
+/* Hands row `i` of a claim result to the runner. */
 static void start_job(wm_jobs_t *j, struct kind *k, PGresult *res, int i)
 {
-    lua_State *L = wm_sched_main_state();
-    struct run *r = wm_calloc(1, sizeof(*r));
+    run_t *r = wm_calloc(1, sizeof(*r));
     r->jobs = j;
     r->kind = k;
     r->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
     r->attempt = atoi(PQgetvalue(res, i, 3));
     r->max_attempts = atoi(PQgetvalue(res, i, 4));
-    uv_timer_init(wm_sched_loop(), &r->timer);
+    uv_timer_init(j->loop, &r->timer);
     r->timer.data = r;
 
-    lua_rawgeti(L, LUA_REGISTRYINDEX, j->runner_ref);
-    lua_createtable(L, 0, 6);
-    lua_pushnumber(L, (lua_Number)r->id);
-    lua_setfield(L, -2, "id");
-    lua_pushstring(L, k->name);
-    lua_setfield(L, -2, "kind");
-    wm_err_t err;
-    const char *payload = PQgetvalue(res, i, 2);
-    if (wm_json_decode(L, payload, (size_t)PQgetlength(res, i, 2), &err) < 0)
-        lua_newtable(L);
-    lua_setfield(L, -2, "payload");
-    lua_pushinteger(L, r->attempt);
-    lua_setfield(L, -2, "attempt");
-    lua_pushinteger(L, r->max_attempts);
-    lua_setfield(L, -2, "max_attempts");
-    lua_pushinteger(L, atoi(PQgetvalue(res, i, 5)));
-    lua_setfield(L, -2, "priority");
-
+    wm_jobs_job_t job = {
+        .id = r->id,
+        .kind = k->name,
+        .payload = PQgetvalue(res, i, 2),
+        .payload_len = (size_t)PQgetlength(res, i, 2),
+        .attempt = r->attempt,
+        .max_attempts = r->max_attempts,
+        .priority = atoi(PQgetvalue(res, i, 5)),
+    };
     r->next = j->runs;
     if (j->runs != NULL)
         j->runs->prev = r;
@@ -377,7 +359,7 @@ static void start_job(wm_jobs_t *j, struct kind *k, PGresult *res, int i)
     k->running++;
     j->nrunning++;
     j->claimed++;
-    r->co = wm_sched_spawn(L, 1, job_done, r);
+    j->conf.run(r, &job, j->conf.ud);
     if (k->timeout > 0)
         uv_timer_start(&r->timer, run_timeout_cb, (uint64_t)(k->timeout * 1000.0), 0);
 }
@@ -420,10 +402,10 @@ static void try_claim(wm_jobs_t *j, struct kind *k)
     int room = k->concurrency - k->running;
     if (room <= 0)
         return;
-    if (room > j->batch)
-        room = j->batch;
+    if (room > j->conf.batch)
+        room = j->conf.batch;
     char lease[32], n[16];
-    snprintf(lease, sizeof(lease), "%.3f", j->lease);
+    snprintf(lease, sizeof(lease), "%.3f", j->conf.lease);
     snprintf(n, sizeof(n), "%d", room);
     const char *vals[4] = {j->host, k->name, lease, n};
     struct claim *c = wm_malloc(sizeof(*c));
@@ -475,37 +457,81 @@ static void lease_cb(uv_timer_t *t)
     if (j->nrunning == 0)
         return;
     char lease[32];
-    snprintf(lease, sizeof(lease), "%.3f", j->lease);
+    snprintf(lease, sizeof(lease), "%.3f", j->conf.lease);
     const char *vals[2] = {j->host, lease};
     submit(j, make_query("UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $2::float8)"
                          " WHERE lease_owner = $1 AND status = 'running'",
                          2, vals, lease_done, j));
 }
 
+/* ---- starting, waking ---- */
+
+int wm_jobs_start(uv_loop_t *loop, wm_pg_pool_t *pool, const wm_jobs_conf_t *conf, wm_jobs_t **out,
+                  wm_err_t *err)
+{
+    if (conf->host == NULL || conf->run == NULL || conf->cancel == NULL)
+        return wm_err_set(err, WM_EINVAL, "jobs: host, run and cancel are required");
+    if (conf->lease <= 0 || conf->poll <= 0 || conf->batch <= 0)
+        return wm_err_set(err, WM_EINVAL, "jobs: lease, poll and batch must be positive");
+    wm_jobs_t *j = wm_calloc(1, sizeof(*j));
+    j->loop = loop;
+    j->pool = pool;
+    j->conf = *conf;
+    j->host = wm_strdup(conf->host);
+    j->conf.host = j->host;
+    uv_timer_init(loop, &j->poll_timer);
+    uv_timer_init(loop, &j->lease_timer);
+    uv_timer_init(loop, &j->flush_timer);
+    uv_timer_init(loop, &j->stop_timer);
+    uv_timer_init(loop, &j->retry_timer);
+    j->poll_timer.data = j->lease_timer.data = j->flush_timer.data = j->stop_timer.data = j;
+    j->retry_timer.data = j;
+    uint64_t poll_ms = (uint64_t)(conf->poll * 1000.0);
+    uv_timer_start(&j->poll_timer, poll_cb, poll_ms, poll_ms);
+    uint64_t lease_ms = (uint64_t)(conf->lease * 1000.0 / 3.0);
+    uv_timer_start(&j->lease_timer, lease_cb, lease_ms, lease_ms);
+    srand((unsigned)(wm_monotonic() * 1e6));
+    *out = j;
+    return 0;
+}
+
+void wm_jobs_set_kind(wm_jobs_t *j, const char *name, int concurrency, double timeout)
+{
+    struct kind *k = find_kind(j, name);
+    if (k == NULL) {
+        if (j->nkinds == MAX_KINDS) {
+            wm_log_warn("jobs: too many kinds, ignored", "kind", name);
+            return;
+        }
+        k = &j->kinds[j->nkinds++];
+        memset(k, 0, sizeof(*k));
+        k->name = wm_strdup(name);
+    }
+    k->concurrency = concurrency;
+    k->timeout = timeout;
+    k->maybe_more = 1;
+}
+
+void wm_jobs_wake(wm_jobs_t *j, const char *kind)
+{
+    if (j->stopping)
+        return;
+    if (kind == NULL) {
+        claim_all(j);
+        return;
+    }
+    struct kind *k = find_kind(j, kind);
+    if (k != NULL) {
+        k->maybe_more = 1;
+        try_claim(j, k);
+    }
+}
+
 /* ---- stopping ---- */
-
-static void jobs_close_hook(void *ud);
-
-/* Stopped: the scheduler is gone, and start() may run again. */
-static int stop_push(wm_co_t *co, lua_State *L, void *op)
-{
-    WM_UNUSED(co);
-    WM_UNUSED(op);
-    jobs_close_hook(NULL);
-    lua_pushboolean(L, 1);
-    return 1;
-}
-
-static void stop_cancel(wm_co_t *co, void *op)
-{
-    WM_UNUSED(co);
-    wm_jobs_t *j = op;
-    j->stop_waiter = NULL;
-}
 
 static void maybe_stopped(wm_jobs_t *j)
 {
-    if (!j->stopping || j->stop_waiter == NULL)
+    if (!j->stopping || j->closed || j->stopped_cb == NULL)
         return;
     if (j->nrunning > 0 || j->writes > 0 || j->ndone > 0)
         return;
@@ -514,153 +540,40 @@ static void maybe_stopped(wm_jobs_t *j)
             return;
     }
     uv_timer_stop(&j->stop_timer);
-    wm_co_t *w = j->stop_waiter;
-    j->stop_waiter = NULL;
-    wm_sched_resume(w);
+    void (*cb)(wm_jobs_t *, void *) = j->stopped_cb;
+    j->stopped_cb = NULL;
+    cb(j, j->stopped_ud);
 }
 
 static void stop_deadline_cb(uv_timer_t *t)
 {
     wm_jobs_t *j = t->data;
-    /* Hand back what is still running. Cancelling finishes each task, whose
-     * done callback records the hand-back. */
-    while (j->runs != NULL) {
-        struct run *r = j->runs;
+    /* Hand back what is still running. The runner finishes each run, maybe
+     * inside the cancel, and wm_jobs_finish records the hand-back. */
+    run_t *next;
+    for (run_t *r = j->runs; r != NULL; r = next) {
+        next = r->next;
         r->handed_back = 1;
-        wm_sched_cancel(r->co, "stopping");
+        j->conf.cancel(r, j->conf.ud);
     }
     flush_completions(j);
 }
 
-/* ---- Lua binding ---- */
-
-static void read_kinds(lua_State *L, int idx, wm_jobs_t *j)
+void wm_jobs_stop(wm_jobs_t *j, double deadline, void (*cb)(wm_jobs_t *j, void *ud), void *ud)
 {
-    luaL_checktype(L, idx, LUA_TTABLE);
-    int n = (int)lua_objlen(L, idx);
-    for (int i = 1; i <= n && i <= MAX_KINDS; i++) {
-        lua_rawgeti(L, idx, i);
-        lua_getfield(L, -1, "name");
-        const char *name = luaL_checkstring(L, -1);
-        struct kind *k = find_kind(j, name);
-        if (k == NULL && j->nkinds < MAX_KINDS) {
-            k = &j->kinds[j->nkinds++];
-            memset(k, 0, sizeof(*k));
-            k->name = wm_strdup(name);
-            k->maybe_more = 1;
-        }
-        lua_pop(L, 1);
-        if (k != NULL) {
-            lua_getfield(L, -1, "concurrency");
-            k->concurrency = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : 10;
-            lua_pop(L, 1);
-            lua_getfield(L, -1, "timeout");
-            k->timeout = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : 300;
-            lua_pop(L, 1);
-        }
-        lua_pop(L, 1);
-    }
-}
-
-static double field_num(lua_State *L, int idx, const char *k, double dflt)
-{
-    lua_getfield(L, idx, k);
-    double v = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : dflt;
-    lua_pop(L, 1);
-    return v;
-}
-
-static int l_start(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    if (J != NULL)
-        return luaL_error(L, "jobs: the scheduler is already running");
-    wm_pg_pool_t *pool = wm_lua_pg_pool();
-    if (pool == NULL)
-        return luaL_error(L, "jobs: open the database first");
-    wm_jobs_t *j = wm_calloc(1, sizeof(*j));
-    j->pool = pool;
-    lua_getfield(L, 1, "host");
-    j->host = wm_strdup(luaL_checkstring(L, -1));
-    lua_pop(L, 1);
-    j->lease = field_num(L, 1, "lease", 30);
-    j->poll = field_num(L, 1, "poll", 2);
-    j->batch = (int)field_num(L, 1, "batch", 100);
-    j->backoff_base = field_num(L, 1, "backoff_base", 2);
-    j->backoff_max = field_num(L, 1, "backoff_max", 3600);
-    lua_getfield(L, 1, "kinds");
-    read_kinds(L, lua_gettop(L), j);
-    lua_pop(L, 1);
-    lua_getfield(L, 1, "runner");
-    luaL_checktype(L, -1, LUA_TFUNCTION);
-    j->runner_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    uv_loop_t *loop = wm_sched_loop();
-    uv_timer_init(loop, &j->poll_timer);
-    uv_timer_init(loop, &j->lease_timer);
-    uv_timer_init(loop, &j->flush_timer);
-    uv_timer_init(loop, &j->stop_timer);
-    uv_timer_init(loop, &j->retry_timer);
-    j->poll_timer.data = j->lease_timer.data = j->flush_timer.data = j->stop_timer.data = j;
-    j->retry_timer.data = j;
-    uint64_t poll_ms = (uint64_t)(j->poll * 1000.0);
-    uv_timer_start(&j->poll_timer, poll_cb, poll_ms, poll_ms);
-    uint64_t lease_ms = (uint64_t)(j->lease * 1000.0 / 3.0);
-    uv_timer_start(&j->lease_timer, lease_cb, lease_ms, lease_ms);
-    srand((unsigned)(wm_monotonic() * 1e6));
-    J = j;
-    static int hooked;
-    if (!hooked) {
-        wm_vm_on_close(jobs_close_hook, NULL);
-        hooked = 1;
-    }
-    claim_all(j);
-    return 0;
-}
-
-static int l_set_kinds(lua_State *L)
-{
-    if (J == NULL)
-        return 0;
-    read_kinds(L, 1, J);
-    claim_all(J);
-    return 0;
-}
-
-static int l_wake(lua_State *L)
-{
-    if (J == NULL || J->stopping)
-        return 0;
-    const char *name = luaL_optstring(L, 1, NULL);
-    struct kind *k = name ? find_kind(J, name) : NULL;
-    if (k != NULL) {
-        k->maybe_more = 1;
-        try_claim(J, k);
-    } else if (name == NULL) {
-        claim_all(J);
-    }
-    return 0;
-}
-
-static int l_stop(lua_State *L)
-{
-    double deadline = luaL_optnumber(L, 1, 30);
-    if (J == NULL) {
-        lua_pushboolean(L, 1);
-        return 1;
-    }
-    wm_co_t *co = wm_sched_current(L);
-    if (co == NULL)
-        return luaL_error(L, "jobs.stop: must be called from a wm task");
-    J->stopping = 1;
-    uv_timer_stop(&J->poll_timer);
-    uv_timer_stop(&J->retry_timer);
-    flush_completions(J);
-    J->stop_waiter = co;
-    if (J->nrunning > 0)
-        uv_timer_start(&J->stop_timer, stop_deadline_cb, (uint64_t)(deadline * 1000.0), 0);
-    /* Even with nothing running, wait for writes and claims in flight. */
-    uv_timer_start(&J->flush_timer, flush_timer_cb, 0, 0);
-    return wm_sched_yield(co, J, stop_push, stop_cancel);
+    j->stopped_cb = cb;
+    j->stopped_ud = ud;
+    if (j->stopping)
+        return;
+    j->stopping = 1;
+    uv_timer_stop(&j->poll_timer);
+    uv_timer_stop(&j->retry_timer);
+    flush_completions(j);
+    if (j->nrunning > 0)
+        uv_timer_start(&j->stop_timer, stop_deadline_cb, (uint64_t)(deadline * 1000.0), 0);
+    /* Even with nothing running, wait for writes and claims in flight; the
+     * timer also keeps the callback out of this call. */
+    uv_timer_start(&j->flush_timer, flush_timer_cb, 0, 0);
 }
 
 static void handle_closed(uv_handle_t *h)
@@ -675,14 +588,10 @@ static void handle_closed(uv_handle_t *h)
     wm_free(j);
 }
 
-static void jobs_close_hook(void *ud)
+void wm_jobs_close(wm_jobs_t *j)
 {
-    WM_UNUSED(ud);
-    if (J == NULL)
-        return;
-    wm_jobs_t *j = J;
-    J = NULL;
-    luaL_unref(wm_sched_main_state(), LUA_REGISTRYINDEX, j->runner_ref);
+    j->stopping = 1;
+    j->closed = 1;
     uv_close((uv_handle_t *)&j->poll_timer, handle_closed);
     uv_close((uv_handle_t *)&j->lease_timer, handle_closed);
     uv_close((uv_handle_t *)&j->flush_timer, handle_closed);
@@ -690,41 +599,24 @@ static void jobs_close_hook(void *ud)
     uv_close((uv_handle_t *)&j->retry_timer, handle_closed);
 }
 
-static int l_stats(lua_State *L)
+/* ---- figures ---- */
+
+void wm_jobs_stats(const wm_jobs_t *j, wm_jobs_stats_t *out)
 {
-    lua_createtable(L, 0, 6);
-    if (J == NULL)
-        return 1;
-    lua_pushinteger(L, J->nrunning);
-    lua_setfield(L, -2, "running");
-    lua_pushnumber(L, (lua_Number)J->claimed);
-    lua_setfield(L, -2, "claimed");
-    lua_pushnumber(L, (lua_Number)J->completed);
-    lua_setfield(L, -2, "completed");
-    lua_pushnumber(L, (lua_Number)J->retried);
-    lua_setfield(L, -2, "retried");
-    lua_pushnumber(L, (lua_Number)J->discarded);
-    lua_setfield(L, -2, "discarded");
-    lua_pushboolean(L, J->stopping);
-    lua_setfield(L, -2, "stopping");
-    lua_createtable(L, 0, J->nkinds);
-    for (int i = 0; i < J->nkinds; i++) {
-        lua_createtable(L, 0, 2);
-        lua_pushinteger(L, J->kinds[i].running);
-        lua_setfield(L, -2, "running");
-        lua_pushinteger(L, J->kinds[i].concurrency);
-        lua_setfield(L, -2, "concurrency");
-        lua_setfield(L, -2, J->kinds[i].name);
-    }
-    lua_setfield(L, -2, "kinds");
-    return 1;
+    out->running = j->nrunning;
+    out->claimed = j->claimed;
+    out->completed = j->completed;
+    out->retried = j->retried;
+    out->discarded = j->discarded;
+    out->snoozed = j->snoozed;
+    out->stopping = j->stopping;
 }
 
-int wm_lua_jobs_open(lua_State *L)
+int wm_jobs_kind_count(const wm_jobs_t *j) { return j->nkinds; }
+
+void wm_jobs_kind_at(const wm_jobs_t *j, int i, const char **name, int *concurrency, int *running)
 {
-    static const luaL_Reg funcs[] = {{"start", l_start}, {"set_kinds", l_set_kinds}, {"wake", l_wake},
-                                     {"stop", l_stop},   {"stats", l_stats},         {NULL, NULL}};
-    lua_newtable(L);
-    luaL_register(L, NULL, funcs);
-    return 1;
+    *name = j->kinds[i].name;
+    *concurrency = j->kinds[i].concurrency;
+    *running = j->kinds[i].running;
 }

@@ -12,9 +12,8 @@
  *   stats()                    -> {size=, ready=, busy=, waiting=, in_flight=, ...}
  *   close()
  */
-#include "jobs.h"
+#include "lua_pg.h"
 #include "json.h"
-#include "pg.h"
 #include "sched.h"
 #include "vm.h"
 

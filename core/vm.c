@@ -2,6 +2,7 @@
 #include "vm.h"
 #include "json.h"
 #include "log.h"
+#include "lua_pg.h"
 #include "sched.h"
 
 #include <lauxlib.h>
@@ -11,8 +12,7 @@
 #include <string.h>
 
 int wm_lua_core_open(lua_State *L);       /* lua_core.c */
-int wm_lua_pg_open(lua_State *L);         /* lua_pg.c */
-int wm_lua_jobs_open(lua_State *L);       /* jobs.c */
+int wm_lua_jobs_open(lua_State *L);       /* lua_jobs.c */
 int wm_lua_httpd_open(lua_State *L);      /* lua_httpd.c */
 int wm_lua_httpc_open(lua_State *L);      /* lua_httpc.c */
 int wm_lua_watch_open(lua_State *L);      /* lua_watch.c */

@@ -4,8 +4,9 @@
 -- the worker that ties scheduler, stages, LISTEN wake-ups and cron together.
 local core = require "wm.core.jobs"
 local stages = require "wm.stages"
+local outcome = require "lib.outcome"
 
-local type, tostring, xpcall, traceback = type, tostring, xpcall, debug.traceback
+local type, tostring, tonumber, xpcall, traceback = type, tostring, tonumber, xpcall, debug.traceback
 
 local M = {}
 
@@ -72,28 +73,33 @@ function M.enqueue_many(kind, payloads, opts)
     return rows[1].n
 end
 
--- The runner the scheduler calls, in a task of its own, per job.
--- Returns "completed" | "retry", err[, delay] | "discard", err | "snooze", nil, delay.
+-- The runner the scheduler calls, in a task of its own, per job. Returns
+-- the job's outcome as one lib.outcome value, whatever the stage returned:
+-- an outcome value itself, or true / nil, err[, {retry_in = s} |
+-- {discard = true}] / {snooze = s}. A stage that raises asks for a retry.
 function M.run(job)
     local stage = stages.get(job.kind)
     if not stage then
-        return "discard", "no stage for job kind '" .. tostring(job.kind) .. "'"
+        return outcome.discard("no stage for job kind '" .. tostring(job.kind) .. "'")
     end
     local ok, res, err, opts = xpcall(stage.run, traceback, job)
     if not ok then
-        return "retry", tostring(res)
+        return outcome.retry(tostring(res))
+    end
+    if outcome.is(res) then
+        return res
     end
     if res == nil or res == false then
         opts = type(opts) == "table" and opts or {}
         if opts.discard then
-            return "discard", tostring(err or "discarded by the stage")
+            return outcome.discard(tostring(err or "discarded by the stage"))
         end
-        return "retry", tostring(err or "the stage returned no result"), opts.retry_in
+        return outcome.retry(tostring(err or "the stage returned no result"), tonumber(opts.retry_in))
     end
     if type(res) == "table" and res.snooze then
-        return "snooze", nil, res.snooze
+        return outcome.snooze(tonumber(res.snooze))
     end
-    return "completed"
+    return outcome.done()
 end
 
 local worker = { started = false }
