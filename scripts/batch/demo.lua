@@ -32,7 +32,7 @@ end
 local ids = {}
 for _, c in ipairs(cells) do
     ids[#ids + 1] = c.id
-    assert(wm.db.query("UPDATE coverage_grid SET status = 'in_progress', updated_at = now() WHERE id = $1", c.id))
+    assert(require("domain.grid").start(c.id, { city = c.city, state = c.state, industry = c.industry, by = "demo" }))
     assert(wm.jobs.enqueue("scrape", { grid_id = c.id }, { unique_key = "scrape:" .. c.id }))
 end
 io.stdout:write(("demo: %d grid cells (%d cities x %d industries)\n"):format(#cells, ncities, nind))

@@ -25,12 +25,9 @@
 -- email), operational (not CLOSED_*), country (in `countries`), rating >=
 -- min_rating, review_count >= min_reviews, score >= min_score.
 --
--- Config (section `qualify`, every key optional; opts overrides it):
---   min_rating = 4.0, min_reviews = 10, min_score = 50, countries = {"US"},
---   recent_months = 18, rating_floor = 3.5, reviews_full = 200,
---   points = {no_website = 30, email = 25, rating = 20, reviews = 15,
---             independent = 10, chain = -50, recent = 5, stale = -25},
---   now = (unix time; tests)
+-- Config: section `qualify` of config/wm.lua (min_rating, min_reviews,
+-- min_score, countries, recent_months, rating_floor, reviews_full, points);
+-- opts overrides any of them, plus now = (unix time; tests).
 local leads = require "lib.leads"
 local names = require "lib.names"
 local slug = require "lib.slug"
@@ -41,27 +38,11 @@ local find, format, lower, upper = string.find, string.format, string.lower, str
 
 local _M = { _VERSION = "0.1" }
 
-_M.DEFAULTS = {
-    min_rating = 4.0,
-    min_reviews = 10,
-    min_score = 50,
-    countries = { "US" },
-    recent_months = 18,
-    rating_floor = 3.5,
-    reviews_full = 200,
-    points = { no_website = 30, email = 25, rating = 20, reviews = 15, independent = 10, chain = -50,
-               recent = 5, stale = -25 },
-}
-
 local function settings(opts)
+    -- Every number comes from config (section `qualify`, config/wm.lua):
+    -- a copy here would outlive the day someone changes it there.
     local c, pts = {}, {}
-    for k, v in pairs(_M.DEFAULTS) do
-        c[k] = v
-    end
-    for k, v in pairs(_M.DEFAULTS.points) do
-        pts[k] = v
-    end
-    for _, over in ipairs({ wm.config and wm.config.qualify or false, opts or false }) do
+    for _, over in ipairs({ wm.config.qualify, opts or false }) do
         if type(over) == "table" then
             for k, v in pairs(over) do
                 if k == "points" and type(v) == "table" then

@@ -6,7 +6,7 @@
 local agent_stage = require "lib.agent_stage"
 local pipeline = require "lib.pipeline"
 local render = require "sites.render"
-local activity = require "lib.activity"
+local sites = require "domain.sites"
 
 local function subdomain_for(slug)
     local s = tostring(slug):lower():gsub("[^a-z0-9-]", "-"):gsub("%-+", "-"):gsub("^%-", ""):gsub("%-$", "")
@@ -48,13 +48,10 @@ function M.run(job)
         if not html then
             error("rendering failed: " .. tostring(rerr), 0)
         end
-        local site = assert(q:one([[INSERT INTO generated_sites (business_id, subdomain, html_content,
-                design_brief, builder_prompt, version, status, claim_token)
-            VALUES ($1, $2, $3, $4::jsonb, $5, 1, 'preview', $6) RETURNING id, subdomain]],
-            biz.id, sub, html, pipeline.agent_output(biz.id, "director") or wm.null, prompt, token))
-        assert(q:query("UPDATE businesses SET website_status = 'generated', updated_at = now() WHERE id = $1",
-                       biz.id))
-        activity.log("site.generated", "site", site.id, { subdomain = site.subdomain, bytes = #html })
+        assert(sites.create_preview {
+            business_id = biz.id, subdomain = sub, html = html, claim_token = token, builder_prompt = prompt,
+            design_brief = pipeline.agent_output(biz.id, "director"),
+        })
         assert(pipeline.recount_grid(biz.coverage_grid_id))
     end, "compose")
 end

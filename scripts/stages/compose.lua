@@ -4,7 +4,7 @@
 -- campaigns row per site, status 'pending', with its variant. Then send.
 local agent_stage = require "lib.agent_stage"
 local pipeline = require "lib.pipeline"
-local activity = require "lib.activity"
+local campaigns = require "domain.campaigns"
 
 return {
     kind = "compose",
@@ -33,16 +33,13 @@ return {
         return agent_stage.run(job, "email_composer", function(q, biz, out, _, call)
             -- The A/B variant of the composer's "approach" section this email used.
             local variant = call and call.variants and call.variants.approach or wm.config.mail.variant or "a"
-            local c = assert(q:one([[INSERT INTO campaigns (business_id, site_id, subject_line, email_body,
-                    preview_text, review_highlight, business_name, recipient_email, status, variant,
-                    email_provider)
-                VALUES ($1, $2, $3, $4, left($5, 200), $6, left($7, 255), $8, 'pending', $9, $10)
-                ON CONFLICT (site_id) WHERE site_id IS NOT NULL DO NOTHING RETURNING id]],
-                biz.id, site.id, out.subject, wm.json.encode(out), out.preview_text,
-                biz.review_highlight ~= wm.null and biz.review_highlight or nil, biz.name, biz.email,
-                variant, (wm.config.providers or {}).mail or "outbox"))
+            local c = campaigns.create {
+                business_id = biz.id, site_id = site.id, subject = out.subject, body = wm.json.encode(out),
+                preview_text = out.preview_text, business_name = biz.name, recipient_email = biz.email,
+                review_highlight = biz.review_highlight ~= wm.null and biz.review_highlight or nil,
+                variant = variant, provider = (wm.config.providers or {}).mail or "outbox",
+            }
             if c then
-                activity.log("campaign.composed", "campaign", c.id, { subject = out.subject })
                 assert(pipeline.next("send", biz.id, { campaign_id = c.id }))
             end
         end, nil)

@@ -75,10 +75,8 @@ function M.run(job)
             end
         end
         if cell then
-            assert(q:query([[UPDATE coverage_grid SET status = CASE WHEN status = 'paused' THEN status
-                ELSE 'completed' END, last_scraped_at = now(), updated_at = now() WHERE id = $1]], cell.id))
+            assert(require("domain.grid").scraped(cell.id, { places = #(p.places or {}), new = fresh }))
             assert(pipeline.recount_grid(cell.id))
-            activity.log("grid.completed", "coverage_grid", cell.id, { places = #(p.places or {}), new = fresh })
         end
         return true
     end)

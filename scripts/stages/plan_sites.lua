@@ -4,26 +4,19 @@
 -- from 'none' to 'generating' in the same transaction, so nothing is picked
 -- twice. qualify runs it for its one business; the autopilot tick runs it
 -- over every lead as a safety net; it may be enqueued by hand.
-local activity = require "lib.activity"
+-- The gates (rating, reviews) come from config, never a copy here.
+local businesses = require "domain.businesses"
 
-local SEED_CONDITIONS = [[
-WHERE website_status = 'none'
-  AND email IS NOT NULL
-  AND rating >= 4.0
-  AND review_count >= 10
-  AND lead_status = 'qualified']]
-
-local QUALIFIED_LEADS = "SELECT * FROM businesses " .. SEED_CONDITIONS .. [[
+local QUALIFIED_LEADS = "SELECT * FROM businesses " .. businesses.READY_FOR_SITE .. [[
 ORDER BY qualification_score DESC
 LIMIT 50
 FOR UPDATE SKIP LOCKED]]
 
-local ONE = "SELECT * FROM businesses " .. SEED_CONDITIONS .. " AND id = $1 FOR UPDATE"
+local ONE = "SELECT * FROM businesses " .. businesses.READY_FOR_SITE .. " AND id = $3 FOR UPDATE"
 
-local function start(q, b)
-    assert(q:query("UPDATE businesses SET website_status = 'generating', updated_at = now() WHERE id = $1", b.id))
+local function start(b)
+    assert(businesses.start_site(b.id, b.qualification_score))
     assert(wm.jobs.enqueue("analyst", { business_id = b.id }, { unique_key = "analyst:" .. b.id }))
-    activity.log("site.planned", "business", b.id, { score = b.qualification_score })
 end
 
 return {
@@ -33,18 +26,19 @@ return {
     -- Inside transaction q: starts the agents for business `id` if the
     -- query picks it. Returns true.
     pick = function(q, id)
-        local b = q:one(ONE, id)
+        local min_rating, min_reviews = businesses.site_gates()
+        local b = q:one(ONE, min_rating, min_reviews, id)
         if b then
-            start(q, b)
+            start(b)
         end
         return true
     end,
     run = function(job)
         local n
         local ok, err = wm.db.tx(function(q)
-            local rows = assert(q:query(QUALIFIED_LEADS))
+            local rows = assert(q:query(QUALIFIED_LEADS, businesses.site_gates()))
             for _, b in ipairs(rows) do
-                start(q, b)
+                start(b)
             end
             n = #rows
             return true

@@ -6,7 +6,7 @@
 -- safety net).
 local qualify = require "lib.qualify"
 local pipeline = require "lib.pipeline"
-local activity = require "lib.activity"
+local businesses = require "domain.businesses"
 local plan_sites = require "stages.plan_sites"
 
 return {
@@ -28,12 +28,8 @@ return {
         local all = {}
         for _, r in ipairs(reasons or {}) do all[#all + 1] = r end
         for _, r in ipairs(gate_reasons or {}) do all[#all + 1] = r end
-        local status = ok and "qualified" or "disqualified"
         return wm.db.tx(function(q)
-            assert(q:query([[UPDATE businesses SET qualification_score = $2, qualification_reasons = $3::jsonb,
-                lead_status = $4::text, qualified_at = CASE WHEN $4::text = 'qualified' THEN now() END, updated_at = now()
-                WHERE id = $1]], b.id, score, wm.json.array(all), status))
-            activity.log("lead." .. status, "business", b.id, { score = score })
+            assert(businesses.record_qualification(b.id, ok, score, all))
             assert(pipeline.recount_grid(b.coverage_grid_id))
             if ok then
                 assert(plan_sites.pick(q, b.id))

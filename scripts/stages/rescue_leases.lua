@@ -1,6 +1,10 @@
 -- Hands the jobs of a host that stopped renewing its leases (it died, or
 -- lost the database) to the others: back to retryable, or discarded when
 -- they were on their last attempt; the lost attempt is kept in errors.
+-- Then lets each mail provider that can tell resolve the campaigns a crash
+-- left in 'sending' (the outbox knows from its file names).
+local last_warning
+
 return {
     kind = "rescue_leases",
     concurrency = 1,
@@ -21,6 +25,17 @@ return {
             SELECT kind, count(*)::int AS n, pg_notify('wm_jobs', kind) AS notified FROM r GROUP BY kind]]))
         for _, r in ipairs(rows) do
             wm.log.warn("rescued jobs with expired leases", { kind = r.kind, count = r.n })
+        end
+        local campaigns = require "domain.campaigns"
+        local _, err = campaigns.auto_resolve()
+        if err then
+            return nil, "resolving stuck campaigns: " .. tostring(err)
+        end
+        local stuck = campaigns.stuck_count()
+        if stuck and stuck > 0 and wm.monotonic() - (last_warning or -1e9) >= 300 then
+            last_warning = wm.monotonic()
+            wm.log.warn("campaigns stuck in 'sending': they may have been sent and are never resent by "
+                .. "themselves; see `wm campaigns stuck`", { count = stuck })
         end
         return true
     end,

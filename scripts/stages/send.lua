@@ -1,15 +1,17 @@
 -- send {business_id, campaign_id}: at most once per campaign. In one
 -- transaction the campaign goes 'pending' -> 'sending' after the checks
--- (suppression list, one email per business and site, the daily cap, under
--- an advisory lock so hosts cannot overshoot it together); the provider is
--- called only after that commit; then 'sent'. A crash between the two
--- leaves a visible 'sending' row for review, never a second email.
+-- (suppression list, one cold email per business and per address, the
+-- daily cap), all under one advisory lock so hosts cannot overshoot the cap
+-- or email a shared address twice together; the provider is called only
+-- after that commit; then 'sent'. The provider's answer says whether
+-- anything left: sent = false goes back to 'pending' and is retried; an
+-- uncertain answer, or a crash between the call and the commit, leaves the
+-- campaign 'sending' (`wm campaigns stuck`), never a second email.
 local providers = require "lib.providers"
 local email = require "lib.email"
-local pipeline = require "lib.pipeline"
-local activity = require "lib.activity"
+local campaigns = require "domain.campaigns"
 
-local CAP_LOCK = 7031722
+local SEND_LOCK = 7031722
 
 local function seconds_to_midnight()
     local r = assert(wm.db.one([[SELECT extract(epoch FROM (date_trunc('day', now() AT TIME ZONE 'UTC')
@@ -17,7 +19,30 @@ local function seconds_to_midnight()
     return math.max(60, r.s + 5)
 end
 
--- Claims the campaign for sending; returns "go", row | "skip", why | "cap".
+-- Why this campaign must not be sent, or nil. Runs under SEND_LOCK.
+local function reason_not_to_send(q, c)
+    local addr = tostring(c.recipient_email):lower()
+    local suppressed = q:one("SELECT reason FROM suppression_list WHERE email = $1", addr)
+    if suppressed then
+        return "suppressed: " .. suppressed.reason
+    end
+    if c.contact_status == "unsubscribed" or c.contact_status == "bounced" then
+        return c.contact_status
+    end
+    -- Cold outreach: one email per business, whatever the site version...
+    if q:one([[SELECT 1 FROM campaigns WHERE business_id = $1 AND id <> $2
+        AND status NOT IN ('pending', 'failed')]], c.business_id, c.id) then
+        return "business already emailed"
+    end
+    -- ...and one per address, whichever business it belongs to.
+    if q:one([[SELECT 1 FROM campaigns WHERE lower(recipient_email) = $1 AND id <> $2
+        AND status NOT IN ('pending', 'failed')]], addr, c.id) then
+        return "address already emailed for another business"
+    end
+end
+
+-- Claims the campaign for sending; returns "go", row | "skip", why |
+-- "stuck", why | "cap".
 local function claim(campaign_id)
     return wm.db.tx(function(q)
         local c = q:one([[SELECT c.*, b.contact_status, b.name AS biz_name, s.subdomain
@@ -27,34 +52,42 @@ local function claim(campaign_id)
         if not c then
             return "skip", "no such campaign"
         end
-        if c.status ~= "pending" then
+        if c.status == "sending" then
+            return "stuck", "campaign is in 'sending': it may have been sent (wm campaigns stuck)"
+        elseif c.status ~= "pending" then
             return "skip", "campaign is " .. c.status
         end
-        local addr = tostring(c.recipient_email):lower()
-        local suppressed = q:one("SELECT reason FROM suppression_list WHERE email = $1", addr)
-        -- Cold outreach: one email per business, whatever the site version.
-        local other = q:one([[SELECT id FROM campaigns WHERE business_id = $1 AND id <> $2
-            AND status NOT IN ('pending', 'failed')]], c.business_id, c.id)
-        local why = suppressed and ("suppressed: " .. suppressed.reason)
-            or (other and "business already emailed")
-            or ((c.contact_status == "unsubscribed" or c.contact_status == "bounced") and c.contact_status)
+        assert(q:query("SELECT pg_advisory_xact_lock($1)", SEND_LOCK))
+        local why = reason_not_to_send(q, c)
         if why then
-            assert(q:query("UPDATE campaigns SET status = 'failed', error_message = $2, updated_at = now() WHERE id = $1",
-                           c.id, why))
-            activity.log("campaign.skipped", "campaign", c.id, { reason = why })
+            assert(campaigns.skip(c.id, why))
             return "skip", why
         end
-        assert(q:query("SELECT pg_advisory_xact_lock($1)", CAP_LOCK))
         local today = assert(q:one([[SELECT count(*)::int AS n FROM campaigns
             WHERE status <> 'pending' AND status <> 'failed'
               AND coalesce(sent_at, sending_started_at) >= date_trunc('day', now() AT TIME ZONE 'UTC')]])).n
         if today >= wm.config.mail.daily_cap then
             return "cap"
         end
-        assert(q:query([[UPDATE campaigns SET status = 'sending', sending_started_at = now(), updated_at = now()
-            WHERE id = $1]], c.id))
+        assert(campaigns.start_sending(c.id))
         return "go", c
     end)
+end
+
+local function message(c)
+    local mcfg = wm.config.mail
+    local composer = wm.json.decode(c.email_body) or {}
+    return email.render {
+        composer = composer,
+        business = { name = c.biz_name },
+        site_url = (wm.config.sites.site_url_pattern or "http://%s.localhost:8080/"):format(c.subdomain),
+        base_url = wm.config.sites.base_url,
+        campaign_id = c.id,
+        from = { name = mcfg.from_name, email = mcfg.from_email },
+        to = { name = c.biz_name, email = c.recipient_email },
+        postal_address = mcfg.postal_address,
+        review_highlight = c.review_highlight ~= wm.null and c.review_highlight or nil,
+    }
 end
 
 return {
@@ -68,56 +101,42 @@ return {
             return nil, c
         elseif what == "skip" then
             return true
+        elseif what == "stuck" then
+            return nil, c, { discard = true }
         elseif what == "cap" then
             wm.log.info("daily email cap reached; the campaign waits for tomorrow",
                         { cap = wm.config.mail.daily_cap })
             return { snooze = seconds_to_midnight() }
         end
-        local mcfg = wm.config.mail
-        local composer = wm.json.decode(c.email_body) or {}
-        local base = wm.config.sites.base_url
-        local msg, err = email.render {
-            composer = composer,
-            business = { name = c.biz_name },
-            site_url = (wm.config.sites.site_url_pattern or "http://%s.localhost:8080/"):format(c.subdomain),
-            base_url = base,
-            campaign_id = c.id,
-            from = { name = mcfg.from_name, email = mcfg.from_email },
-            to = { name = c.biz_name, email = c.recipient_email },
-            postal_address = mcfg.postal_address,
-            review_highlight = c.review_highlight ~= wm.null and c.review_highlight or nil,
-        }
+        local msg, err = message(c)
         if not msg then
-            -- Nothing left us: safe to put back and retry.
-            assert(wm.db.query("UPDATE campaigns SET status = 'pending', error_message = $2 WHERE id = $1", c.id,
-                               tostring(err)))
+            assert(campaigns.release(c.id, "rendering the email: " .. tostring(err)))
             return nil, "rendering the email: " .. tostring(err)
         end
         local mailer, name = providers.get("mail")
-        local sent, serr = mailer.send {
+        local mcfg = wm.config.mail
+        local sent, serr, info = mailer.send {
             from = { name = mcfg.from_name, email = mcfg.from_email },
             to = { name = c.biz_name, email = c.recipient_email },
             subject = msg.subject, text = msg.text, html = msg.html, headers = msg.headers,
+            campaign_id = c.id,
         }
         if not sent then
-            -- The outbox (and providers that say so) fail before anything is
-            -- sent: put it back for a retry. Anything uncertain stays 'sending'.
-            if name == "outbox" or tostring(serr):match("^rejected") then
-                assert(wm.db.query([[UPDATE campaigns SET status = 'pending', retry_count = retry_count + 1,
-                    error_message = $2, updated_at = now() WHERE id = $1]], c.id, tostring(serr)))
-                return nil, "mail provider " .. name .. ": " .. tostring(serr)
+            info = type(info) == "table" and info or {}
+            local why = "mail provider " .. name .. ": " .. tostring(serr)
+            if info.sent == false and info.permanent then
+                assert(campaigns.fail(c.id, why))
+                return nil, why, { discard = true }
+            elseif info.sent == false then
+                assert(campaigns.release(c.id, why))
+                return nil, why, { retry_in = info.retry_after }
             end
-            assert(wm.db.query("UPDATE campaigns SET error_message = $2, updated_at = now() WHERE id = $1", c.id,
-                               tostring(serr)))
-            return nil, "mail provider " .. name .. " (left in 'sending' for review): " .. tostring(serr),
-                { discard = true }
+            -- The provider may have sent it: never again by itself.
+            assert(campaigns.hold(c.id, why))
+            return nil, why .. " (left in 'sending': wm campaigns stuck)", { discard = true }
         end
-        return wm.db.tx(function(q)
-            assert(q:query([[UPDATE campaigns SET status = 'sent', sent_at = now(), message_id = $2,
-                email_provider = $3, updated_at = now() WHERE id = $1]], c.id, sent.message_id, name))
-            assert(q:query([[UPDATE businesses SET contact_status = 'emailed', updated_at = now()
-                WHERE id = $1 AND contact_status = 'pending']], c.business_id))
-            activity.log("campaign.sent", "campaign", c.id, { provider = name, message_id = sent.message_id })
+        return wm.db.tx(function()
+            assert(campaigns.mark_sent(c.id, sent.message_id, name))
             return true
         end)
     end,

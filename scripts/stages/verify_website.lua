@@ -5,14 +5,11 @@
 -- times, then the lead is unverifiable: never a loop, never a guess.
 local providers = require "lib.providers"
 local pipeline = require "lib.pipeline"
-local activity = require "lib.activity"
+local businesses = require "domain.businesses"
 
 local function conclude(b, status, evidence, website_url)
-    return wm.db.tx(function(q)
-        assert(q:query([[UPDATE businesses SET lead_status = $2, website_evidence = $3::jsonb,
-            website_checked_at = now(), website_url = coalesce(website_url, $4), updated_at = now()
-            WHERE id = $1]], b.id, status, evidence, website_url))
-        activity.log("lead." .. status, "business", b.id, { evidence = evidence })
+    return wm.db.tx(function()
+        assert(businesses.record_website_check(b.id, status, evidence, website_url))
         if status == "no_website" then
             assert(pipeline.next("qualify", b.id))
         end

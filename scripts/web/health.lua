@@ -40,6 +40,10 @@ metrics.gauge("wm_jobs_running", "Jobs running in this process, by kind.", funct
     end
     return out
 end)
+metrics.gauge("wm_campaigns_stuck", "Campaigns left in 'sending' that may have been sent (wm campaigns stuck).",
+    function()
+        return require("domain.campaigns").stuck_count()
+    end)
 metrics.gauge("wm_jobs_completed", "Jobs this process completed since it started.", function()
     return wm.jobs.stats().completed or 0
 end)

@@ -12,7 +12,9 @@ function M.counts()
                (SELECT count(*) FROM campaigns WHERE sent_at IS NOT NULL)::int AS emails,
                (SELECT count(*) FROM jobs WHERE status IN ('available', 'running', 'retryable', 'scheduled'))::int
                    AS queued,
-               (SELECT count(*) FROM jobs WHERE status = 'discarded')::int AS failed]])
+               (SELECT count(*) FROM jobs WHERE status = 'discarded')::int AS failed,
+               (SELECT count(*) FROM campaigns WHERE status = 'sending'
+                  AND sending_started_at < now() - interval '2 minutes')::int AS stuck]])
 end
 
 function M.cost_usd()
@@ -34,14 +36,23 @@ function M.site_urls(n)
     return urls
 end
 
-function M.line()
-    local c = M.counts()
+function M.line(c)
+    c = c or M.counts()
     if not c then
         return nil
     end
     return ("progress: %d leads, %d verified without website, %d qualified, %d sites, %d emails, "
-        .. "LLM cost $%.4f, %d jobs queued, %d failed"):format(c.leads, c.no_site, c.qualified, c.sites, c.emails,
-        M.cost_usd(), c.queued, c.failed)
+        .. "LLM cost $%.4f, %d jobs queued, %d failed%s"):format(c.leads, c.no_site, c.qualified, c.sites, c.emails,
+        M.cost_usd(), c.queued, c.failed, c.stuck > 0 and (", " .. c.stuck .. " emails stuck in sending") or "")
+end
+
+-- The warning an operator must not miss: emails that may have left and
+-- are held (never resent) until someone resolves them.
+function M.stuck_warning(c)
+    if c and c.stuck > 0 then
+        return ("warning: %d campaign(s) stuck in 'sending' (they may have been sent; never resent by "
+            .. "themselves): wm campaigns stuck"):format(c.stuck)
+    end
 end
 
 -- Prints the banner, then a progress line whenever the counts change (at
@@ -54,9 +65,21 @@ function M.run(listen, stop, every)
     out:write(("  outbox: %s/outbox/ (one .eml per email)\n"):format(wm.config.paths.var))
     out:write("  jobs:   wm jobs ls   grid: wm grid ls   stop: Ctrl-C\n")
     out:flush()
-    local last, shown = nil, {}
+    local last, shown, warned = nil, {}, nil
+    local first = M.counts()
+    local w0 = M.stuck_warning(first)
+    if w0 then
+        out:write(w0, "\n")
+        warned = wm.monotonic()
+    end
     while not stop:wait(every or 10) do
-        local line = M.line()
+        local c = M.counts()
+        local line = M.line(c)
+        local warning = M.stuck_warning(c)
+        if warning and (not warned or wm.monotonic() - warned >= 300) then
+            out:write(warning, "\n")
+            warned = wm.monotonic()
+        end
         if line and line ~= last then
             last = line
             out:write(line, "\n")

@@ -1,15 +1,20 @@
 -- The embedded mail provider: every message becomes one RFC 5322 .eml file
 -- under <paths.var>/outbox/ (nothing leaves the machine).
 --
---   outbox.send{from=, to=, subject=, text=, html=, headers=, message_id=}
---       -> {message_id = "<id@host>", path = "/.../outbox/<name>.eml"} | nil, err
+--   outbox.send{from=, to=, subject=, text=, html=, headers=, message_id=, campaign_id=}
+--       -> {message_id = "<id@host>", path = "/.../outbox/<name>.eml"}
+--        | nil, err, {sent = false, permanent = bool}
+--   Nothing is sent until the rename, so every failure is sent = false.
 --   The message is built by lib.mime (see there: CR/LF in any header value
 --   is refused with "rejected: ..."). The file is written under a hidden
 --   temporary name in the same folder and renamed into place, so a reader
 --   never sees half a message. Its name is
---   <UTC yyyymmddThhmmss.mmmZ>-<message id, filename-safe>.eml, so `ls`
---   lists the outbox in sending order.
+--   <UTC yyyymmddThhmmss.mmmZ>-<campaign id>-<message id, filename-safe>.eml,
+--   so `ls` lists the outbox in sending order.
 --   outbox.dir() -> the outbox folder.
+--   outbox.lookup(campaign_id) -> "sent", message_id | "not_sent": whether a
+--   campaign left in 'sending' (a crash between the rename and the commit)
+--   was written; the file name says it for certain.
 local mime = require "lib.mime"
 
 local type, tostring = type, tostring
@@ -17,16 +22,31 @@ local format, gsub, floor = string.format, string.gsub, math.floor
 
 local _M = { _VERSION = "0.1", name = "outbox" }
 
+local NOT_SENT = { sent = false }
+
 function _M.dir()
     local var = (wm.config.paths or {}).var or "var"
     return var .. "/outbox"
 end
 
-local function file_name(now, message_id)
+local function file_name(now, message_id, campaign_id)
     local ms = floor((now % 1) * 1000)
     local stamp = os.date("!%Y%m%dT%H%M%S", floor(now)) .. format(".%03dZ", ms)
     local id = gsub(gsub(message_id, "^<(.*)>$", "%1"), "[^%w.@_-]", "_")
-    return stamp .. "-" .. id:sub(1, 120) .. ".eml"
+    local campaign = campaign_id and ("-" .. gsub(tostring(campaign_id), "[^%w-]", "_")) or ""
+    return stamp .. campaign .. "-" .. id:sub(1, 120) .. ".eml"
+end
+
+function _M.lookup(campaign_id)
+    local tag = "-" .. gsub(tostring(campaign_id), "[^%w-]", "_") .. "-"
+    for _, f in ipairs(wm.fs.list_dir(_M.dir()) or {}) do
+        local at = f:find(tag, 1, true)
+        if at and f:sub(1, 1) ~= "." and f:sub(-4) == ".eml" then
+            local id = f:sub(at + #tag, -5)
+            return "sent", "<" .. id .. ">"
+        end
+    end
+    return "not_sent"
 end
 
 function _M.send(msg)
@@ -39,18 +59,18 @@ function _M.send(msg)
         headers = msg.headers, message_id = msg.message_id, date = now,
     }
     if not eml then
-        return nil, mid
+        return nil, mid, { sent = false, permanent = true }
     end
     local dir = _M.dir()
     local ok, err = wm.fs.mkdir_p(dir)
     if not ok then
-        return nil, "outbox: " .. tostring(err)
+        return nil, "outbox: " .. tostring(err), NOT_SENT
     end
-    local path = dir .. "/" .. file_name(now, mid)
+    local path = dir .. "/" .. file_name(now, mid, msg.campaign_id)
     -- Off the loop (thread pool); synced before the rename, which is last.
     local wok, werr = wm.fs.write_file(path, eml, { atomic = true, fsync = true })
     if not wok then
-        return nil, "outbox: " .. tostring(werr)
+        return nil, "outbox: " .. tostring(werr), NOT_SENT
     end
     wm.log.info("mail written to the outbox", { path = path, message_id = mid })
     return { message_id = mid, path = path }

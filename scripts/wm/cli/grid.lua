@@ -60,21 +60,13 @@ return {
                 io.stderr:write("wm grid ", sub, ": which cell? (its id from `wm grid ls`)\n")
                 return 2
             end
-            local row, err
-            if sub == "pause" then
-                row, err = grid.set_status(id, "paused", "paused")
-            else
-                row, err = wm.db.query([[UPDATE coverage_grid SET status = 'pending', updated_at = now()
-                    WHERE id::text = $1 AND status = 'paused' RETURNING id]], id)
-                row = row and row[1]
-            end
+            local cells = require "domain.grid"
+            local row, err = cells[sub](id, { type = "user" })
             if not row then
                 io.stderr:write("wm grid ", sub, ": ", err or ("no " .. (sub == "resume" and "paused " or "") ..
                     "cell " .. id), "\n")
                 return 1
             end
-            require("lib.activity").log("grid." .. (sub == "pause" and "paused" or "pending"), "coverage_grid",
-                row.id, { by = "cli" }, "user")
             out("cell ", id, sub == "pause" and " paused\n" or " resumed\n")
             return 0
         end

@@ -11,7 +11,7 @@ local function out(...) io.stdout:write(...) end
 
 local function ls(opts)
     local rows, err = wm.db.query([[SELECT id, kind, status, attempt, max_attempts, priority,
-            to_char(run_at, 'YYYY-MM-DD HH24:MI:SS') AS run_at, left(coalesce(last_error, ''), 60) AS last_error
+            to_char(run_at, 'YYYY-MM-DD HH24:MI:SS') AS run_at, left(regexp_replace(coalesce(last_error, ''), '\s+', ' ', 'g'), 60) AS last_error
         FROM jobs WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR kind = $2)
         ORDER BY id DESC LIMIT $3]], opts.status, opts.kind, opts.limit or 50)
     if not rows then

@@ -1,0 +1,86 @@
+-- Coverage grid state: the one home of coverage_grid.status.
+--   pending -> in_progress (autopilot or a batch) -> completed (ingest)
+--   completed -> cooldown -> pending (autopilot, when the cooldown passed)
+--   any -> paused -> pending (an operator)
+local activity = require "lib.activity"
+
+local _M = {}
+
+local function one(sql, ...)
+    local rows, err = wm.db.run(sql, ...)
+    if not rows then
+        return nil, err
+    end
+    return rows[1]
+end
+
+-- pending (or any but paused, by hand with force) -> in_progress.
+function _M.start(id, info)
+    local row, err = one([[UPDATE coverage_grid SET status = 'in_progress', updated_at = now()
+        WHERE id = $1 AND status <> 'paused' RETURNING id]], id)
+    if not row then
+        return nil, err or "cell is paused"
+    end
+    assert(activity.log("grid.in_progress", "coverage_grid", id, info))
+    return row
+end
+
+-- A scrape's places are in: -> completed (a paused cell stays paused).
+function _M.scraped(id, info)
+    local row, err = one([[UPDATE coverage_grid SET status = CASE WHEN status = 'paused' THEN status
+        ELSE 'completed' END, last_scraped_at = now(), updated_at = now() WHERE id = $1 RETURNING id]], id)
+    if not row then
+        return nil, err
+    end
+    assert(activity.log("grid.completed", "coverage_grid", id, info))
+    return row
+end
+
+-- completed -> cooldown (until last scrape + days); cooldown -> pending when over.
+function _M.sweep_cooldowns(days)
+    local cooled, err = wm.db.run([[UPDATE coverage_grid
+        SET status = 'cooldown', updated_at = now(),
+            cooldown_until = COALESCE(last_scraped_at, now()) + make_interval(days => $1::int)
+        WHERE status = 'completed' RETURNING id, cooldown_until]], days)
+    if not cooled then
+        return nil, err
+    end
+    for _, c in ipairs(cooled) do
+        assert(activity.log("grid.cooldown", "coverage_grid", c.id, { cooldown_until = c.cooldown_until }))
+    end
+    local back
+    back, err = wm.db.run([[UPDATE coverage_grid SET status = 'pending', updated_at = now()
+        WHERE status = 'cooldown' AND cooldown_until < now() RETURNING id]])
+    if not back then
+        return nil, err
+    end
+    for _, c in ipairs(back) do
+        assert(activity.log("grid.pending", "coverage_grid", c.id, { reason = "cooldown over" }))
+    end
+    return true
+end
+
+-- any -> paused (by an operator).
+function _M.pause(id, actor)
+    local row, err = one([[UPDATE coverage_grid SET status = 'paused', updated_at = now()
+        WHERE id::text = $1 AND status <> 'paused' RETURNING id, status]], id)
+    if not row then
+        return nil, err
+    end
+    assert(activity.log("grid.paused", "coverage_grid", row.id, {}, actor and actor.type, actor and actor.id))
+    return row
+end
+
+-- paused -> pending (by an operator).
+function _M.resume(id, actor)
+    local row, err = one([[UPDATE coverage_grid SET status = 'pending', updated_at = now()
+        WHERE id::text = $1 AND status = 'paused' RETURNING id, status]], id)
+    if not row then
+        return nil, err
+    end
+    assert(activity.log("grid.pending", "coverage_grid", row.id, { reason = "resumed" },
+                        actor and actor.type, actor and actor.id))
+    return row
+end
+
+return _M
