@@ -11,8 +11,8 @@
 -- Memory: an LRU bounded by MAX_BYTES (a site is <= 30 KB, so thousands fit).
 -- Disk: <paths.var>/sites/<name>.html (or sites/domains/<name>.html) with
 -- <name>.json beside it ({etag, status, sha256, saved_at}), each written to a
--- temporary file and renamed into place, so a reader sees the old file or the
--- new one, never half of one. The html is checked against the sha256 in the
+-- temporary file and renamed into place (wm.fs.write_file, off the loop), so
+-- a reader sees the old file or the new one, never half of one. The html is checked against the sha256 in the
 -- metadata when read: a pair torn by a crash between the two renames reads as
 -- a miss, never as the wrong page under the right headers. put writes the disk
 -- only when the etag or status differs from the memory copy, so a busy site
@@ -78,45 +78,21 @@ local function paths(kind, name)
 end
 
 local function read_file(path)
-    local f = io.open(path, "rb")
-    if not f then
-        return nil
-    end
-    local s = f:read("*a")
-    f:close()
-    return s
-end
-
-local function write_atomic(dir, path, data)
-    local tmp = dir .. "/.tmp-" .. wm.crypto.random_token(9)
-    local f, err = io.open(tmp, "wb")
-    if not f then
-        return nil, err
-    end
-    local ok, werr = f:write(data)
-    local cok, cerr = f:close()
-    if not ok or not cok then
-        os.remove(tmp)
-        return nil, werr or cerr
-    end
-    local rok, rerr = os.rename(tmp, path)
-    if not rok then
-        os.remove(tmp)
-        return nil, rerr
-    end
-    return true
+    return (wm.fs.read_file(path))
 end
 
 local function save(kind, name, entry)
     local dir, html_path, meta_path = paths(kind, name)
+    -- No fsync: a copy torn by a power cut fails its sha256 check and reads
+    -- as a miss; the next serve from the database writes it again.
     local ok, err = wm.fs.mkdir_p(dir)
     if ok then
-        ok, err = write_atomic(dir, html_path, entry.body)
+        ok, err = wm.fs.write_file(html_path, entry.body, { atomic = true })
     end
     if ok then
-        ok, err = write_atomic(dir, meta_path, wm.json.encode {
+        ok, err = wm.fs.write_file(meta_path, wm.json.encode {
             etag = entry.etag, status = entry.status, sha256 = wm.crypto.sha256_hex(entry.body), saved_at = wm.now(),
-        })
+        }, { atomic = true })
     end
     if not ok then
         -- Serving goes on; only the outage copy is missing.

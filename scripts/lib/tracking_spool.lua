@@ -20,9 +20,9 @@
 -- nothing (ON CONFLICT on the key): every event counts once. So do two
 -- processes (`wm serve --workers`) replaying one folder.
 --
--- The files survive the process (rename is atomic), not a power cut: Lua
--- cannot fsync, and an open or click lost that way is a lost statistic, not a
--- lost order. At most MAX_FILES wait; beyond that an event is logged and
+-- Each file is synced before it is renamed into place (wm.fs.write_file,
+-- off the loop): once the redirect is answered, the event survives a crash
+-- of the host. At most MAX_FILES wait; beyond that an event is logged and
 -- dropped rather than fill the disk during a long outage.
 local outage = require "lib.outage"
 
@@ -52,7 +52,7 @@ local function files()
     local names = wm.fs.list_dir(_M.dir()) or {}
     local out = {}
     for _, n in ipairs(names) do
-        if n:match("^[%d.]+%-[%w_%-]+%.json$") then
+        if n:match("^%d[%d.]*%-[%w_%-]+%.json$") then
             out[#out + 1] = n
         end
     end
@@ -61,13 +61,7 @@ local function files()
 end
 
 local function read_file(path)
-    local f = io.open(path, "rb")
-    if not f then
-        return nil
-    end
-    local s = f:read("*a")
-    f:close()
-    return s
+    return (wm.fs.read_file(path))
 end
 
 -- One pass: applies every file it can; stops at the first outage. A file
@@ -166,23 +160,12 @@ function _M.add(ev)
     end
     local dir = _M.dir()
     local ok, err = wm.fs.mkdir_p(dir)
+    if ok then
+        ok, err = wm.fs.write_file(("%s/%017.6f-%s.json"):format(dir, wm.now(), ev.key), wm.json.encode(ev),
+                                   { atomic = true, fsync = true })
+    end
     if not ok then
         return nil, err
-    end
-    local data = wm.json.encode(ev)
-    local tmp = dir .. "/.tmp-" .. ev.key
-    local f, ferr = io.open(tmp, "wb")
-    if not f then
-        return nil, ferr
-    end
-    local wok, werr = f:write(data)
-    local cok, cerr = f:close()
-    if wok and cok then
-        wok, werr = os.rename(tmp, ("%s/%017.6f-%s.json"):format(dir, wm.now(), ev.key))
-    end
-    if not wok or not cok then
-        os.remove(tmp)
-        return nil, tostring(werr or cerr)
     end
     pending = pending + 1
     _M.kick()

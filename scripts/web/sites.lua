@@ -75,8 +75,9 @@ end
 
 local function serve(req)
     local host = (req.headers.host or ""):lower():gsub(":%d+$", "")
-    -- An address, or the server's own name, is not a site: no query for it.
-    if host == "" or host == "localhost" or host:match("^[%d.]+$") or host:match("^%[") then
+    -- An address, the server's own name or the bare sites domain is not a
+    -- site: no query for it (so no 503 for it while the database is down).
+    if host == "" or host == "localhost" or host == domain or host:match("^[%d.]+$") or host:match("^%[") then
         return not_found()
     end
     local sub = host:sub(1, #host - #domain - 1)

@@ -41,7 +41,7 @@ function T.put_writes_disk_atomically_and_get_reads_it_back(t)
     t.eq(meta.etag, s.etag)
     t.eq(meta.status, "preview")
     for _, name in ipairs(wm.fs.list_dir(dir)) do
-        t.ok(not name:match("^%.tmp"), "no temporary file left: " .. name)
+        t.ok(not name:match("^%.") and not name:match("%.tmp$"), "no temporary file left: " .. name)
     end
     cache.reset()             -- a new process: memory is empty
     t.eq(cache.cached("sub", "acme"), false)
