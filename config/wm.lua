@@ -107,10 +107,13 @@ return {
         variant = "a",
     },
     sites = {
-        -- Where tracking links, unsubscribe and claim links point.
-        base_url = "http://127.0.0.1:8080",
-        -- A generated site's address; %s is its subdomain.
-        site_url_pattern = "http://%s.localhost:8080/",
+        -- Where tracking links, unsubscribe and claim links point. Empty:
+        -- http://<http.listen> (or wm serve --listen), a wildcard host read
+        -- as 127.0.0.1; set it to the public address in production.
+        base_url = "",
+        -- A generated site's address; %s is its subdomain. Empty:
+        -- http://%s.<http.sites_domain>:<port of http.listen>/.
+        site_url_pattern = "",
     },
     tracking = {
         -- HMAC key for tracking and unsubscribe links (WM_TRACKING_SECRET);
@@ -178,4 +181,7 @@ return {
         points = { no_website = 30, email = 25, rating = 20, reviews = 15, independent = 10, chain = -50,
                    recent = 5, stale = -25 },
     },
+    -- The operator's own settings, for stages and providers of their own
+    -- (WM_SCRIPTS_PATH): any keys, not checked. Every other section is.
+    custom = {},
 }

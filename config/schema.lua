@@ -1,0 +1,150 @@
+-- What config/wm.lua's values may be, checked by scripts/wm/config.lua for
+-- the merged result of every source (defaults, --config FILE, WM_* variables).
+--
+-- The type of every key comes from its default in config/wm.lua: a key added
+-- there is checked without a word here (a number must be a number >= 0, or an
+-- integer >= 1 when its name ends in _bytes; a string a string; a list a list
+-- of its first element's type). The rules below say more where a default's
+-- type is not enough: ranges, integers, enums, formats. A "*" stands for any
+-- one key: "jobs.concurrency.*" also opens that table to keys of the
+-- operator's choosing (stage kinds), which a closed section would refuse.
+--
+-- Rule fields: integer, min, max, above (exclusive minimum), enum (a list),
+-- nonempty, match (a Lua pattern, with desc), check(v) -> true | nil, desc,
+-- provider (the capability: a file scripts/providers/<capability>/<v>.lua),
+-- open (a table whose keys are free), unchecked (nothing below is checked),
+-- type (for the values of an open table with no default to learn from).
+local function int(min, max)
+    return { integer = true, min = min, max = max }
+end
+local function num(min, max)
+    return { min = min, max = max }
+end
+local function positive()
+    return { above = 0 }
+end
+local http_url = { match = "^https?://[^/%s]+", desc = "an http(s):// URL" }
+local optional_http_url = { match = "^https?://[^/%s]+", desc = "an http(s):// URL or empty", empty_ok = true }
+
+-- HOST:PORT, [IPv6]:PORT or PORT, with a port from 0 to 65535.
+local function listen_address(v)
+    local port = v:match("^%[[^%]]+%]:(%d+)$") or v:match("^[^:]*:(%d+)$") or v:match("^(%d+)$")
+    if port and tonumber(port) <= 65535 then
+        return true
+    end
+    return nil, "HOST:PORT with a port from 0 to 65535"
+end
+
+local function site_pattern(v)
+    if v == "" then
+        return true
+    end
+    local _, n = v:gsub("%%s", "")
+    local _, all = v:gsub("%%", "")
+    if v:match("^https?://") and n == 1 and all == 1 then
+        return true
+    end
+    return nil, "an http(s):// URL with one %s for the subdomain, or empty"
+end
+
+return {
+    rules = {
+        ["database.pool_size"] = int(1, 1000),
+        ["database.pipeline_depth"] = int(1, 10000),
+        ["database.connect_timeout"] = positive(),
+        ["database.backoff_max"] = positive(),
+
+        ["paths.var"] = { nonempty = true },
+        ["paths.migrations"] = { nonempty = true },
+
+        ["log.level"] = { enum = { "debug", "info", "warn", "error" } },
+
+        ["http.listen"] = { check = listen_address },
+        ["http.workers"] = int(1, 1024),
+        ["http.max_connections"] = int(1),
+        ["http.header_timeout"] = positive(),
+        ["http.idle_timeout"] = positive(),
+        ["http.sites_domain"] = { nonempty = true },
+
+        ["http_client.timeout"] = positive(),
+        ["http_client.max_connections"] = int(1),
+
+        ["jobs.lease"] = positive(),
+        ["jobs.poll"] = positive(),
+        ["jobs.batch"] = int(1),
+        ["jobs.backoff_base"] = num(1),
+        ["jobs.default_timeout"] = positive(),
+        -- Per stage kind; 0 stops that kind on this host.
+        ["jobs.concurrency.*"] = int(0),
+        ["jobs.timeouts.*"] = { type = "number", above = 0 },
+
+        ["cron.*.every"] = positive(),
+        ["cron.*.kind"] = { nonempty = true },
+
+        ["autopilot.max_in_progress"] = int(0),
+
+        ["providers.*"] = { provider = true },
+
+        ["leads.per_cell"] = int(1, 500),
+        ["leads.seed"] = int(0),
+        ["leads.reviews_per_site"] = int(0),
+
+        ["mail.from_email"] = { match = "^[^@%s]+@[^@%s]+%.[^@%s]+$", desc = "an email address" },
+        ["mail.postal_address"] = { nonempty = true },
+        ["mail.daily_cap"] = int(0),
+        ["mail.variant"] = { nonempty = true },
+
+        ["sites.base_url"] = optional_http_url,
+        ["sites.site_url_pattern"] = { check = site_pattern },
+
+        ["llm.model"] = { nonempty = true },
+        ["llm.max_tokens.*"] = int(0),
+        ["llm.keep_raw"] = { enum = { "failures", "all" } },
+        ["llm.offline_cache_min_tokens"] = int(0),
+
+        ["anthropic.base_url"] = http_url,
+        ["anthropic.timeout"] = positive(),
+
+        ["outscraper.base_url"] = http_url,
+        ["outscraper.search_path"] = { match = "^/", desc = "a path starting with /" },
+        ["outscraper.reviews_path"] = { match = "^/", desc = "a path starting with /" },
+        ["outscraper.poll_interval"] = positive(),
+        ["outscraper.poll_timeout"] = positive(),
+        ["outscraper.timeout"] = positive(),
+
+        ["website_check.max_candidates"] = int(0),
+        ["website_check.timeout"] = positive(),
+        ["website_check.max_redirects"] = int(0),
+        ["website_check.deadline"] = positive(),
+        ["website_check.canary_url"] = optional_http_url,
+
+        ["qualify.min_rating"] = num(0, 5),
+        ["qualify.rating_floor"] = num(0, 5),
+        ["qualify.min_reviews"] = int(0),
+        ["qualify.min_score"] = num(0, 100),
+        ["qualify.reviews_full"] = int(1),
+        -- Points are added up to the score; some take points away.
+        ["qualify.points.*"] = num(-100, 100),
+
+        -- The operator's own settings (stages and providers under
+        -- WM_SCRIPTS_PATH): any keys, any values.
+        ["custom"] = { open = true, unchecked = true },
+    },
+
+    -- WM_* variables that are not WM_<SECTION>_<KEY> of a setting, and are
+    -- read by name where they are used: no warning for these.
+    environment = {
+        names = {
+            "WM_ROOT",               -- core/main.c: the project folder
+            "WM_SCRIPTS_PATH",       -- core/vm.c: more script folders
+            "WM_TEMPLATE_STRICT",    -- scripts/lib/template.lua
+            "WM_BIN",                -- tests/browser/validate.sh
+        },
+        prefixes = {
+            "WM_TEST_",              -- the test suite
+            "WM_BENCH_",             -- tests/bench
+            "WM_RECURRENTE_",        -- the payment provider's keys
+            "WM_MAIL_",              -- the mail providers' keys (WM_MAIL_API_KEY, ...)
+        },
+    },
+}
