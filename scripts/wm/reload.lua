@@ -15,8 +15,7 @@
 --       registers router.rebuild.
 --   reload.off(name), reload.stop(), reload.roots(), reload.watched_dirs(),
 --   reload.status() -> {ok=, reason=, at=, files=, modules=, errors=, failed_hooks=}
---   reload.write_pidfile([path]), reload.remove_pidfile(), reload.read_pidfile([path]),
---   reload.signal_server([path]) -> pid | nil, err   (used by `wm reload`)
+--   (The pid file that `wm reload` signals through is wm.pidlock's.)
 --
 -- What a reload does: each changed .lua file (its text differs from what
 -- was last loaded) is compiled first (loadfile). If any does not compile,
@@ -37,7 +36,7 @@ local deps = require "wm.deps"
 
 local type, pairs, ipairs, pcall = type, pairs, ipairs, pcall
 local tostring, tonumber = tostring, tonumber
-local loadfile, io, os, table, package = loadfile, io, os, table, package
+local loadfile, io, table, package = loadfile, io, table, package
 local log = core.log
 
 local _M = { _VERSION = "0.1" }
@@ -52,7 +51,6 @@ local S = {
     hashes = {},      -- path -> sha256 of the text last loaded
     idle = nil,       -- wm event set when a pass ends
     last = nil,
-    pidfile = nil,
     signal_set = false,
 }
 
@@ -435,102 +433,6 @@ end
 
 function _M.status()
     return S.last
-end
-
--- ---- the pid file (`wm reload` finds the server through it) ----
-
-function _M.pidfile_path()
-    local wm = rawget(_G, "wm")
-    local var = wm and wm.config and wm.config.paths and wm.config.paths.var
-    if not var then
-        var = (WM_BOOT and WM_BOOT.root or ".") .. "/var"
-    end
-    return var .. "/wm.pid"
-end
-
--- Writes this process's pid (atomically) and remembers the file.
-function _M.write_pidfile(path)
-    path = path or _M.pidfile_path()
-    local dir = path:match("^(.*)/[^/]*$")
-    if dir and dir ~= "" then
-        local ok, err = core.mkdir_p(dir)
-        if not ok then
-            return nil, err
-        end
-    end
-    local tmp = path .. ".tmp"
-    local f, err = io.open(tmp, "w")
-    if not f then
-        return nil, err
-    end
-    f:write(tostring(core.getpid()), "\n")
-    f:close()
-    local ok, rerr = os.rename(tmp, path)
-    if not ok then
-        os.remove(tmp)
-        return nil, rerr
-    end
-    S.pidfile = path
-    return path
-end
-
-function _M.read_pidfile(path)
-    path = path or _M.pidfile_path()
-    local f, err = io.open(path)
-    if not f then
-        return nil, "no pid file (" .. tostring(err) .. "); is `wm serve` running?"
-    end
-    local pid = tonumber((f:read("*l") or ""):match("^%s*(%d+)%s*$"))
-    f:close()
-    if not pid then
-        return nil, path .. ": not a pid"
-    end
-    return pid
-end
-
--- Removes the pid file written by this process (if it still names us).
-function _M.remove_pidfile()
-    local path = S.pidfile
-    if path and _M.read_pidfile(path) == core.getpid() then
-        os.remove(path)
-    end
-    S.pidfile = nil
-end
-
--- 1 when `pid` runs a program called wm (unknown counts as yes).
-local function is_wm(pid)
-    local f = io.open("/proc/" .. pid .. "/cmdline", "rb")
-    if not f then
-        return true
-    end
-    local argv0 = (f:read("*a") or ""):match("^([^%z]*)")
-    f:close()
-    return argv0 ~= nil and argv0:match("([^/]*)$") == "wm"
-end
-
--- Sends SIGHUP to the server named by the pid file. Returns its pid.
-function _M.signal_server(path)
-    path = path or _M.pidfile_path()
-    local pid, err = _M.read_pidfile(path)
-    if not pid then
-        return nil, err
-    end
-    if pid == core.getpid() then
-        return nil, path .. " names this very process"
-    end
-    local ok
-    ok, err = watch.kill(pid, 0)
-    if not ok then
-        return nil, ("pid %d from %s: %s (stale pid file?)"):format(pid, path, err)
-    end
-    if not is_wm(pid) then
-        return nil, ("pid %d from %s is not a wm process (stale pid file?)"):format(pid, path)
-    end
-    ok, err = watch.kill(pid, "hup")
-    if not ok then
-        return nil, ("pid %d: %s"):format(pid, err)
-    end
-    return pid
 end
 
 return _M

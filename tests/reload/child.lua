@@ -108,19 +108,20 @@ elseif mode == "hook_fails" then
     say("value_after", require("rl_mod").value)
     say("after_ran", order[1])
 elseif mode == "server" then
-    -- Stands in for `wm serve`: pid file, watcher, waits for SIGHUP.
+    -- Stands in for `wm serve`: lock and pid file, watcher, waits for SIGHUP.
+    local pidlock = require "wm.pidlock"
     local ev = wm.event()
     reload.on_reload("signal_seen", function(info)
         say("reason", info.reason)
         ev:set()
         return true
     end)
-    assert(reload.write_pidfile())
+    assert(pidlock.acquire { command = "reload test server" })
     start()
-    say("ready", reload.pidfile_path())
+    say("ready", pidlock.pidfile_path())
     say("woken", ev:wait(10) == true)
-    reload.remove_pidfile()
-    say("pidfile_left", io.open(reload.pidfile_path()) ~= nil)
+    pidlock.release()
+    say("pidfile_left", io.open(pidlock.pidfile_path()) ~= nil)
     reload.stop()
 end
 return 0

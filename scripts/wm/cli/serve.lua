@@ -10,7 +10,7 @@ local SIGHUP, SIGTERM, SIGKILL = 1, 15, 9
 
 -- Hot reload (scripts/wm/reload.lua): the router rebuilds its table from the
 -- route files after each reload; SIGHUP (`wm reload`) reloads by hand.
-local function start_reload(write_pidfile)
+local function start_reload()
     local ok, reload = pcall(require, "wm.reload")
     if not ok then
         wm.log.warn("http: hot reload unavailable", { error = tostring(reload) })
@@ -23,19 +23,12 @@ local function start_reload(write_pidfile)
     if not started then
         wm.log.warn("http: not watching scripts", { error = tostring(err) })
     end
-    if write_pidfile then
-        local path, perr = reload.write_pidfile()
-        if not path then
-            wm.log.warn("http: cannot write the pid file", { error = tostring(perr) })
-        end
-    end
     return reload
 end
 
 local function stop_reload(reload)
     if reload then
         reload.stop()
-        reload.remove_pidfile()
     end
 end
 
@@ -54,6 +47,9 @@ static files under /static/, /healthz and /metrics.
   --no-jobs            serve HTTP only: no job scheduler, no cron, no
                        migrations (run `wm work` elsewhere)
   --quiet              no banner and progress lines on stdout
+  --force-shared       run beside the server that holds paths.var (its
+                       var/wm.lock): no lock, no pid file, so `wm reload`
+                       does not reach this one
 
 By default wm serve is the whole main job: it applies pending migrations,
 seeds the coverage grid when it is empty, and runs the job scheduler and
@@ -62,7 +58,14 @@ cron (the autopilot) beside HTTP; with --workers, worker 1 runs the jobs.
 Limits: config http.max_header_bytes, max_body_bytes, max_connections,
 header_timeout, idle_timeout (WM_HTTP_<KEY> in the environment). Access log:
 one JSON line per request unless log.access=false (WM_LOG_ACCESS=false).
-A second SIGTERM/SIGINT stops at once.]==]
+A second SIGTERM/SIGINT stops at once.
+
+One server per paths.var: wm serve holds <paths.var>/wm.lock (released by
+the kernel when the process ends, however it ends) and writes wm.pid for
+`wm reload`; a second one on the same folder refuses and says who holds it.
+
+Links in emails and the sites' addresses follow --listen unless
+sites.base_url and sites.site_url_pattern are configured (`wm config`).]==]
 
 local function split_dirs(s)
     local out = {}
@@ -122,7 +125,14 @@ local function serve_here(opts, listen, dirs, drain)
         io.stderr:write("wm serve: ", tostring(err), "\n")
         return 1
     end
-    local reload = start_reload(worker == nil)
+    -- Links in emails and the sites' addresses follow the address really
+    -- bound (--listen, port 0) unless sites.base_url and
+    -- sites.site_url_pattern are configured.
+    local bh, bp = srv:address()
+    if bh and bp and (bh .. ":" .. bp) ~= wm.config.http.listen then
+        require("wm.config").follow_listen(wm.config, bh .. ":" .. bp, opts.listen and "--listen" or "bound")
+    end
+    local reload = start_reload()
     if run_jobs then
         local ok, err = wm.jobs.start_worker { cron = true }
         if not ok then
@@ -295,17 +305,10 @@ local function supervise(opts, listen, dirs, drain, n)
             httpd.kill_worker(pid, SIGHUP)
         end
     end)
-    local ok, reload = pcall(require, "wm.reload")
-    if ok then
-        reload.write_pidfile()
-    end
     done:wait()
     wm.on_signal("term", nil)
     wm.on_signal("int", nil)
     wm.on_signal("hup", nil)
-    if ok then
-        reload.remove_pidfile()
-    end
     wm.log.info("http: all workers stopped")
     return failed and 1 or 0
 end
@@ -315,7 +318,7 @@ return {
     usage = usage,
     flags = { ["--listen"] = "string", ["--workers"] = "number", ["--routes"] = "string",
               ["--drain"] = "number", ["--worker"] = "number", ["--no-jobs"] = "boolean",
-              ["--quiet"] = "boolean" },
+              ["--quiet"] = "boolean", ["--force-shared"] = "boolean" },
     run = function(opts, args)
         if #args > 0 then
             io.stderr:write("wm serve: unexpected argument '", args[1], "'\n\n", usage, "\n")
@@ -330,9 +333,28 @@ return {
             io.stderr:write("wm serve: --workers must be at least 1\n")
             return 2
         end
-        if opts.worker or n == 1 then
-            return serve_here(opts, listen, dirs, drain)
+        -- One server per paths.var: the lone server or the supervisor
+        -- holds var/wm.lock and writes the pid file; its workers do not.
+        local pidlock = require "wm.pidlock"
+        if not opts.worker then
+            if opts.force_shared then
+                wm.log.warn("serve: --force-shared: no lock on paths.var and no pid file; "
+                    .. "`wm reload` does not reach this server", { var = wm.config.paths.var })
+            else
+                local ok, err = pidlock.acquire { command = "wm serve --listen " .. listen }
+                if not ok then
+                    io.stderr:write("wm serve: ", err, "\n")
+                    return 1
+                end
+            end
         end
-        return supervise(opts, listen, dirs, drain, n)
+        local code
+        if opts.worker or n == 1 then
+            code = serve_here(opts, listen, dirs, drain)
+        else
+            code = supervise(opts, listen, dirs, drain, n)
+        end
+        pidlock.release()
+        return code
     end,
 }

@@ -8,7 +8,8 @@ scripts/stages/ (and WM_SCRIPTS_PATH/*/stages/), up to each kind's
 concurrency, until SIGINT or SIGTERM; then running jobs get
 jobs.stop_deadline seconds to finish and the rest are handed back. Any number
 of `wm work` and `wm serve` processes can share one database: each job runs
-on one of them.
+on one of them. wm work takes no lock on paths.var and writes no pid file,
+so it runs beside the `wm serve` that holds that folder.
 
   --no-cron    do not fire cron entries from this host
   --migrate    apply pending migrations first]],
