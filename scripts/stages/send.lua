@@ -10,6 +10,7 @@
 local providers = require "lib.providers"
 local email = require "lib.email"
 local campaigns = require "domain.campaigns"
+local outcome = require "lib.outcome"
 
 local SEND_LOCK = 7031722
 
@@ -98,20 +99,20 @@ return {
     run = function(job)
         local what, c = claim(job.payload.campaign_id)
         if what == nil then
-            return nil, c
+            return outcome.retry(c)
         elseif what == "skip" then
-            return true
+            return outcome.done()
         elseif what == "stuck" then
-            return nil, c, { discard = true }
+            return outcome.discard(c)
         elseif what == "cap" then
             wm.log.info("daily email cap reached; the campaign waits for tomorrow",
                         { cap = wm.config.mail.daily_cap })
-            return { snooze = seconds_to_midnight() }
+            return outcome.snooze(seconds_to_midnight())
         end
         local msg, err = message(c)
         if not msg then
             assert(campaigns.release(c.id, "rendering the email: " .. tostring(err)))
-            return nil, "rendering the email: " .. tostring(err)
+            return outcome.retry("rendering the email: " .. tostring(err))
         end
         local mailer, name = providers.get("mail")
         local mcfg = wm.config.mail
@@ -126,18 +127,23 @@ return {
             local why = "mail provider " .. name .. ": " .. tostring(serr)
             if info.sent == false and info.permanent then
                 assert(campaigns.fail(c.id, why))
-                return nil, why, { discard = true }
+                return outcome.discard(why)
             elseif info.sent == false then
                 assert(campaigns.release(c.id, why))
-                return nil, why, { retry_in = info.retry_after }
+                return outcome.retry(why, info.retry_after)
             end
             -- The provider may have sent it: never again by itself.
             assert(campaigns.hold(c.id, why))
-            return nil, why .. " (left in 'sending': wm campaigns stuck)", { discard = true }
+            return outcome.discard(why .. " (left in 'sending': wm campaigns stuck)")
         end
-        return wm.db.tx(function()
-            assert(campaigns.mark_sent(c.id, sent.message_id, name))
-            return true
+        local ok, terr = wm.db.tx(function()
+            return assert(campaigns.mark_sent(c.id, sent.message_id, name))
         end)
+        if not ok then
+            -- Sent, but not recorded: it stays 'sending' for a person (or the
+            -- provider's lookup) to resolve; never sent again.
+            return outcome.discard("sent, but recording it failed (left in 'sending'): " .. tostring(terr))
+        end
+        return outcome.done()
     end,
 }

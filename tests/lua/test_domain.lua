@@ -45,9 +45,15 @@ local function campaign(email, opts)
     return c.id, b.id
 end
 
+-- Runs the send stage; returns ok, err, {retry_in=, discard=} read from its outcome.
 local function send(id)
-    return require("stages.send").run({ id = 0, kind = "send", attempt = 1, max_attempts = 5,
-                                        payload = { campaign_id = id } })
+    local o = require("stages.send").run({ id = 0, kind = "send", attempt = 1, max_attempts = 5,
+                                           payload = { campaign_id = id } })
+    local codes = require "wm.core.jobs"
+    if o.outcome == codes.COMPLETED then
+        return true
+    end
+    return nil, o.error, { retry_in = o.delay, discard = o.outcome == codes.DISCARD or nil }
 end
 
 local function status(id)
