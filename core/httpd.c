@@ -16,12 +16,28 @@
  * that is ready before the ones ahead of it is copied into its request and
  * sent when its turn comes, so answers leave in request order.
  *
+ * Strictness. http-parser 2.9 as Debian builds it is lenient where RFC 9112
+ * says a server must refuse: it takes "Name : value" (the space becomes part
+ * of the name, and "Transfer-Encoding : chunked" still means chunked), any
+ * byte where the CRLF after chunk data belongs, any byte after a CR that ends
+ * a chunk-size line or the header block, and folded lines. So field names
+ * are checked for token characters in on_header_field, the byte after chunk
+ * data must be CR (on_body), and conn_parse() scans what it feeds for the
+ * two byte pairs that are only legal inside body data, a CR not followed by
+ * LF and a LF followed by SP/HT: at such a byte the parser is run up to it,
+ * and unless the parser then stands in body data the request is a 400. A
+ * pair split between two reads is checked at the start of the next one.
+ *
  * Timeouts. One timer per connection, armed lazily: conn_deadline() computes
  * when the connection's current state expires (header timeout from a
- * request's first byte, idle timeout while keep-alive idle, while a body
- * trickles in, or while a write stalls; none while handlers run), the timer
- * is restarted only when that deadline moves earlier, and when it fires it
- * re-checks and re-arms if the deadline moved later.
+ * request's first byte; while a body comes in, the earliest of the idle
+ * timeout since the last byte, the body timeout since the last header, and
+ * the minimum-rate deadline; idle timeout from the last answer while
+ * keep-alive idle, so stray bytes between requests do not extend it; idle
+ * timeout while a write stalls; none while handlers run), the timer is
+ * restarted only when that deadline moves earlier, and when it fires it
+ * re-checks and re-arms if the deadline moved later. Bytes trickled in never
+ * move the header or body deadline.
  *
  * Closing. A close the server decides on after an answer (an error, a
  * "Connection: close") is a lingering close: shutdown(SHUT_WR), then read and
@@ -34,6 +50,7 @@
 #include <errno.h>
 #include <http_parser.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -69,6 +86,7 @@ struct wm_httpd_req_s {
     size_t body_off, body_len;
     size_t header_bytes;
     uint64_t start;                /* loop ms of the first byte */
+    uint64_t body_start;           /* loop ms of the end of the headers */
     int method;
     unsigned short http_major, http_minor;
     int resp_status;
@@ -81,6 +99,7 @@ struct wm_httpd_req_s {
     unsigned resp_close : 1;
     unsigned resp_has_date : 1;
     unsigned close_after : 1;      /* close the connection after this answer */
+    unsigned chunk_data : 1;       /* between a chunk-size line and the end of its data */
     char id[32];
 };
 
@@ -100,7 +119,8 @@ struct wm_httpd_conn_s {
     wm_buf_t wbuf[2];                      /* [0] in flight with uv_write, [1] next */
     char *held;                            /* unparsed bytes kept while paused */
     size_t held_len;
-    uint64_t opened, last_io, armed, linger_until;
+    uint64_t opened, last_io, last_out, armed, linger_until;
+    const char *feed_end;                  /* end of the bytes being parsed */
     int handles;                           /* open uv handles */
     int error_status;                      /* set by a parser callback that failed */
     wm_httpd_vwrite_fn vwrite;
@@ -117,6 +137,9 @@ struct wm_httpd_conn_s {
     unsigned owner_gone : 1;               /* virtual: wm_httpd_virtual_close was called */
     unsigned close_when_done : 1;          /* linger-close once the queue and writes drain */
     unsigned lingering : 1;
+    unsigned cr_pending : 1;               /* the last read ended in a CR outside body data */
+    unsigned lf_pending : 1;               /* ... in a LF, and no body data comes next */
+    unsigned want_cr : 1;                  /* ... at the end of chunk data */
     char remote[48];
 };
 
@@ -127,7 +150,7 @@ struct wm_httpd_s {
     uv_tcp_t listener;
     uv_timer_t timer;                      /* drain timeout, and deferred stop report */
     wm_httpd_conf_t conf;
-    uint64_t header_ms, idle_ms;
+    uint64_t header_ms, idle_ms, body_ms, grace_ms;
     wm_httpd_request_cb cb;
     void *ud;
     wm_httpd_stopped_cb stopped_cb;
@@ -159,6 +182,7 @@ static int on_header_field(http_parser *p, const char *at, size_t len);
 static int on_header_value(http_parser *p, const char *at, size_t len);
 static int on_headers_complete(http_parser *p);
 static int on_body(http_parser *p, const char *at, size_t len);
+static int on_chunk_header(http_parser *p);
 static int on_message_complete(http_parser *p);
 
 static const http_parser_settings settings = {
@@ -168,6 +192,7 @@ static const http_parser_settings settings = {
     .on_header_value = on_header_value,
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
+    .on_chunk_header = on_chunk_header,
     .on_message_complete = on_message_complete,
 };
 
@@ -189,6 +214,9 @@ void wm_httpd_conf_default(wm_httpd_conf_t *c)
     c->max_pipeline = 32;
     c->header_timeout = 10;
     c->idle_timeout = 60;
+    c->body_timeout = 60;
+    c->min_body_rate = 1024;
+    c->body_rate_grace = 5;
 }
 
 const char *wm_httpd_reason(int status)
@@ -311,6 +339,14 @@ static int ascii_icontains(const char *s, size_t n, const char *lit)
     return 0;
 }
 
+/* RFC 9110 token characters. */
+static int is_tchar(unsigned char ch)
+{
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
+        return 1;
+    return ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+}
+
 static void update_date(wm_httpd_t *s)
 {
     time_t now = time(NULL);
@@ -358,7 +394,9 @@ static wm_httpd_req_t *req_alloc(wm_httpd_t *s, conn_t *c)
     r->resp_close = 0;
     r->resp_has_date = 0;
     r->close_after = 0;
+    r->chunk_data = 0;
     r->start = uv_now(s->loop);
+    r->body_start = r->start;
     /* The id is "<process prefix>-<counter in hex>". */
     char *p = r->id;
     size_t plen = strlen(s->id_prefix);
@@ -583,10 +621,22 @@ static uint64_t conn_deadline(conn_t *c)
     wm_httpd_t *s = c->srv;
     if (c->lingering)
         return c->linger_until;
-    if (c->cur != NULL) {
-        if (!c->cur->headers_done)
-            return c->cur->start + s->header_ms;
-        return c->last_io + s->idle_ms;
+    wm_httpd_req_t *r = c->cur;
+    if (r != NULL) {
+        if (!r->headers_done)
+            return r->start + s->header_ms;
+        uint64_t d = c->last_io + s->idle_ms;
+        if (s->body_ms > 0 && r->body_start + s->body_ms < d)
+            d = r->body_start + s->body_ms;
+        if (s->conf.min_body_rate > 0) {
+            /* When the average since the headers would fall under the
+             * minimum: each byte received buys 1/rate seconds. */
+            uint64_t earned = (uint64_t)((double)r->body_len * 1000.0 / s->conf.min_body_rate);
+            uint64_t rate_d = r->body_start + (earned > s->grace_ms ? earned : s->grace_ms);
+            if (rate_d < d)
+                d = rate_d;
+        }
+        return d;
     }
     if (c->writing)
         return c->last_io + s->idle_ms;
@@ -594,7 +644,7 @@ static uint64_t conn_deadline(conn_t *c)
         return 0;
     if (c->nreqs == 0)
         return c->opened + s->header_ms;
-    return c->last_io + s->idle_ms;
+    return c->last_out + s->idle_ms;
 }
 
 static void conn_timeout(conn_t *c)
@@ -674,7 +724,7 @@ static void conn_send(conn_t *c, const char *a, size_t alen, const char *b, size
     uv_buf_t bufs[2] = {uv_buf_init((char *)a, (unsigned int)alen),
                         uv_buf_init((char *)b, (unsigned int)blen)};
     int w = uv_try_write((uv_stream_t *)&c->tcp, bufs, blen > 0 ? 2 : 1);
-    c->last_io = uv_now(c->srv->loop);
+    c->last_io = c->last_out = uv_now(c->srv->loop);
     if (w >= 0 && (size_t)w == alen + blen)
         return;
     if (w < 0 && w != UV_EAGAIN) {
@@ -705,7 +755,7 @@ static void write_cb(uv_write_t *req, int status)
         conn_close(c);
         return;
     }
-    c->last_io = uv_now(c->srv->loop);
+    c->last_io = c->last_out = uv_now(c->srv->loop);
     if (c->wbuf[0].cap > WBUF_KEEP_BYTES)
         wm_buf_free(&c->wbuf[0]);
     if (c->wbuf[1].len > 0) {
@@ -831,14 +881,6 @@ void wm_httpd_resp_begin(wm_httpd_req_t *r, int status)
     BUF_LIT(b, " ");
     wm_buf_puts(b, wm_httpd_reason(status));
     BUF_LIT(b, "\r\n");
-}
-
-/* RFC 9110 token characters. */
-static int is_tchar(unsigned char ch)
-{
-    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
-        return 1;
-    return ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
 }
 
 int wm_httpd_resp_header(wm_httpd_req_t *r, const char *name, size_t name_len, const char *value,
@@ -1016,6 +1058,12 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
     r->header_bytes += len;
     if (r->header_bytes > c->srv->conf.max_header_bytes)
         return cb_fail(c, 431);
+    /* RFC 9112 5.1: no whitespace between name and colon (http-parser would
+     * keep it in the name, and still honour "Transfer-Encoding :"). */
+    for (size_t i = 0; i < len; i++) {
+        if (!is_tchar((unsigned char)at[i]))
+            return cb_fail(c, 400);
+    }
     if (r->headers_done)
         return 0;                     /* a trailer: counted, dropped */
     if (r->nhdrs == 0 || r->in_value) {
@@ -1144,6 +1192,7 @@ static int on_headers_complete(http_parser *p)
     if (p->upgrade)
         r->keep_alive = 0;
     r->body_off = r->data.len;
+    r->body_start = uv_now(s->loop);
     /* Expect: 100-continue, when nothing is owed before this request. */
     if (r->http_minor >= 1 && c->head == r && !c->writing) {
         for (int i = 0; i < r->nhdrs; i++) {
@@ -1169,6 +1218,29 @@ static int on_body(http_parser *p, const char *at, size_t len)
     if (r->body_len > c->srv->conf.max_body_bytes)
         return cb_fail(c, 413);
     buf_put(&r->data, at, len);
+    if ((p->flags & F_CHUNKED) && p->content_length == 0) {
+        /* This chunk's data is complete: CRLF must follow (http-parser
+         * would skip any two bytes). The CR is checked here, or first thing
+         * in the next read; the LF by the scan in conn_parse. */
+        r->chunk_data = 0;
+        const char *next = at + len;
+        if (next < c->feed_end) {
+            if (*next != '\r')
+                return cb_fail(c, 400);
+        } else {
+            c->want_cr = 1;
+        }
+    }
+    return 0;
+}
+
+static int on_chunk_header(http_parser *p)
+{
+    conn_t *c = p->data;
+    wm_httpd_req_t *r = c->cur;
+    if (r == NULL)
+        return 1;
+    r->chunk_data = p->content_length > 0;
     return 0;
 }
 
@@ -1196,13 +1268,101 @@ static int on_message_complete(http_parser *p)
     return 0;
 }
 
+/* Whether the parser's next byte is body data (Content-Length bytes or chunk
+ * data), where any byte may appear. */
+static int conn_in_body(conn_t *c)
+{
+    wm_httpd_req_t *r = c->cur;
+    const http_parser *p = &c->parser;
+    if (r == NULL || !r->headers_done || p->content_length == 0 || p->content_length == UINT64_MAX)
+        return 0;
+    return (p->flags & F_CHUNKED) ? r->chunk_data : 1;
+}
+
+static int is_sp_ht(char ch)
+{
+    return ch == ' ' || ch == '\t';
+}
+
+/* The first byte of data[from..len) that is legal only inside body data: a
+ * CR not followed by LF (or the last byte, a CR whose LF is yet to come), or
+ * a SP/HT at the start of a line. len when there is none. */
+static size_t next_suspect(const char *data, size_t from, size_t len)
+{
+    for (size_t i = from; i < len; i++) {
+        char ch = data[i];
+        if (ch > ' ')
+            continue;
+        if (ch == '\r') {
+            if (i + 1 == len || data[i + 1] != '\n')
+                return i;
+        } else if (is_sp_ht(ch) && i > 0 && data[i - 1] == '\n') {
+            return i;
+        }
+    }
+    return len;
+}
+
+/* Runs the parser over data[0..len) and returns how many bytes it took.
+ * Sets *bad when the bytes break the framing rules http-parser lets pass
+ * (see "Strictness" at the top). */
+static size_t conn_parse(conn_t *c, const char *data, size_t len, int *bad)
+{
+    *bad = 0;
+    if (len == 0)
+        return 0;
+    /* What the previous read left to check against this one's first byte. */
+    char first = data[0];
+    if ((c->cr_pending && first != '\n') || (c->lf_pending && is_sp_ht(first)) ||
+        (c->want_cr && first != '\r')) {
+        *bad = 1;
+        return 0;
+    }
+    c->cr_pending = c->lf_pending = c->want_cr = 0;
+    c->feed_end = data + len;
+    size_t done = 0, scan = 0;
+    int cr_last = 0;
+    for (;;) {
+        size_t i = next_suspect(data, scan, len);
+        if (i > done) {
+            done += http_parser_execute(&c->parser, &settings, data + done, i - done);
+            /* Paused (the rest is replayed later), failed, or closed: the
+             * parser's state says nothing about byte i. */
+            if (done < i || HTTP_PARSER_ERRNO(&c->parser) != HPE_OK || c->closed)
+                break;
+        }
+        if (i == len)
+            break;
+        if (!conn_in_body(c)) {
+            if (i + 1 < len || data[i] != '\r') {
+                *bad = 1;
+                return done;
+            }
+            cr_last = 1;
+        }
+        scan = i + 1;
+    }
+    if (done == len && !c->closed) {
+        if (cr_last)
+            c->cr_pending = 1;
+        else if (data[len - 1] == '\n' && !conn_in_body(c))
+            c->lf_pending = 1;
+    }
+    return done;
+}
+
 static void conn_feed(conn_t *c, const char *data, size_t len)
 {
+    int bad;
     c->in_parse = 1;
-    size_t n = http_parser_execute(&c->parser, &settings, data, len);
+    size_t n = conn_parse(c, data, len, &bad);
     c->in_parse = 0;
     if (c->closed) {
         conn_maybe_free(c);
+        return;
+    }
+    if (bad) {
+        conn_fail(c, 400);
         return;
     }
     enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
@@ -1281,6 +1441,8 @@ wm_httpd_t *wm_httpd_new(uv_loop_t *loop, const wm_httpd_conf_t *conf, wm_httpd_
         s->conf.max_connections = 1;
     s->header_ms = (uint64_t)(s->conf.header_timeout > 0 ? s->conf.header_timeout * 1000 : 1);
     s->idle_ms = (uint64_t)(s->conf.idle_timeout > 0 ? s->conf.idle_timeout * 1000 : 1);
+    s->body_ms = (uint64_t)(s->conf.body_timeout > 0 ? s->conf.body_timeout * 1000 : 0);
+    s->grace_ms = (uint64_t)(s->conf.body_rate_grace > 0 ? s->conf.body_rate_grace * 1000 : 0);
     s->cb = cb;
     s->ud = ud;
     wm_buf_init(&s->scratch);
@@ -1348,7 +1510,7 @@ static void on_connection(uv_stream_t *server, int status)
         s->conns->prev = c;
     s->conns = c;
     s->nconns++;
-    c->opened = c->last_io = uv_now(s->loop);
+    c->opened = c->last_io = c->last_out = uv_now(s->loop);
     conn_start_reading(c);
     conn_update_timer(c);
 }
@@ -1582,7 +1744,7 @@ wm_httpd_vconn_t *wm_httpd_virtual_open(wm_httpd_t *s, wm_httpd_vwrite_fn write,
     s->conns = c;
     s->nconns++;
     s->st.accepted++;
-    c->opened = c->last_io = uv_now(s->loop);
+    c->opened = c->last_io = c->last_out = uv_now(s->loop);
     return c;
 }
 

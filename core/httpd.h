@@ -4,8 +4,15 @@
  * order, whatever order the handlers finish in), request bodies with
  * Content-Length or chunked encoding, limits on header bytes (431), body
  * bytes (413), connections (503) and requests in flight per connection,
- * header and idle timeouts, 400 on a malformed request, and a graceful stop
- * (refuse new connections, finish the requests in flight, then report).
+ * header, body and idle timeouts (408), 400 on a malformed request, and a
+ * graceful stop (refuse new connections, finish the requests in flight, then
+ * report).
+ *
+ * Stricter than http-parser alone (RFC 9112): a field name must be a token
+ * (no whitespace before the colon, in headers and trailers alike), a line
+ * starting with whitespace (obs-fold) is refused, every CR outside body data
+ * must be followed by LF, and chunk data must be followed by CRLF; each of
+ * these is a 400.
  *
  * The unit knows nothing of Lua: each complete request is handed to a
  * wm_httpd_request_cb, and the owner answers it later, exactly once, with
@@ -34,10 +41,14 @@ typedef struct {
     int max_pipeline;          /* requests in flight per connection before reading pauses */
     double header_timeout;     /* seconds from a request's first byte to its last header */
     double idle_timeout;       /* seconds of keep-alive idleness, body or write stall */
+    double body_timeout;       /* seconds from the last header to the body's last byte */
+    double min_body_rate;      /* bytes/s the body must average once the grace is over; 0: off */
+    double body_rate_grace;    /* seconds after the last header before min_body_rate applies */
 } wm_httpd_conf_t;
 
 /* Fills `c` with the defaults: 16 KiB headers, 8 MiB body, 10000
- * connections, 32 pipelined requests, 10 s header and 60 s idle timeouts. */
+ * connections, 32 pipelined requests, 10 s header and 60 s idle timeouts,
+ * 60 s for a whole body, which must average 1024 bytes/s after 5 s. */
 void wm_httpd_conf_default(wm_httpd_conf_t *c);
 
 /* Runs for each complete request, on the loop's thread, possibly from inside

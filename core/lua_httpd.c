@@ -3,7 +3,8 @@
  *
  *   httpd.listen{host=, port=, handler=fn, reuseport=, max_header_bytes=,
  *                max_body_bytes=, max_connections=, max_pipeline=,
- *                header_timeout=, idle_timeout=}      -> server | nil, err
+ *                header_timeout=, idle_timeout=, body_timeout=,
+ *                min_body_rate=, body_rate_grace=}   -> server | nil, err
  *       handler(req) runs as a new task per request; req = {method, path,
  *       query (decoded table), query_string, headers (lower-case keys,
  *       repeats joined with ", "), body, remote_addr, id, http_version}.
@@ -358,6 +359,9 @@ static int l_listen(lua_State *L)
     conf.max_pipeline = (int)opt_num_field(L, 1, "max_pipeline", conf.max_pipeline);
     conf.header_timeout = opt_num_field(L, 1, "header_timeout", conf.header_timeout);
     conf.idle_timeout = opt_num_field(L, 1, "idle_timeout", conf.idle_timeout);
+    conf.body_timeout = opt_num_field(L, 1, "body_timeout", conf.body_timeout);
+    conf.min_body_rate = opt_num_field(L, 1, "min_body_rate", conf.min_body_rate);
+    conf.body_rate_grace = opt_num_field(L, 1, "body_rate_grace", conf.body_rate_grace);
 
     struct lserver *ls = lua_newuserdata(L, sizeof(*ls));   /* stack: opts, handler, host, ls */
     memset(ls, 0, sizeof(*ls));

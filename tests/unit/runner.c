@@ -8,7 +8,16 @@
     X(crypto_hmac)           \
     X(crypto_password)       \
     X(pg_thousand_queries)   \
-    X(pg_errors_isolated)
+    X(pg_errors_isolated)    \
+    X(httpd_space_before_colon) \
+    X(httpd_chunk_needs_crlf) \
+    X(httpd_line_endings)    \
+    X(httpd_body_bytes_pass) \
+    X(httpd_bad_after_good)  \
+    X(httpd_body_deadline)   \
+    X(httpd_body_min_rate)   \
+    X(httpd_header_deadline) \
+    X(httpd_idle_deadline)
 
 #define DECLARE(name) int test_##name(void);
 TESTS(DECLARE)
