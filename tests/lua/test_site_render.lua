@@ -1,5 +1,7 @@
 -- sites/render.lua: one safe, self-contained, accessible page.
 local render = require "sites.render"
+local palette = require "sites.palette"
+local design = require "sites.design"
 local html = require "lib.html"
 
 local T = {}
@@ -293,7 +295,7 @@ function T.bad_colours_are_replaced_and_contrast_fixed(t)
             background = "#ffffff", surface = "#fafafa", text = "#cccccc" }
     end))
     local function c(a, b)
-        return render.contrast(css_var(page2, a), css_var(page2, b))
+        return palette.contrast(css_var(page2, a), css_var(page2, b))
     end
     t.ok(c("text", "bg") >= 4.5, "text/bg " .. c("text", "bg"))
     t.ok(c("text", "surface") >= 4.5, "text/surface")
@@ -306,18 +308,18 @@ function T.bad_colours_are_replaced_and_contrast_fixed(t)
         i.dna.design_system.palette = { primary = "#1c1c1c", secondary = "#222222", accent = "#333333",
             background = "#101010", surface = "#181818", text = "#303030" }
     end))
-    t.ok(render.contrast(css_var(page3, "text"), css_var(page3, "bg")) >= 4.5, "dark text/bg")
-    t.ok(render.contrast(css_var(page3, "link"), css_var(page3, "bg")) >= 4.5, "dark link/bg")
-    t.ok(render.contrast(css_var(page3, "btn-fg"), css_var(page3, "btn-bg")) >= 4.5, "dark button")
+    t.ok(palette.contrast(css_var(page3, "text"), css_var(page3, "bg")) >= 4.5, "dark text/bg")
+    t.ok(palette.contrast(css_var(page3, "link"), css_var(page3, "bg")) >= 4.5, "dark link/bg")
+    t.ok(palette.contrast(css_var(page3, "btn-fg"), css_var(page3, "btn-bg")) >= 4.5, "dark button")
 end
 
 function T.fonts_are_validated(t)
-    t.eq(render.font_stack("'Playfair Display', Georgia, serif", "D"), "'Playfair Display', Georgia, serif")
-    t.eq(render.font_stack("Inter", "D"), "Inter, sans-serif")
-    t.eq(render.font_stack("serif", "D"):match("serif$"), "serif")
+    t.eq(design.font_stack("'Playfair Display', Georgia, serif", "D"), "'Playfair Display', Georgia, serif")
+    t.eq(design.font_stack("Inter", "D"), "Inter, sans-serif")
+    t.eq(design.font_stack("serif", "D"):match("serif$"), "serif")
     for _, bad in ipairs({ "Arial;}</style><script>alert(1)</script>", "a{b}", "x\\", "'Unclosed, serif",
         "url(http://evil/font.woff)", string.rep("A", 300), "", "Font\n;" }) do
-        t.eq(render.font_stack(bad, "D"), "D", bad)
+        t.eq(design.font_stack(bad, "D"), "D", bad)
     end
     local page = must_render(t, sample(function(i)
         i.dna.design_system.fonts = { heading = "x;}</style><script>alert(1)</script>", body = "@import url(x)" }
