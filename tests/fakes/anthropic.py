@@ -2,10 +2,17 @@
 """A fake Anthropic Messages API on 127.0.0.1, for the provider tests.
 
 usage: anthropic.py PORT_FILE [IDLE_SECONDS [API_KEY]]
+           [--fail-rate F] [--retry-after S] [--seed N]
 
 Binds an ephemeral port, writes it to PORT_FILE, and serves until it has been
 idle for IDLE_SECONDS (default 5), until GET /_fake/quit, or until its parent
 process goes away. API_KEY (default "sk-ant-test") is the only key accepted.
+
+--fail-rate F (default 0: never) makes that fraction of the /v1/messages
+calls that pass the checks fail like an overloaded API: 429 rate_limit_error,
+529 overloaded_error or 500 api_error, in turn at random, each with a
+retry-after header of S seconds (default 1); --seed fixes the draw (the
+chaos suite, tests/chaos/).
 
 POST /v1/messages behaves like the real endpoint (providers.md section 3):
   - 401 authentication_error for a missing or wrong x-api-key;
@@ -30,12 +37,22 @@ Test control (not part of the real API):
                        "raw": "a body sent as is", "content": [...]}; the next
                        /v1/messages answers with it (after the checks above
                        pass; "status" other than 200 sends an error body)
+  POST /_fake/answer   body {"key": K, "text": "...", "stop_reason": "..."}: a
+                       request whose last user turn's text has the SHA-256
+                       (hex) K gets this text instead of the default (the
+                       queue still comes first); kept until reset
+  POST /_fake/chaos    body {"fail_rate": F, "retry_after": S}: changes the
+                       --fail-rate / --retry-after settings while serving
+  GET  /_fake/stats    {"calls": n, "answered": n, "failed": {"429": n, ...}}
   GET  /_fake/requests every request received: [{headers, body}]
-  POST /_fake/reset    forget requests, queue and cache
+  POST /_fake/reset    forget requests, queue, answers, counts and cache
   GET  /_fake/quit     answers, then exits
 """
+import argparse
+import hashlib
 import json
 import os
+import random
 import sys
 import threading
 import time
@@ -44,7 +61,10 @@ from http.server import BaseHTTPRequestHandler
 
 from fakeserver import Server, publish_and_serve
 
-STATE = {"active": 0, "last": time.monotonic(), "requests": [], "queue": [], "cache": set()}
+STATE = {"active": 0, "last": time.monotonic(), "requests": [], "queue": [], "cache": set(), "answers": {},
+         "fail_rate": 0.0, "retry_after": 1, "calls": 0, "answered": 0, "failed": {}}
+RNG = random.Random()
+FAILURES = (429, 529, 500)
 LOCK = threading.Lock()
 API_KEY = "sk-ant-test"
 VERSION = "2023-06-01"
@@ -126,6 +146,11 @@ def validate(body):
     return None
 
 
+def last_turn_key(body):
+    """The SHA-256 (hex) of the last message's text: how /_fake/answer finds its request."""
+    return hashlib.sha256(block_text(body["messages"][-1].get("content")).encode()).hexdigest()
+
+
 def usage_for(body, out_text):
     system = body.get("system")
     cached, rest = "", ""
@@ -203,6 +228,33 @@ class Handler(BaseHTTPRequestHandler):
                 STATE["requests"].clear()
                 STATE["queue"].clear()
                 STATE["cache"].clear()
+                STATE["answers"].clear()
+                STATE["calls"] = STATE["answered"] = 0
+                STATE["failed"] = {}
+            self.send(200, {"ok": True})
+            return
+        if self.command == "GET" and path == "/_fake/stats":
+            with LOCK:
+                stats = {"calls": STATE["calls"], "answered": STATE["answered"], "failed": dict(STATE["failed"])}
+            self.send(200, stats)
+            return
+        if self.command == "POST" and path in ("/_fake/answer", "/_fake/chaos"):
+            try:
+                item = json.loads(self.read_body() or b"{}")
+            except ValueError:
+                item = None
+            if not isinstance(item, dict):
+                self.send(400, {"error": "body must be a JSON object"})
+                return
+            with LOCK:
+                if path == "/_fake/chaos":
+                    STATE["fail_rate"] = float(item.get("fail_rate", STATE["fail_rate"]))
+                    STATE["retry_after"] = item.get("retry_after", STATE["retry_after"])
+                elif isinstance(item.get("key"), str) and isinstance(item.get("text"), str):
+                    STATE["answers"][item["key"]] = item
+                else:
+                    self.send(400, {"error": "an answer needs key and text"})
+                    return
             self.send(200, {"ok": True})
             return
         if self.command == "POST" and path == "/_fake/queue":
@@ -249,7 +301,16 @@ class Handler(BaseHTTPRequestHandler):
             return
 
         with LOCK:
-            item = STATE["queue"].pop(0) if STATE["queue"] else {}
+            STATE["calls"] += 1
+            item = STATE["queue"].pop(0) if STATE["queue"] else None
+            if item is None and STATE["fail_rate"] > 0 and RNG.random() < STATE["fail_rate"]:
+                code = RNG.choice(FAILURES)
+                STATE["failed"][str(code)] = STATE["failed"].get(str(code), 0) + 1
+                item = {"status": code, "headers": {"retry-after": STATE["retry_after"]}}
+            if item is None:
+                item = STATE["answers"].get(last_turn_key(body), {})
+            if int(item.get("status", 200)) == 200:
+                STATE["answered"] += 1
         status = int(item.get("status", 200))
         extra = item.get("headers") or {}
         if "raw" in item:
@@ -295,10 +356,19 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     global API_KEY
-    port_file = sys.argv[1]
-    idle = float(sys.argv[2]) if len(sys.argv) > 2 else 5.0
-    if len(sys.argv) > 3:
-        API_KEY = sys.argv[3]
+    ap = argparse.ArgumentParser(description="A fake Anthropic Messages API (see the module's docstring).")
+    ap.add_argument("port_file")
+    ap.add_argument("idle", nargs="?", type=float, default=5.0)
+    ap.add_argument("api_key", nargs="?", default=API_KEY)
+    ap.add_argument("--fail-rate", type=float, default=0.0)
+    ap.add_argument("--retry-after", type=float, default=1)
+    ap.add_argument("--seed", type=int)
+    a = ap.parse_args()
+    API_KEY = a.api_key
+    STATE["fail_rate"] = a.fail_rate
+    STATE["retry_after"] = int(a.retry_after) if a.retry_after == int(a.retry_after) else a.retry_after
+    RNG.seed(a.seed)
+    port_file, idle = a.port_file, a.idle
     srv = Server(("127.0.0.1", 0), Handler)
     publish_and_serve(srv, str(srv.server_address[1]), port_file, idle, STATE, LOCK)
 
