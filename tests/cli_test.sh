@@ -38,6 +38,41 @@ printf 'wm.spawn(function() error("in a task") end)\n' > "$tmp/taskerr.lua"
 check "an unhandled error in a spawned task exits 1" 1 "in a task" -- "$wm" run "$tmp/taskerr.lua"
 printf 'return 7\n' > "$tmp/code.lua"
 check "a script's number is its exit status" 7 "" -- "$wm" run "$tmp/code.lua"
+
+# Batch and test scripts answer --help before touching anything (the
+# database URL points at a closed port: a query would fail the check).
+root=$(cd "$(dirname "$0")/.." && pwd)
+bogus_db='postgresql://127.0.0.1:1/none?connect_timeout=1'
+for f in "$root"/scripts/batch/*.lua "$root"/tests/bench/*.lua "$root"/tests/browser/render_samples.lua; do
+    name=${f#"$root"/}
+    check "wm run $name --help" 0 "usage: wm run" -- env WM_DATABASE_URL="$bogus_db" "$wm" run "$f" --help
+done
+check "a batch script's bad option exits 2" 2 "unknown option --nope" -- \
+    env WM_DATABASE_URL="$bogus_db" "$wm" run "$root/scripts/batch/demo.lua" --nope
+
+# Config is checked, from a file and from the environment.
+printf 'return { http = { max_body_bytes = -5 } }\n' > "$tmp/neg.lua"
+check "a negative body limit in a file is refused, naming key, value and file" 1 \
+    "http.max_body_bytes must be an integer >= 1 (got -5 from $tmp/neg.lua)" -- "$wm" --config "$tmp/neg.lua" config
+printf 'return { htttp = { workers = 2 } }\n' > "$tmp/typo.lua"
+check "an unknown section is refused" 1 'unknown section "htttp"; did you mean "http"' -- \
+    "$wm" --config "$tmp/typo.lua" config
+check "a bad value from the environment is refused" 1 'http.workers must be an integer from 1 to 1024 (got "many"' -- \
+    env WM_HTTP_WORKERS=many "$wm" config
+check "an unknown WM_ variable is a warning naming the closest setting" 0 \
+    "WM_HTTP_WORKER is not a setting (did you mean WM_HTTP_WORKERS, http.workers?)" -- env WM_HTTP_WORKER=4 "$wm" config
+check "a URL password holding @ is masked whole" 0 'database.url = "postgres://u:\*\*\*\*@host/db"' -- \
+    env WM_DATABASE_URL='postgres://u:p@ss@host/db' "$wm" config
+
+# The sites' address follows --listen: the banner of a server on another port.
+port=$((18450 + $$ % 40))
+WM_PATHS_VAR="$tmp/var" WM_DATABASE_URL="$bogus_db" "$wm" serve --no-jobs --listen "127.0.0.1:$port" \
+    >"$tmp/serve.out" 2>"$tmp/serve.err" &
+serve_pid=$!
+for _ in $(seq 50); do grep -q "sites:" "$tmp/serve.out" 2>/dev/null && break; sleep 0.1; done
+kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null
+check "wm serve --listen: site addresses on that port" 0 "sites:  http://<subdomain>.localhost:$port/" -- \
+    cat "$tmp/serve.out"
 rm -rf "$tmp"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,16 +1,26 @@
 -- A bounded run of the whole loop: the largest N cities x the first M
 -- industries of the coverage grid, from scrape to outbox, with a progress
 -- bar on a terminal and a summary table at the end.
---
---   wm run scripts/batch/demo.lua [--cities N] [--industries M] [--timeout S]
 local cli = require "wm.cli"
 local grid = require "lib.grid"
 
-local opts, rest = cli.parse(arg, { ["--cities"] = "number", ["--industries"] = "number",
-                                    ["--timeout"] = "number", ["--quiet"] = "boolean" })
+local USAGE = [[usage: wm run scripts/batch/demo.lua [--cities N] [--industries M] [--timeout S] [--quiet]
+
+Runs the whole loop on the largest N cities x the first M industries of the
+coverage grid (migrating and seeding it first), from scrape to outbox, then
+prints a summary table; jobs run in this process, the autopilot stays off.
+
+  --cities N       cities, largest first (default 2)
+  --industries M   industries, by priority (default 3)
+  --timeout S      give up after S seconds (default 600)
+  --quiet          no progress bar, even on a terminal
+
+Exit status: 0, or 1 when a job failed for good (discarded), 2 on a usage error.]]
+
+local opts, rest = cli.script_args(arg, USAGE, { ["--cities"] = "number", ["--industries"] = "number",
+                                                 ["--timeout"] = "number", ["--quiet"] = "boolean" })
 if not opts then
-    io.stderr:write("demo: ", rest, "\nusage: wm run scripts/batch/demo.lua [--cities N] [--industries M] [--timeout S]\n")
-    return 2
+    return rest
 end
 local ncities, nind = opts.cities or 2, opts.industries or 3
 
@@ -116,7 +126,7 @@ local sites = assert(wm.db.query([[SELECT s.subdomain FROM generated_sites s JOI
 if #sites > 0 then
     io.stdout:write("\nsites (while `wm serve` runs):\n")
     for _, s in ipairs(sites) do
-        io.stdout:write(("  " .. (wm.config.sites.site_url_pattern or "http://%s.localhost:8080/") .. "\n"):format(s.subdomain))
+        io.stdout:write(("  " .. wm.config.sites.site_url_pattern .. "\n"):format(s.subdomain))
     end
 end
 io.stdout:write("outbox: ", wm.config.paths.var, "/outbox/\n")

@@ -101,6 +101,31 @@ function M.parse(args, flags)
     return opts, pos
 end
 
+-- For scripts run by `wm run FILE.lua [args]`: answers --help (or -h) with
+-- `usage` on stdout, and parses the rest by `flags` as M.parse does.
+-- Returns opts, positional; or nil and the status the script should return
+-- (0 after --help; 2 after a usage error, told on stderr with the usage).
+--   local opts, pos = cli.script_args(arg, USAGE, { ["--cities"] = "number" })
+--   if not opts then return pos end
+function M.script_args(args, usage, flags)
+    args = args or {}
+    for _, a in ipairs(args) do
+        if a == "--" then
+            break
+        end
+        if a == "--help" or a == "-h" then
+            out(usage)
+            return nil, 0
+        end
+    end
+    local opts, pos = M.parse(args, flags)
+    if not opts then
+        err(pos .. "\n\n" .. usage)
+        return nil, 2
+    end
+    return opts, pos
+end
+
 local function wants_help(args, cmd)
     for _, a in ipairs(args) do
         if a == "--help" or a == "-h" then

@@ -1,8 +1,15 @@
 -- wm.db round trips: 1,000 tasks on database.pool_size connections, each
 -- running `SELECT $1::int` in a loop for the given seconds.
--- usage: wm run tests/bench/db_roundtrips.lua [seconds] [tasks]
-local seconds = tonumber(arg[1]) or 10
-local ntasks = tonumber(arg[2]) or 1000
+local USAGE = [[usage: wm run tests/bench/db_roundtrips.lua [SECONDS] [TASKS]
+
+TASKS tasks (default 1000) run `SELECT $1::int` in a loop on the wm.db pool
+for SECONDS (default 10); prints queries/s and a RESULT line.]]
+local opts, pos = require("wm.cli").script_args(arg, USAGE)
+if not opts then
+    return pos
+end
+local seconds = tonumber(pos[1]) or 10
+local ntasks = tonumber(pos[2]) or 1000
 assert(wm.db.query("SELECT 1"))            -- open the pool first
 local count, errors = 0, 0
 local stop = false

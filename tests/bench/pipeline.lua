@@ -1,8 +1,18 @@
 -- The pipeline benchmark (see tests/bench/pipeline).
---   wm run pipeline.lua ingest-rows FILE.csv N   the mapped rows of N simulated leads as CSV (for psql \copy)
---   wm run pipeline.lua ingest N                 the ingest stage alone on the same N leads: rows/s
---   wm run pipeline.lua loop N                   N leads from scrape to outbox: leads/s and peak RSS
-local mode, a2, a3 = arg[1], arg[2], arg[3]
+local USAGE = [[usage: wm run tests/bench/pipeline.lua MODE ARGS (driven by tests/bench/pipeline)
+
+  ingest-rows FILE.csv N   the mapped rows of N simulated leads as CSV (for psql \copy)
+  ingest N                 the ingest stage alone on the same N leads: rows/s
+  loop N                   N leads from scrape to outbox: leads/s and peak RSS]]
+local opts, pos = require("wm.cli").script_args(arg, USAGE)
+if not opts then
+    return pos
+end
+local mode, a2, a3 = pos[1], pos[2], pos[3]
+if mode ~= "ingest-rows" and mode ~= "ingest" and mode ~= "loop" then
+    io.stderr:write(USAGE, "\n")
+    return 2
+end
 local leads = require "lib.leads"
 local source = require "providers.leads.simulated"
 

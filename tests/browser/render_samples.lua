@@ -5,9 +5,17 @@
 local render = require "sites.render"
 local email = require "lib.email"
 
-local out = arg[1]
+local USAGE = [[usage: wm run tests/browser/render_samples.lua OUTDIR
+
+Writes sample sites and the email as OUTDIR/*.html for html-validate and the
+browser checks (tests/browser/validate.sh).]]
+local opts, pos = require("wm.cli").script_args(arg, USAGE)
+if not opts then
+    return pos
+end
+local out = pos[1]
 if not out then
-    io.stderr:write("usage: wm run tests/browser/render_samples.lua OUTDIR\n")
+    io.stderr:write(USAGE, "\n")
     return 2
 end
 assert(wm.fs.mkdir_p(out))
