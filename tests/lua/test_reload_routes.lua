@@ -34,7 +34,9 @@ function T.edit_applies_to_the_next_request_and_spares_those_in_flight(t)
     local server = wm.spawn(function()
         return wm.exec { argv = { "sh", "-c", "exec " .. os.getenv("WM_TEST_WM") .. " serve --no-jobs --quiet"
                                   .. " --listen 127.0.0.1:" .. port .. " --routes " .. dir .. "/web 2>" .. log },
-                         env = { WM_SCRIPTS_PATH = dir, WM_LOG_ACCESS = "false" }, timeout = 60 }
+                         -- A var/ of its own: one server per paths.var.
+                         env = { WM_SCRIPTS_PATH = dir, WM_LOG_ACCESS = "false", WM_PATHS_VAR = dir .. "/var" },
+                         timeout = 60 }
     end)
     t.defer(function()
         wm.exec { argv = { "sh", "-c", "pkill -TERM -f 'listen 127.0.0.1:" .. port .. "'" } }
