@@ -27,6 +27,13 @@ return {
         level = "info",
         -- One JSON line per HTTP request.
         access = true,
+        -- Where those lines go: empty, stderr with the other lines; else a
+        -- file (a relative name is under paths.var, e.g. "access.log"),
+        -- reopened on SIGUSR1 for logrotate.
+        access_file = "",
+        -- The share of requests logged, 0..1, for routes that do not say
+        -- (wm.route's access_log option); answers >= 500 are always logged.
+        access_sample = 1,
     },
     http = {
         listen = "127.0.0.1:8080",
@@ -34,10 +41,18 @@ return {
         max_header_bytes = 16384,
         max_body_bytes = 1048576,
         max_connections = 10000,
-        -- Seconds to receive a request's headers, and to keep an idle
-        -- keep-alive connection.
+        -- Seconds to receive a request's headers (from its first byte,
+        -- however slowly they trickle), and to keep an idle keep-alive
+        -- connection.
         header_timeout = 10,
         idle_timeout = 60,
+        -- Seconds to receive a whole request body, from its last header;
+        -- 0: no limit but idle_timeout.
+        body_timeout = 60,
+        -- Bytes/s a body must average once body_rate_grace seconds have
+        -- passed since its last header; 0: no minimum. Both answer 408.
+        min_body_rate = 1024,
+        body_rate_grace = 5,
         -- Generated sites answer at <subdomain>.<sites_domain>.
         sites_domain = "localhost",
     },

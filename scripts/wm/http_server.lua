@@ -11,8 +11,17 @@
 --   http_server.server                                the running server, or nil
 --
 -- Limits come from wm.config.http (max_header_bytes, max_body_bytes,
--- max_connections, header_timeout, idle_timeout), the access log from
--- wm.config.log.access (WM_LOG_ACCESS=false turns it off).
+-- max_connections, header_timeout, idle_timeout, body_timeout,
+-- min_body_rate, body_rate_grace).
+--
+-- The access log (one JSON line per request) follows wm.config.log: access
+-- (false, or WM_LOG_ACCESS=false, turns it off), access_file (empty: stderr
+-- with the other lines; a relative name is under paths.var) and
+-- access_sample (the share of requests logged, 0..1). A route's own
+-- access_log option (false, true or a share; wm.route's options) replaces
+-- access_sample for that route. Answers with status >= 500 are always
+-- logged; a sampled line carries `sample` (its share). SIGUSR1 reopens the
+-- access file (logrotate's postrotate).
 local core = require "wm.core"
 local httpd = require "wm.core.httpd"
 local router = require "wm.router"
@@ -22,6 +31,7 @@ local M = {}
 
 local type, tostring, tonumber, xpcall = type, tostring, tonumber, xpcall
 local floor = math.floor
+local random = math.random
 local traceback = debug.traceback
 local monotonic = core.monotonic
 local log = core.log
@@ -31,7 +41,23 @@ local observe = metrics.observe_http
 local HEALTH_INTERVAL = 2      -- seconds between database pings
 local HEALTH_FRESH = 5         -- a ping this recent means healthy
 
+-- The access log: off entirely, or the share of requests logged for routes
+-- that say nothing themselves.
 local access_log = true
+local access_sample = 1
+
+-- The share of this route's requests to log.
+local function sample_rate(route)
+    local v = route and route.access_log
+    if v == nil then
+        return access_sample
+    elseif v == true then
+        return 1
+    elseif v == false then
+        return 0
+    end
+    return v
+end
 
 local TEXT = { ["Content-Type"] = "text/plain; charset=utf-8" }
 local HTML = "text/html; charset=utf-8"
@@ -89,11 +115,20 @@ local function dispatch(req)
     local dt = monotonic() - t0
     observe(route, status, dt)
     if access_log then
-        local body = res.body
-        log.info("access", {
-            id = req.id, method = req.method, route = route and route.label or "-", status = status,
-            bytes = type(body) == "string" and #body or 0, ms = floor(dt * 100000 + 0.5) / 100,
-        })
+        -- `sampled` is the share when the line was kept by chance.
+        local rate, sampled = sample_rate(route), nil
+        local kept = status >= 500 or rate >= 1
+        if not kept and rate > 0 and random() < rate then
+            kept, sampled = true, rate
+        end
+        if kept then
+            local body = res.body
+            log.access {
+                id = req.id, method = req.method, route = route and route.label or "-", status = status,
+                bytes = type(body) == "string" and #body or 0, ms = floor(dt * 100000 + 0.5) / 100,
+                sample = sampled,
+            }
+        end
     end
     return res
 end
@@ -197,6 +232,50 @@ function M.parse_listen(s)
     return host, port
 end
 
+-- The access file's path from log.access_file: "" (stderr), absolute, or
+-- under paths.var.
+local function access_path(config)
+    local name = config.log and config.log.access_file or ""
+    if name == "" or name:sub(1, 1) == "/" then
+        return name
+    end
+    local var = (config.paths and config.paths.var) or "var"
+    return var .. "/" .. name
+end
+
+-- Sets up the access log from config; nil, err when its file cannot be
+-- opened.
+local function open_access_log(config)
+    local lc = config.log or {}
+    access_log = lc.access ~= false
+    local env = os.getenv("WM_LOG_ACCESS")
+    if env and (env:lower() == "false" or env == "0" or env:lower() == "off" or env:lower() == "no") then
+        access_log = false
+    end
+    access_sample = tonumber(lc.access_sample) or 1
+    local path = access_log and access_path(config) or ""
+    if path ~= "" then
+        local dir = path:match("^(.*)/[^/]*$")
+        if dir and dir ~= "" then
+            core.mkdir_p(dir)
+        end
+    end
+    local ok, err = log.access_open(path)
+    if not ok then
+        return nil, "log.access_file: " .. tostring(err)
+    end
+    -- logrotate renames the file, then sends SIGUSR1: reopen by its name.
+    core.on_signal("usr1", function()
+        local done, e = log.reopen()
+        if done then
+            log.info("log: reopened", { access_file = path ~= "" and path or nil })
+        else
+            log.error("log: reopen failed", { error = e })
+        end
+    end)
+    return path
+end
+
 function M.start(opts)
     opts = opts or {}
     if M.server then
@@ -208,10 +287,9 @@ function M.start(opts)
     if not host then
         return nil, port
     end
-    access_log = not (config.log and config.log.access == false)
-    local env = os.getenv("WM_LOG_ACCESS")
-    if env and (env:lower() == "false" or env == "0" or env:lower() == "off" or env:lower() == "no") then
-        access_log = false
+    local access_file, aerr = open_access_log(config)
+    if not access_file then
+        return nil, aerr
     end
 
     local root = (type(wm) == "table" and wm.root) or "."
@@ -233,6 +311,9 @@ function M.start(opts)
         max_connections = cfg_number(hc, "max_connections", 10000),
         header_timeout = cfg_number(hc, "header_timeout", 10),
         idle_timeout = cfg_number(hc, "idle_timeout", 60),
+        body_timeout = cfg_number(hc, "body_timeout", 60),
+        min_body_rate = cfg_number(hc, "min_body_rate", 1024),
+        body_rate_grace = cfg_number(hc, "body_rate_grace", 5),
     }
     if not srv then
         return nil, err
@@ -252,7 +333,8 @@ function M.start(opts)
     local h, p = srv:address()
     log.info("http: listening", { addr = (h:find(":", 1, true) and ("[" .. h .. "]") or h) .. ":" .. p,
                                   port = p, pid = core.getpid(), worker = opts.worker,
-                                  routes = #router.list(), access_log = access_log })
+                                  routes = #router.list(), access_log = access_log,
+                                  access_file = access_file ~= "" and access_file or nil })
     return srv
 end
 

@@ -1,12 +1,16 @@
 -- wm.router: the HTTP route table.
 --
---   wm.route(method, pattern, handler)   method: GET, POST, ... or "*" (any);
---       pattern: "/healthz" (literal), "/t/o/:token" (a parameter is a whole
---       segment, or a segment with a literal suffix: "/t/o/:token.gif"),
---       "/static/*path" (the rest of the path, last segment only).
---   wm.route_host(pattern, handler)      a catch-all by Host: "acme.com"
---       (exact), "*.localhost" (any subdomain; params.subdomain holds it),
---       or "*" (any host). For generated sites and custom domains.
+--   wm.route(method, pattern, handler[, options])   method: GET, POST, ...
+--       or "*" (any); pattern: "/healthz" (literal), "/t/o/:token" (a
+--       parameter is a whole segment, or a segment with a literal suffix:
+--       "/t/o/:token.gif"), "/static/*path" (the rest of the path, last
+--       segment only).
+--   wm.route_host(pattern, handler[, options])   a catch-all by Host:
+--       "acme.com" (exact), "*.localhost" (any subdomain; params.subdomain
+--       holds it), or "*" (any host). For generated sites and custom domains.
+--   options: { access_log = false | true | share } -- this route's requests
+--       in the access log: none, all, or that share of them (0..1), instead
+--       of log.access_sample; answers >= 500 are logged regardless.
 --
 -- Matching: a literal route, then parameter routes from the most specific
 -- (literal segments beat parameters, parameters beat a splat, position by
@@ -109,11 +113,32 @@ local function check_handler(handler, what)
     end
 end
 
-function M.route(method, pattern, handler)
-    if type(method) ~= "string" or type(pattern) ~= "string" then
-        error("usage: wm.route(method, pattern, handler)", 2)
+-- Copies a route declaration's options onto route `r`; raises (at the
+-- declaration) on an unknown option or a bad value.
+local function apply_options(r, opts, what)
+    if opts == nil then
+        return
     end
-    check_handler(handler, "wm.route(method, pattern, handler)")
+    if type(opts) ~= "table" then
+        error(("%s: options must be a table"):format(what), 3)
+    end
+    for k, v in pairs(opts) do
+        if k == "access_log" then
+            if type(v) ~= "boolean" and not (type(v) == "number" and v >= 0 and v <= 1) then
+                error(("%s: access_log must be true, false or a share 0..1, not %s"):format(what, tostring(v)), 3)
+            end
+            r.access_log = v
+        else
+            error(("%s: unknown option %q"):format(what, tostring(k)), 3)
+        end
+    end
+end
+
+function M.route(method, pattern, handler, opts)
+    if type(method) ~= "string" or type(pattern) ~= "string" then
+        error("usage: wm.route(method, pattern, handler[, options])", 2)
+    end
+    check_handler(handler, "wm.route(method, pattern, handler[, options])")
     method = upper(method)
     if method == "ANY" then
         method = "*"
@@ -132,6 +157,7 @@ function M.route(method, pattern, handler)
     end
     local r = { method = method, pattern = pattern, label = pattern, handler = handler,
                 source = current_file or "?" }
+    apply_options(r, opts, "wm.route")
     t.keys[key] = r
     if not find(pattern, "[:*]") then
         local m = t.exact[method]
@@ -159,11 +185,11 @@ function M.route(method, pattern, handler)
     return r
 end
 
-function M.route_host(pattern, handler)
+function M.route_host(pattern, handler, opts)
     if type(pattern) ~= "string" or pattern == "" then
-        error("usage: wm.route_host(pattern, handler)", 2)
+        error("usage: wm.route_host(pattern, handler[, options])", 2)
     end
-    check_handler(handler, "wm.route_host(pattern, handler)")
+    check_handler(handler, "wm.route_host(pattern, handler[, options])")
     pattern = lower(pattern)
     local t = building or active
     local key = "HOST " .. pattern
@@ -173,6 +199,7 @@ function M.route_host(pattern, handler)
     end
     local r = { method = "*", pattern = pattern, label = "host:" .. pattern, handler = handler,
                 source = current_file or "?", host = true }
+    apply_options(r, opts, "wm.route_host")
     t.keys[key] = r
     if pattern == "*" then
         t.host_any = r
@@ -454,11 +481,11 @@ function M.new()
         end
         return r
     end
-    function o.route(method, pattern, handler)
-        return within(M.route, method, pattern, handler)
+    function o.route(method, pattern, handler, opts)
+        return within(M.route, method, pattern, handler, opts)
     end
-    function o.route_host(pattern, handler)
-        return within(M.route_host, pattern, handler)
+    function o.route_host(pattern, handler, opts)
+        return within(M.route_host, pattern, handler, opts)
     end
     function o.match(method, path, host)
         return M.match(method, path, host, t)

@@ -6,7 +6,9 @@ usage: test_httpd.py WM_BINARY [--db] [-k PATTERN]
 Starts `wm serve --listen 127.0.0.1:0 --routes tests/http/routes` with small
 limits from the environment (WM_HTTP_*), talks raw HTTP/1.x to it, and checks
 the answers and the JSON log lines. Some tests start their own server (graceful
-stop, connection cap, workers). With --db, WM_DATABASE_URL must point at a
+stop, connection cap, workers, body deadlines, the access file). Each server
+gets a paths.var of its own (a temporary folder), since one server holds a
+paths.var. With --db, WM_DATABASE_URL must point at a
 live database and /healthz is expected to turn 200; without it the database
 URL points at a closed port and /healthz must be 503.
 
@@ -15,10 +17,12 @@ Ends with the line "N passed, N failed".
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -46,6 +50,8 @@ class Server:
         env.update(BASE_ENV)
         if not WITH_DB:
             env["WM_DATABASE_URL"] = BOGUS_DB
+        self.var = tempfile.mkdtemp(prefix="wm-http-test-")
+        env["WM_PATHS_VAR"] = self.var
         env.update(extra_env or {})
         cmd = [WM, "serve", "--no-jobs", "--quiet", "--listen", "127.0.0.1:%d" % port, "--routes", ROUTES] + (args or [])
         self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -105,6 +111,7 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self.reader.join(2)
+        shutil.rmtree(self.var, ignore_errors=True)
         with self.lock:
             text = "".join(self.raw)
         for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:", "wm: "):
@@ -637,6 +644,10 @@ class Lifecycle(unittest.TestCase):
         env = dict(os.environ)
         env.update(BASE_ENV)
         env["WM_DATABASE_URL"] = os.environ.get("WM_DATABASE_URL", BOGUS_DB) if WITH_DB else BOGUS_DB
+        var = tempfile.mkdtemp(prefix="wm-http-test-")
+        self.addCleanup(shutil.rmtree, var, True)
+        env["WM_PATHS_VAR"] = var
+        env["WM_LOG_ACCESS_FILE"] = "access.log"
         proc = subprocess.Popen([WM, "serve", "--no-jobs", "--quiet", "--listen", "127.0.0.1:%d" % port, "--workers", "2",
                                  "--routes", ROUTES], env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
@@ -664,12 +675,240 @@ class Lifecycle(unittest.TestCase):
                 except OSError:
                     time.sleep(0.1)
             self.assertTrue(seen - pids, "no replacement worker answered")
+            # logrotate: rename, then SIGUSR1 to the supervisor, which
+            # survives it and has every worker reopen the access file.
+            path = os.path.join(var, "access.log")
+            self.assertTrue(wait_until(lambda: count_lines(path) > 0))
+            os.rename(path, path + ".1")
+            proc.send_signal(signal.SIGUSR1)
+            time.sleep(0.5)
+            self.assertIsNone(proc.poll(), "the supervisor died of SIGUSR1")
+            before = count_lines(path + ".1")
+            for _ in range(20):
+                self.assertEqual(request(port, "GET", "/pid")[0], 200)
+            self.assertTrue(wait_until(lambda: count_lines(path) >= 20), count_lines(path))
+            self.assertEqual(count_lines(path + ".1"), before)
         finally:
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(15)
         self.assertEqual(code, 0)
         with self.assertRaises(OSError):
             connect(port, timeout=1).recv(1)
+
+
+def wait_until(pred, timeout=5):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return pred()
+
+
+def read_json_lines(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [json.loads(l) for l in f if l.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def count_lines(path):
+    return len(read_json_lines(path))
+
+
+def send_and_answer(port, data, pieces=None):
+    """Sends `data` (or each of `pieces`, 50 ms apart); returns (status, closed)."""
+    s = connect(port)
+    try:
+        for i, piece in enumerate(pieces or [data]):
+            if i:
+                time.sleep(0.05)
+            s.sendall(piece)
+        r = Reader(s)
+        status = r.response()[0]
+        return status, r.closed(3)
+    finally:
+        s.close()
+
+
+class Strict(unittest.TestCase):
+    """RFC 9112 rules http-parser alone lets pass."""
+
+    def test_space_before_colon_400(self):
+        for head in (b"Transfer-Encoding : chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+                     b"Content-Length : 3\r\n\r\nabc",
+                     b"Content-Length: 3\r\nX-Any \t: 1\r\n\r\nabc"):
+            status, closed = send_and_answer(SRV.port, b"POST /echo HTTP/1.1\r\nHost: x\r\n" + head)
+            self.assertEqual(status, 400, head)
+            self.assertTrue(closed)
+        # Without the space it is fine (same connection rules as before).
+        self.assertEqual(request(SRV.port, "POST", "/echo", headers={"Transfer-Encoding": "chunked"},
+                                 body=b"3\r\nabc\r\n0\r\n\r\n")[2], b"abc")
+
+    def test_chunk_without_crlf_400(self):
+        head = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        for pieces in ([head + b"3\r\nabcXX0\r\n\r\n"],
+                       [head + b"3\r\nabc", b"XX0\r\n\r\n"],         # the bad bytes in a later read
+                       [head + b"3\r\nabc\r", b"X0\r\n\r\n"],
+                       [head + b"3\r\nabc\n0\r\n\r\n"]):
+            status, closed = send_and_answer(SRV.port, None, pieces)
+            self.assertEqual(status, 400, pieces)
+            self.assertTrue(closed)
+
+    def test_folded_header_400(self):
+        status, _ = send_and_answer(SRV.port, b"GET /hello HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n 2\r\n\r\n")
+        self.assertEqual(status, 400)
+
+
+class Deadlines(unittest.TestCase):
+    def trickle(self, srv, head, every, limit=15):
+        """Sends `head`, then one body byte every `every` s until answered.
+        Returns (status, seconds from the last header to the answer, bytes sent)."""
+        s = connect(srv.port, timeout=limit)
+        try:
+            s.sendall(head)
+            t0 = time.time()
+            sent = 0
+            s.settimeout(every)
+            got = b""
+            while time.time() - t0 < limit and b"\r\n\r\n" not in got:
+                try:
+                    data = s.recv(4096)
+                    if not data:
+                        break
+                    got += data
+                except socket.timeout:
+                    try:
+                        s.sendall(b"x")
+                        sent += 1
+                    except OSError:
+                        pass
+            took = time.time() - t0
+            m = re.match(rb"HTTP/1.1 (\d{3})", got)
+            return (int(m.group(1)) if m else None), took, sent
+        finally:
+            s.close()
+
+    def test_body_trickled_cut_by_deadline_408(self):
+        # 1 byte/s never trips the 2 s idle timeout; the 3 s body deadline cuts it.
+        srv = Server({"WM_HTTP_BODY_TIMEOUT": "3", "WM_HTTP_MIN_BODY_RATE": "0"})
+        try:
+            status, took, sent = self.trickle(
+                srv, b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n", 1.0)
+            self.assertEqual(status, 408)
+            self.assertGreater(took, 2.5)
+            self.assertLess(took, 5)
+            self.assertGreaterEqual(sent, 2)
+            self.assertEqual(srv.logs("access"), [])        # never reached a handler
+            self.assertEqual(request(srv.port, "GET", "/hello")[0], 200)
+        finally:
+            srv.stop()
+
+    def test_body_under_min_rate_408(self):
+        srv = Server({"WM_HTTP_BODY_TIMEOUT": "60", "WM_HTTP_MIN_BODY_RATE": "50",
+                      "WM_HTTP_BODY_RATE_GRACE": "1"})
+        try:
+            status, took, _ = self.trickle(
+                srv, b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n", 0.25)
+            self.assertEqual(status, 408)
+            self.assertGreater(took, 0.8)
+            self.assertLess(took, 3)
+            # A body at a decent pace is unaffected.
+            data = os.urandom(30000)
+            self.assertEqual(request(srv.port, "POST", "/echo", body=data)[2], data)
+        finally:
+            srv.stop()
+
+    def test_trickled_headers_do_not_extend_header_timeout(self):
+        s = connect(SRV.port)
+        s.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n")
+        t0 = time.time()
+        s.settimeout(0.2)
+        got = b""
+        while time.time() - t0 < 5 and b"\r\n\r\n" not in got:
+            try:
+                data = s.recv(4096)
+                if not data:
+                    break
+                got += data
+            except socket.timeout:
+                try:
+                    s.sendall(b"X-Drip-%d: 1\r\n" % int((time.time() - t0) * 1000))
+                except OSError:
+                    pass
+        took = time.time() - t0
+        s.close()
+        self.assertTrue(got.startswith(b"HTTP/1.1 408 "), got[:40])
+        self.assertLess(took, 2.5)     # header_timeout is 1 s
+
+
+class AccessLog(unittest.TestCase):
+    def test_access_file_reopened_on_usr1(self):
+        srv = Server({"WM_LOG_ACCESS_FILE": "logs/access.log"})
+        try:
+            path = os.path.join(srv.var, "logs", "access.log")
+            _, _, body, _ = request(srv.port, "GET", "/req")
+            first = json.loads(body)["id"]
+            self.assertTrue(wait_until(lambda: any(l.get("id") == first for l in read_json_lines(path))))
+            line = [l for l in read_json_lines(path) if l["id"] == first][0]
+            self.assertEqual((line["msg"], line["route"], line["status"]), ("access", "/req", 200))
+            self.assertEqual(srv.logs("access"), [])       # not on stderr any more
+            os.rename(path, path + ".1")
+            # Until the signal, lines follow the renamed file.
+            _, _, body, _ = request(srv.port, "GET", "/req")
+            second = json.loads(body)["id"]
+            self.assertTrue(wait_until(lambda: any(l.get("id") == second for l in read_json_lines(path + ".1"))))
+            srv.proc.send_signal(signal.SIGUSR1)
+            self.assertIsNotNone(srv.wait_log(lambda l: l.get("msg") == "log: reopened"))
+            self.assertIsNone(srv.proc.poll())
+            _, _, body, _ = request(srv.port, "GET", "/req")
+            third = json.loads(body)["id"]
+            self.assertTrue(wait_until(lambda: any(l.get("id") == third for l in read_json_lines(path))))
+            self.assertEqual([l["id"] for l in read_json_lines(path + ".1")], [first, second])
+            self.assertEqual([l["id"] for l in read_json_lines(path)], [third])
+        finally:
+            srv.stop()
+
+    def test_route_access_log_false_writes_nothing(self):
+        srv = Server({"WM_LOG_ACCESS_FILE": "access.log"})
+        try:
+            path = os.path.join(srv.var, "access.log")
+            for _ in range(5):
+                self.assertEqual(request(srv.port, "GET", "/quiet")[2], b"quiet")
+            # A 500 from the same kind of route is logged all the same.
+            self.assertEqual(request(srv.port, "GET", "/quiet-error")[0], 500)
+            self.assertEqual(request(srv.port, "GET", "/hello")[0], 200)
+            self.assertTrue(wait_until(lambda: {"/hello", "/quiet-error"} <= {l["route"] for l in read_json_lines(path)}))
+            routes = [l["route"] for l in read_json_lines(path)]
+            self.assertNotIn("/quiet", routes)
+            self.assertEqual(routes.count("/quiet-error"), 1)
+        finally:
+            srv.stop()
+
+    def test_sampling(self):
+        # Globally nothing is logged but errors; a route's own share wins.
+        srv = Server({"WM_LOG_ACCESS_FILE": "access.log", "WM_LOG_ACCESS_SAMPLE": "0"})
+        try:
+            path = os.path.join(srv.var, "access.log")
+            s = connect(srv.port)
+            r = Reader(s)
+            for p in ["/hello"] * 20 + ["/sampled"] * 400 + ["/always", "/error"]:
+                s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % p.encode())
+                r.response()
+            s.close()
+            self.assertTrue(wait_until(lambda: "/error" in [l["route"] for l in read_json_lines(path)]))
+            lines = read_json_lines(path)
+            routes = [l["route"] for l in lines]
+            self.assertEqual(routes.count("/hello"), 0)
+            self.assertEqual(routes.count("/always"), 1)
+            self.assertEqual(routes.count("/error"), 1)
+            sampled = [l for l in lines if l["route"] == "/sampled"]
+            self.assertTrue(60 <= len(sampled) <= 140, len(sampled))   # a quarter of 400, give or take 4.5 sigma
+            self.assertTrue(all(l["sample"] == 0.25 for l in sampled))
+            self.assertNotIn("sample", [l for l in lines if l["route"] == "/always"][0])
+        finally:
+            srv.stop()
 
 
 class Result(unittest.TextTestResult):

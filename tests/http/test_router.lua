@@ -139,6 +139,60 @@ function T.dispatch_turns_errors_into_500(t)
     t.eq({ res.status, res.headers.Allow }, { 405, "GET, HEAD" })
 end
 
+function T.route_options(t)
+    router.reset()
+    local r = router.route("GET", "/px", h("px"), { access_log = 0.01 })
+    t.eq(r.access_log, 0.01)
+    t.eq(router.route_host("*.opt.test", h("site"), { access_log = false }).access_log, false)
+    t.eq(router.route("GET", "/plain", h("plain")).access_log, nil)
+    for _, bad in ipairs({ { access_log = 2 }, { access_log = -0.1 }, { access_log = "yes" },
+                           { acess_log = false }, "access_log" }) do
+        local ok, err = pcall(router.route, "GET", "/bad", h(), bad)
+        t.ok(not ok, tostring(bad))
+        t.match(err, "wm.route")
+    end
+    local ok, err = pcall(router.route_host, "bad.test", h(), { access_log = 1.5 })
+    t.ok(not ok)
+    t.match(err, "access_log must be")
+    -- A route file gets the error at its own line.
+    local dir = t.tmpdir()
+    write(dir .. "/r.lua", 'wm.route("GET", "/x", function() end,\n  { access_log = 7 })')
+    local saved = router.dirs()
+    t.defer(function()
+        router.configure { dirs = saved }
+        router.rebuild()
+    end)
+    router.configure { dirs = { dir } }
+    ok, err = router.rebuild()
+    t.eq(ok, nil)
+    t.match(err, "r.lua:%d: wm.route: access_log must be")
+end
+
+-- The access file gets a line per request, except from a route that says
+-- access_log = false, whose errors are logged all the same.
+function T.access_log_per_route(t)
+    local log = require("wm.core").log
+    local path = t.tmpdir() .. "/access.log"
+    t.ok(log.access_open(path))
+    t.defer(function() log.access_open(nil) end)
+    router.reset()
+    router.route("GET", "/loud", h("loud"))
+    router.route("GET", "/quiet", h("quiet"), { access_log = false })
+    router.route("GET", "/quiet-boom", function() error("x") end, { access_log = false })
+    for i, p in ipairs({ "/loud", "/quiet", "/quiet", "/quiet-boom" }) do
+        http_server.dispatch { method = "GET", path = p, headers = {}, id = "al-" .. i }
+    end
+    local f = assert(io.open(path))
+    local lines = {}
+    for l in f:lines() do
+        lines[#lines + 1] = wm.json.decode(l)
+    end
+    f:close()
+    t.eq(#lines, 2)
+    t.eq({ lines[1].msg, lines[1].route, lines[1].status, lines[1].id }, { "access", "/loud", 200, "al-1" })
+    t.eq({ lines[2].route, lines[2].status }, { "/quiet-boom", 500 })
+end
+
 function T.metrics_text(t)
     metrics.gauge("wm_test_gauge", "A test gauge.", function()
         return { { labels = { pool = "main" }, value = 3 }, { labels = { pool = 'q"x' }, value = 1.5 } }

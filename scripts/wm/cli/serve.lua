@@ -6,7 +6,7 @@ local httpd = require "wm.core.httpd"
 local http_server = require "wm.http_server"
 local router = require "wm.router"
 
-local SIGHUP, SIGTERM, SIGKILL = 1, 15, 9
+local SIGHUP, SIGUSR1, SIGTERM, SIGKILL = 1, 10, 15, 9
 
 -- Hot reload (scripts/wm/reload.lua): the router rebuilds its table from the
 -- route files after each reload; SIGHUP (`wm reload`) reloads by hand.
@@ -305,10 +305,18 @@ local function supervise(opts, listen, dirs, drain, n)
             httpd.kill_worker(pid, SIGHUP)
         end
     end)
+    -- logrotate signals this process (postrotate); each worker reopens its
+    -- access file.
+    wm.on_signal("usr1", function()
+        for _, pid in pairs(pids) do
+            httpd.kill_worker(pid, SIGUSR1)
+        end
+    end)
     done:wait()
     wm.on_signal("term", nil)
     wm.on_signal("int", nil)
     wm.on_signal("hup", nil)
+    wm.on_signal("usr1", nil)
     wm.log.info("http: all workers stopped")
     return failed and 1 or 0
 end

@@ -72,3 +72,20 @@ end)
 wm.route("GET", "/pid", function()
     return { status = 200, headers = { ["Content-Type"] = "text/plain" }, body = tostring(wm.sys.getpid()) }
 end)
+
+-- Access log options (tests/http/test_httpd.py AccessLog).
+wm.route("GET", "/quiet", function()
+    return { status = 200, headers = { ["Content-Type"] = "text/plain" }, body = "quiet" }
+end, { access_log = false })
+
+wm.route("GET", "/quiet-error", function()
+    error("logged although the route says access_log = false")
+end, { access_log = false })
+
+wm.route("GET", "/sampled", function()
+    return { status = 200, headers = { ["Content-Type"] = "text/plain" }, body = "sampled" }
+end, { access_log = 0.25 })
+
+wm.route("GET", "/always", function()
+    return { status = 200, headers = { ["Content-Type"] = "text/plain" }, body = "always" }
+end, { access_log = true })
