@@ -1,9 +1,10 @@
 -- Telling a database outage from a bug, and answering it: routes that can do
 -- without the database (sites from their cache, clicks from their token) use
--- is_down to choose that path; the rest answer 503 with Retry-After, so that
+-- confirm to choose that path; the rest answer 503 with Retry-After, so that
 -- clients and crawlers come back instead of concluding "not found".
 --
 --   outage.is_down(err, sqlstate) -> bool   (what wm.db.query / wm.db.tx returned)
+--   outage.confirm(err, sqlstate) -> bool   is_down, or the database does not answer a ping
 --   outage.response([body[, content_type]]) -> a 503 response with Retry-After
 local _M = {}
 
@@ -20,6 +21,14 @@ function _M.is_down(err, sqlstate)
     err = tostring(err or "")
     return err:find("database unavailable", 1, true) ~= nil or err:find("connection lost", 1, true) ~= nil
         or err:find("database pool is closed", 1, true) ~= nil
+end
+
+-- is_down, or else a ping that fails now: an error on the way to the
+-- database that names no connection (the embedded cluster failing to start,
+-- a transaction's generic "rolled back") is an outage too. Only for error
+-- paths: the ping is a round trip.
+function _M.confirm(err, sqlstate)
+    return _M.is_down(err, sqlstate) or not wm.db.query("SELECT 1")
 end
 
 function _M.response(body, content_type)

@@ -7,9 +7,10 @@
 --       needs; written to <time>-<key>.json (a temporary file renamed into
 --       place) and handed to the replayer.
 --   spool.set_applier(fn)   fn(event) -> true | nil, err, sqlstate; records one
---       event, idempotently by event.key (scripts/web/tracking.lua sets it)
---   spool.kick()            starts the replayer when files are waiting (the
---       first call in a process looks for files left by an earlier one)
+--       event, idempotently by event.key (scripts/web/tracking.lua sets it);
+--       the first call in a process kicks the replayer for files left by an
+--       earlier one
+--   spool.kick()            starts the replayer when files are waiting
 --   spool.replay() -> applied, left   one pass over the files (tests call it)
 --   spool.dir()
 --
@@ -45,7 +46,14 @@ function _M.key()
 end
 
 function _M.set_applier(fn)
+    local first = applier == nil
     applier = fn
+    if first then
+        -- Files an earlier process left (it stopped while the database was
+        -- down) are replayed now, not at the next click. In a task of its
+        -- own: route files do no I/O while they load.
+        wm.spawn(_M.kick)
+    end
 end
 
 local function files()
@@ -86,10 +94,7 @@ function _M.replay()
             if ok then
                 os.remove(path)
                 applied = applied + 1
-            elseif outage.is_down(err, state) or not wm.db.query("SELECT 1") then
-                -- Set aside only what a database that answers refused: an
-                -- error on the way to it (the pool, the embedded cluster
-                -- starting) is an outage too.
+            elseif outage.confirm(err, state) then
                 wm.log.warn("tracking spool: replay paused", { file = name, error = tostring(err) })
                 pending = #list - i + 1
                 return applied, pending

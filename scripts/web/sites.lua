@@ -27,7 +27,7 @@ local function claim_page(site, token)
         WHERE s.id = $1 AND s.claim_token = $2]], site.id, token)
     if not row then
         if err then
-            return outage.is_down(err, state) and outage.response() or error(err)
+            return outage.confirm(err, state) and outage.response() or error(err)
         end
         return not_found()
     end
@@ -92,7 +92,7 @@ local function serve(req)
             WHERE custom_domain = $1 AND status IN ('live', 'sold') ORDER BY version DESC LIMIT 1]], host)
     end
     if err then
-        if not outage.is_down(err, state) then
+        if not outage.confirm(err, state) then
             error(err)
         end
         local cached = site_cache.get(kind, name)

@@ -114,7 +114,7 @@ local function record(ev)
     if ok then
         return
     end
-    if not outage.is_down(err) then
+    if not outage.confirm(err) then
         error(err, 0)
     end
     ev.at = wm.now()
@@ -173,7 +173,7 @@ wm.route("GET", "/u/:token", function(req)
     end
     local c, qerr, state = wm.db.one("SELECT recipient_email, unsubscribed_at FROM campaigns WHERE id = $1", id)
     if qerr then
-        if outage.is_down(qerr, state) then
+        if outage.confirm(qerr, state) then
             return try_later()
         end
         error(qerr, 0)
@@ -200,7 +200,7 @@ wm.route("POST", "/u/:token", function(req)
         return campaign_unsubscribed(q, event("unsubscribe", id, req), one_click)
     end)
     if not done then
-        if outage.is_down(terr) then
+        if outage.confirm(terr) then
             return try_later()
         end
         -- The details (a traceback) go to the log, not to the visitor.
