@@ -606,16 +606,8 @@ static void spawn_failed_close_cb(uv_handle_t *h)
 static int l_spawn_worker(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
-    lua_getfield(L, 1, "argv");
-    if (!lua_istable(L, -1) || lua_objlen(L, -1) == 0)
-        return luaL_error(L, "httpd.spawn_worker: argv must be a non-empty array");
-    char **argv = wm_proc_strv(L, lua_gettop(L), "argv");
-    lua_pop(L, 1);
-    char **env = NULL;
-    lua_getfield(L, 1, "env");
-    if (lua_istable(L, -1))
-        env = wm_proc_env(L, lua_gettop(L));
-    lua_pop(L, 1);
+    char **argv, **env;
+    wm_proc_argv_env(L, 1, "httpd.spawn_worker", &argv, &env);
 
     struct worker *w = wm_calloc(1, sizeof(*w));
     uv_stdio_container_t stdio[3];

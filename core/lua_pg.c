@@ -242,11 +242,13 @@ static int start_query(lua_State *L, int sql_idx, struct tx *tx, int simple)
         return luaL_error(L, "wm.db: at most %d parameters", MAX_PARAMS);
     if (simple && n > 0)
         return luaL_error(L, "wm.db: a script takes no parameters");
-    struct params *P = wm_malloc(sizeof(*P));
+    /* Lua-owned: a parameter that cannot be sent raises out of
+     * collect_params, and the collector takes the arrays back. */
+    struct params *P = lua_newuserdata(L, sizeof(*P));
     collect_params(L, sql_idx + 1, n, P);
     wm_pg_query_t *q = wm_pg_query_new(sql, sqllen, n, P->values, P->lens);
     wm_buf_free(&P->scratch);
-    wm_free(P);
+    lua_pop(L, 1);
     q->cb = on_query_done;
     q->data = co;
     q->simple = simple;

@@ -170,46 +170,107 @@ static void exec_cancel(wm_co_t *co, void *p)
     op_maybe_free(op);
 }
 
-static char **table_to_strv(lua_State *L, int idx, const char *what, int kv)
+/* ---- argv and environment from Lua ----
+ *
+ * Everything is checked before anything is allocated: a bad argument raises
+ * with nothing to free. */
+
+static void check_strv(lua_State *L, int idx, const char *fn)
 {
     int n = (int)lua_objlen(L, idx);
-    if (kv) {
-        n = 0;
-        lua_pushnil(L);
-        while (lua_next(L, idx) != 0) {
-            n++;
-            lua_pop(L, 1);
-        }
+    for (int i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, i);
+        if (!lua_isstring(L, -1))
+            luaL_error(L, "%s: argv[%d] must be a string", fn, i);
+        lua_pop(L, 1);
     }
-    char **v = wm_calloc((size_t)n + 1, sizeof(char *));
-    if (!kv) {
-        for (int i = 1; i <= n; i++) {
-            lua_rawgeti(L, idx, i);
-            const char *s = lua_tostring(L, -1);
-            if (s == NULL) {
-                for (int j = 0; j < i - 1; j++)
-                    wm_free(v[j]);
-                wm_free(v);
-                luaL_error(L, "wm.exec: %s[%d] must be a string", what, i);
-            }
-            v[i - 1] = wm_strdup(s);
-            lua_pop(L, 1);
-        }
-        return v;
-    }
-    int i = 0;
+}
+
+/* Keys are names; a value is a string (or a number), or a boolean, which
+ * removes the variable (false is the documented way). */
+static void check_env(lua_State *L, int idx, const char *fn)
+{
     lua_pushnil(L);
     while (lua_next(L, idx) != 0) {
-        const char *k = lua_tostring(L, -2), *val = lua_tostring(L, -1);
-        if (k != NULL && val != NULL) {
-            size_t len = strlen(k) + strlen(val) + 2;
-            v[i] = wm_malloc(len);
-            snprintf(v[i], len, "%s=%s", k, val);
-            i++;
-        }
+        if (lua_type(L, -2) != LUA_TSTRING)
+            luaL_error(L, "%s: env keys must be variable names (strings)", fn);
+        int t = lua_type(L, -1);
+        if (t != LUA_TSTRING && t != LUA_TNUMBER && t != LUA_TBOOLEAN)
+            luaL_error(L, "%s: env.%s must be a string, or false to remove it", fn, lua_tostring(L, -2));
+        lua_pop(L, 1);
+    }
+}
+
+static char **make_strv(lua_State *L, int idx)
+{
+    int n = (int)lua_objlen(L, idx);
+    char **v = wm_calloc((size_t)n + 1, sizeof(char *));
+    for (int i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, i);
+        v[i - 1] = wm_strdup(lua_tostring(L, -1));
         lua_pop(L, 1);
     }
     return v;
+}
+
+extern char **environ;
+
+/* The parent's environment with the table at `idx` added or replaced. */
+static char **make_env(lua_State *L, int idx)
+{
+    int n = 0, m = 0;
+    for (char **e = environ; *e != NULL; e++)
+        n++;
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        m++;
+        lua_pop(L, 1);
+    }
+    char **out = wm_calloc((size_t)(n + m + 1), sizeof(char *));
+    int k = 0;
+    for (char **e = environ; *e != NULL; e++) {
+        const char *eq = strchr(*e, '=');
+        size_t klen = eq ? (size_t)(eq - *e) : strlen(*e);
+        lua_pushlstring(L, *e, klen);
+        lua_rawget(L, idx);
+        int overridden = !lua_isnil(L, -1);
+        lua_pop(L, 1);
+        if (!overridden)
+            out[k++] = wm_strdup(*e);
+    }
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        if (lua_type(L, -1) != LUA_TBOOLEAN) {
+            /* The value is converted on the stack, never the key, which
+             * lua_next still needs. */
+            const char *key = lua_tostring(L, -2), *val = lua_tostring(L, -1);
+            size_t len = strlen(key) + strlen(val) + 2;
+            out[k] = wm_malloc(len);
+            snprintf(out[k], len, "%s=%s", key, val);
+            k++;
+        }
+        lua_pop(L, 1);
+    }
+    return out;
+}
+
+void wm_proc_argv_env(lua_State *L, int idx, const char *fn, char ***argv, char ***env)
+{
+    lua_getfield(L, idx, "argv");
+    int a = lua_gettop(L);
+    if (!lua_istable(L, a) || lua_objlen(L, a) == 0)
+        luaL_error(L, "%s: argv must be a non-empty array of strings", fn);
+    check_strv(L, a, fn);
+    lua_getfield(L, idx, "env");
+    int e = lua_gettop(L);
+    if (!lua_isnil(L, e)) {
+        if (!lua_istable(L, e))
+            luaL_error(L, "%s: env must be a table", fn);
+        check_env(L, e, fn);
+    }
+    *argv = make_strv(L, a);
+    *env = lua_istable(L, e) ? make_env(L, e) : NULL;
+    lua_pop(L, 2);
 }
 
 void wm_proc_strv_free(char **v)
@@ -221,36 +282,10 @@ void wm_proc_strv_free(char **v)
     wm_free(v);
 }
 
-extern char **environ;
-
-/* The child sees the parent's environment, with `env` entries added or
- * replaced; an entry whose value is false removes the variable. */
-char **wm_proc_env(lua_State *L, int idx)
+/* nil or false: the option is not given. */
+static int absent(lua_State *L, int idx)
 {
-    int n = 0;
-    for (char **e = environ; *e != NULL; e++)
-        n++;
-    char **extra = table_to_strv(L, idx, "env", 1);
-    int m = 0;
-    for (char **e = extra; *e != NULL; e++)
-        m++;
-    char **out = wm_calloc((size_t)(n + m + 1), sizeof(char *));
-    int k = 0;
-    for (char **e = environ; *e != NULL; e++) {
-        const char *eq = strchr(*e, '=');
-        size_t klen = eq ? (size_t)(eq - *e) : strlen(*e);
-        int overridden = 0;
-        lua_pushlstring(L, *e, klen);
-        lua_rawget(L, idx);
-        overridden = !lua_isnil(L, -1);
-        lua_pop(L, 1);
-        if (!overridden)
-            out[k++] = wm_strdup(*e);
-    }
-    for (char **e = extra; *e != NULL; e++)
-        out[k++] = wm_strdup(*e);
-    wm_proc_strv_free(extra);
-    return out;
+    return lua_isnil(L, idx) || (lua_isboolean(L, idx) && !lua_toboolean(L, idx));
 }
 
 static int l_exec(lua_State *L)
@@ -259,42 +294,39 @@ static int l_exec(lua_State *L)
     wm_co_t *co = wm_sched_current(L);
     if (co == NULL)
         return luaL_error(L, "wm.exec: must be called from a wm task");
-    lua_getfield(L, 1, "argv");
-    if (!lua_istable(L, -1) || lua_objlen(L, -1) == 0)
-        return luaL_error(L, "wm.exec: argv must be a non-empty array of strings");
-    char **argv = table_to_strv(L, lua_gettop(L), "argv", 0);
-    lua_pop(L, 1);
-
+    /* Every option is read and checked before the first allocation. */
     lua_getfield(L, 1, "timeout");
-    double timeout = luaL_optnumber(L, -1, 60);
-    lua_pop(L, 1);
-    lua_getfield(L, 1, "cwd");
-    const char *cwd = lua_tostring(L, -1);
-    char *cwd_copy = cwd ? wm_strdup(cwd) : NULL;
-    lua_pop(L, 1);
+    if (!lua_isnoneornil(L, -1) && !lua_isnumber(L, -1))
+        return luaL_error(L, "wm.exec: timeout must be a number of seconds");
+    double timeout = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : 60;
     lua_getfield(L, 1, "max_output");
-    lua_Number max_output = luaL_optnumber(L, -1, DEFAULT_MAX_OUTPUT);
-    lua_pop(L, 1);
-    char **env = NULL;
-    lua_getfield(L, 1, "env");
-    if (lua_istable(L, -1))
-        env = wm_proc_env(L, lua_gettop(L));
-    lua_pop(L, 1);
+    if (!lua_isnoneornil(L, -1) && !lua_isnumber(L, -1))
+        return luaL_error(L, "wm.exec: max_output must be a number of bytes");
+    lua_Number max_output = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : DEFAULT_MAX_OUTPUT;
+    lua_getfield(L, 1, "cwd");
+    if (!absent(L, -1) && lua_type(L, -1) != LUA_TSTRING)
+        return luaL_error(L, "wm.exec: cwd must be a string");
+    const char *cwd = absent(L, -1) ? NULL : lua_tostring(L, -1);
+    lua_getfield(L, 1, "stdin");
+    if (!absent(L, -1) && !lua_isstring(L, -1))
+        return luaL_error(L, "wm.exec: stdin must be a string");
+    size_t in_len = 0;
+    const char *in = absent(L, -1) ? NULL : lua_tolstring(L, -1, &in_len);
+    int have_stdin = in != NULL;
+    char **argv, **env;
+    wm_proc_argv_env(L, 1, "wm.exec", &argv, &env);
+    char *cwd_copy = cwd ? wm_strdup(cwd) : NULL;
 
     struct exec_op *op = wm_calloc(1, sizeof(*op));
     op->co = co;
     op->max_output = (size_t)max_output;
     wm_buf_init(&op->out_buf);
     wm_buf_init(&op->err_buf);
-    lua_getfield(L, 1, "stdin");
-    size_t in_len = 0;
-    const char *in = lua_tolstring(L, -1, &in_len);
-    int have_stdin = in != NULL;
     if (have_stdin) {
         op->stdin_data = wm_strndup(in, in_len);
         op->stdin_len = in_len;
     }
-    lua_pop(L, 1);
+    lua_pop(L, 4);
 
     uv_loop_t *loop = wm_sched_loop();
     uv_pipe_init(loop, &op->out, 0);
@@ -360,11 +392,6 @@ static int l_exec(lua_State *L)
     if (timeout > 0)
         uv_timer_start(&op->timer, timer_cb, (uint64_t)(timeout * 1000.0), 0);
     return wm_sched_yield(co, op, exec_push, exec_cancel);
-}
-
-char **wm_proc_strv(lua_State *L, int idx, const char *what)
-{
-    return table_to_strv(L, idx, what, 0);
 }
 
 void wm_proc_lua_register(lua_State *L)

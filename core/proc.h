@@ -6,12 +6,13 @@
 
 #include <lua.h>
 
-/* For other spawners (wm serve's workers): the array of strings at `idx`
- * as a NULL-terminated vector (raises on a non-string); the parent's
- * environment with the table at `idx` added or replaced (false removes);
- * and the vectors' release. */
-char **wm_proc_strv(lua_State *L, int idx, const char *what);
-char **wm_proc_env(lua_State *L, int idx);
+/* For every spawner (wm.exec, wm serve's workers): the `argv` and `env`
+ * fields of the table at `idx` as NULL-terminated vectors for uv_spawn.
+ * argv must be a non-empty array of strings; env (may be nil) adds or
+ * replaces variables of the parent's environment (false removes one), and
+ * *env is NULL without it. Raises, naming `fn`, before allocating anything;
+ * release both with wm_proc_strv_free. */
+void wm_proc_argv_env(lua_State *L, int idx, const char *fn, char ***argv, char ***env);
 void wm_proc_strv_free(char **v);
 
 /* wm.exec into the table on top. */
