@@ -17,7 +17,17 @@
     X(httpd_body_deadline)   \
     X(httpd_body_min_rate)   \
     X(httpd_header_deadline) \
-    X(httpd_idle_deadline)
+    X(httpd_idle_deadline) \
+    X(sched_tasks_start_later_in_order) \
+    X(sched_yield_and_resume) \
+    X(sched_cancel) \
+    X(sched_errors_timeouts_events) \
+    X(jobs_state_machine) \
+    X(proc_exit_codes_io_env) \
+    X(proc_output_cap) \
+    X(proc_timeout_kills_the_group) \
+    X(watch_debounced_batch) \
+    X(leaks_on_bad_arguments)
 
 #define DECLARE(name) int test_##name(void);
 TESTS(DECLARE)

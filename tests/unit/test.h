@@ -38,4 +38,22 @@
         }                                                                                     \
     } while (0)
 
+/* harness.c: a whole wm VM on a loop of its own. test_vm_run runs `chunk`
+ * in a task until it and all it spawned have ended; 0 when it did not
+ * raise (otherwise the error is printed). */
+#include <lua.h>
+#include <uv.h>
+typedef struct {
+    uv_loop_t loop;
+    lua_State *L;
+} test_vm_t;
+int test_vm_open(test_vm_t *vm);
+int test_vm_run(test_vm_t *vm, const char *chunk);
+void test_vm_close(test_vm_t *vm);
+
+/* A fresh database in the test cluster (WM_TEST_DATABASE_URL): returns its
+ * conninfo; test_db_drop drops it. */
+const char *test_db_create(const char *name);
+void test_db_drop(void);
+
 #endif
