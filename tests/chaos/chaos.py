@@ -162,8 +162,9 @@ class Host:
             with open(self.logfile.name, "rb") as f:
                 f.seek(self.log_from)
                 said = f.read().decode("utf-8", "replace")
-            if "database unavailable" in said:
-                # Refusing to start without the database is its documented way.
+            if re.search(r"database unavailable|connection lost|connection to server", said):
+                # wm serve prepares the database before anything else and
+                # stops when it cannot: a host manager starts it again.
                 self.refused += 1
                 log("%s refused to start: the database is unavailable" % self.name)
             else:
