@@ -264,8 +264,11 @@ static void advance(wm_fs_op_t *op, int rc)
             fail(op, UV_EFBIG, "read", op->path);
         } else {
             /* One byte more than the size: reading 0 there confirms the end
-             * without a second buffer (files may also grow meanwhile). */
+             * without a second buffer (files may also grow meanwhile).
+             * Files that say 0 (/proc) start with a page. */
             op->cap = (size_t)op->st.size + 1;
+            if (op->cap < 4096)
+                op->cap = op->max < 4095 ? op->max + 1 : 4096;
             op->buf = wm_malloc(op->cap + 1);
             op->step = S_READ;
         }

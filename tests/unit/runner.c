@@ -27,7 +27,10 @@
     X(proc_output_cap) \
     X(proc_timeout_kills_the_group) \
     X(watch_debounced_batch) \
-    X(leaks_on_bad_arguments)
+    X(leaks_on_bad_arguments) \
+    X(fs_atomic_write_read_stat) \
+    X(fs_failures_name_step_and_path) \
+    X(fs_abandon_cleans_up)
 
 #define DECLARE(name) int test_##name(void);
 TESTS(DECLARE)
