@@ -103,6 +103,9 @@ return {
         website = "simulated",
         llm = "offline",
         mail = "outbox",
+        -- "offline": checkouts paid on this host's own /pay page, which posts
+        -- Recurrente-shaped, signed webhooks back; "recurrente": the real API.
+        payments = "offline",
     },
     leads = {
         -- Places asked for per grid cell.
@@ -195,6 +198,50 @@ return {
         reviews_full = 200,
         points = { no_website = 30, email = 25, rating = 20, reviews = 15, independent = 10, chain = -50,
                    recent = 5, stale = -25 },
+    },
+    -- What a site costs and how it is bought (the claim page, checkouts).
+    commerce = {
+        -- The monthly plan, in cents of `currency` (Q800.00).
+        monthly_price_cents = 80000,
+        -- A one-time setup fee in cents, bought with a second checkout once
+        -- the plan is paid (Recurrente cannot mix one-time and recurring
+        -- items in one checkout); 0: none.
+        setup_fee_cents = 0,
+        currency = "GTQ",
+        -- The item's name on the checkout and the buyer's card statement.
+        plan_name = "WebMagic website",
+        -- Days a past-due site stays up before it shows a "paused" page.
+        grace_days = 7,
+        -- Where the buyer lands on the site after paying or leaving the
+        -- checkout (paths on the site's own address).
+        success_path = "/?checkout=success",
+        cancel_path = "/?checkout=cancelled",
+        -- Seconds a checkout stays open; an open one is handed out again
+        -- until then (less five minutes, so nobody starts paying one that
+        -- is about to close).
+        checkout_expiry = 86400,
+        -- The offline provider's "fail later": seconds until its
+        -- subscription.past_due, and as much again until subscription.cancel.
+        offline_fail_after = 60,
+        -- Where the offline checkout posts its webhooks; empty: this host's
+        -- own <sites.base_url>/hooks/recurrente.
+        offline_hooks_url = "",
+    },
+    -- Recurrente (providers.payments = "recurrente"). The keys come from
+    -- WM_RECURRENTE_PUBLIC_KEY and WM_RECURRENTE_SECRET_KEY (pk_test_/sk_test_
+    -- or the live pair: the key decides the environment).
+    recurrente = {
+        public_key = "",
+        secret_key = "",
+        base_url = "https://app.recurrente.com",
+        -- Seconds per API call; a call that fails with 5xx or no answer is
+        -- tried `retries` more times before the buyer is asked to try again.
+        timeout = 15,
+        retries = 1,
+        -- The webhook endpoint's signing secret (whsec_...), from
+        -- WM_RECURRENTE_WEBHOOK_SECRET; empty with the offline provider: a
+        -- per-installation secret (scripts/lib/svix.lua).
+        webhook_secret = "",
     },
     -- The operator's own settings, for stages and providers of their own
     -- (WM_SCRIPTS_PATH): any keys, not checked. Every other section is.

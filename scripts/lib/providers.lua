@@ -3,7 +3,7 @@
 -- are a new file beside the offline ones, not a redesign.
 local _M = {}
 
-local DEFAULTS = { leads = "simulated", website = "simulated", llm = "offline", mail = "outbox" }
+local DEFAULTS = { leads = "simulated", website = "simulated", llm = "offline", mail = "outbox", payments = "offline" }
 
 function _M.get(capability)
     local cfg = wm.config.providers or {}
