@@ -27,6 +27,7 @@ return {
               (SELECT count(*) FROM campaigns WHERE sent_at::date = $1::date)::int AS emails_sent,
               (SELECT count(*) FROM campaigns WHERE opened_at::date = $1::date)::int AS emails_opened,
               (SELECT count(*) FROM campaigns WHERE clicked_at::date = $1::date)::int AS emails_clicked,
+              (SELECT count(*) FROM checkouts WHERE created_at::date = $1::date)::int AS checkouts_created,
               (SELECT count(*) FROM payments WHERE paid_at::date = $1::date AND status = 'succeeded')::int AS purchases,
               (SELECT coalesce(sum(amount_cents), 0) FROM payments
                  WHERE paid_at::date = $1::date AND status = 'succeeded')::int AS revenue_cents,
@@ -39,17 +40,18 @@ return {
         assert(wm.db.query([[
             INSERT INTO analytics_snapshots (snapshot_date, leads_scraped, leads_qualified, sites_generated,
                 sites_deployed, emails_sent, emails_opened, emails_clicked, purchases, revenue_cents, mrr_cents,
-                api_costs_cents)
-            VALUES ($1::date, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                api_costs_cents, checkouts_created)
+            VALUES ($1::date, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
             ON CONFLICT (snapshot_date) DO UPDATE SET leads_scraped = EXCLUDED.leads_scraped,
                 leads_qualified = EXCLUDED.leads_qualified, sites_generated = EXCLUDED.sites_generated,
                 sites_deployed = EXCLUDED.sites_deployed, emails_sent = EXCLUDED.emails_sent,
                 emails_opened = EXCLUDED.emails_opened, emails_clicked = EXCLUDED.emails_clicked,
                 purchases = EXCLUDED.purchases, revenue_cents = EXCLUDED.revenue_cents,
-                mrr_cents = EXCLUDED.mrr_cents, api_costs_cents = EXCLUDED.api_costs_cents]],
+                mrr_cents = EXCLUDED.mrr_cents, api_costs_cents = EXCLUDED.api_costs_cents,
+                checkouts_created = EXCLUDED.checkouts_created]],
             day, row.leads_scraped, row.leads_qualified, row.sites_generated, row.sites_deployed, row.emails_sent,
             row.emails_opened, row.emails_clicked, row.purchases, row.revenue_cents, row.mrr_cents,
-            row.api_costs_cents))
+            row.api_costs_cents, row.checkouts_created))
         return true
     end,
 }
