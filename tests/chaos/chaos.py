@@ -34,7 +34,9 @@ seconds); then they are stopped with SIGTERM and the outcome is checked:
     'sent' nor 'sending';
   - no job lost or stuck: none 'running' with an expired lease, none
     available/retryable/scheduled left, every discarded one with its error;
-  - hosts: none exited by itself, each stopped on SIGTERM;
+  - the workload's grid cells are 'completed', their counters equal to their rows;
+  - hosts: none exited by itself (a wm serve that stops because the database
+    went away while it started is counted apart), each stopped on SIGTERM;
   - stuck sends listed (and `wm campaigns stuck` when the command exists).
 It prints the figures and exits 0 when every check passed, 1 otherwise.
 """
@@ -205,14 +207,19 @@ class Cluster:
         return self.url
 
     def destroy(self):
-        run([self.wm, "db", "destroy", "--yes"], env=self.env, timeout=120, check=False)
+        r = run([self.wm, "db", "destroy", "--yes"], env=self.env, timeout=120, check=False)
+        data = getattr(self, "data", None) or os.path.join(self.var, "pg", "data")
+        if r.returncode != 0 and os.path.isdir(data):
+            # wm itself cannot run (a broken config, say): never leave the server behind.
+            log("wm db destroy failed (%s); stopping the cluster with pg_ctl" % r.stderr.strip()[:200])
+            self.pg_ctl("stop", "-m", "immediate", "-D", data, check=False)
 
-    def pg_ctl(self, *args):
+    def pg_ctl(self, *args, check=True):
         versions = sorted((d for d in os.listdir("/usr/lib/postgresql") if d.isdigit()), key=int, reverse=True)
         argv = ["/usr/lib/postgresql/%s/bin/pg_ctl" % versions[0]] + list(args)
         if os.getuid() == 0:
             argv = ["runuser", "-u", "postgres", "--"] + argv
-        return run(argv, timeout=120)
+        return run(argv, timeout=120, check=check)
 
     def stop(self, mode):
         self.pg_ctl("stop", "-w", "-m", mode, "-D", self.data)
@@ -501,6 +508,22 @@ def check(url, hosts, cluster, llm_url, web, left, expired, not_stopped, stuck_o
         fail("no leads at all: the workload never ran")
     if lost_leads:
         fail("%d lead(s) not at an end state" % len(lost_leads), lost_leads)
+
+    # Grid cells: finished, and their counters recounted right whatever ran twice.
+    cells = psql(url, """SELECT coalesce(json_agg(x), '[]') FROM (
+        SELECT g.city, g.industry, g.status, g.lead_count, g.qualified_count, g.site_count,
+               (SELECT count(*) FROM businesses b WHERE b.coverage_grid_id = g.id) AS leads,
+               (SELECT count(*) FROM businesses b WHERE b.coverage_grid_id = g.id
+                  AND b.qualified_at IS NOT NULL) AS qualified,
+               (SELECT count(*) FROM generated_sites s JOIN businesses b ON b.id = s.business_id
+                  WHERE b.coverage_grid_id = g.id) AS sites
+        FROM coverage_grid g WHERE g.status <> 'pending') x""")
+    wrong = ["%s, %s: %s, counters %d/%d/%d, rows %d/%d/%d" % (c["city"], c["industry"], c["status"],
+             c["lead_count"], c["qualified_count"], c["site_count"], c["leads"], c["qualified"], c["sites"])
+             for c in cells if c["status"] != "completed" or (c["lead_count"], c["qualified_count"],
+                                                              c["site_count"]) != (c["leads"], c["qualified"], c["sites"])]
+    if wrong:
+        fail("grid cells not completed or with counters unlike their rows (leads/qualified/sites)", wrong)
 
     # Emails.
     mails = read_outboxes([h.var for h in hosts])
