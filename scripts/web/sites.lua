@@ -19,34 +19,6 @@ local function not_found()
              body = "No site here.\n" }
 end
 
--- The preview's "claim this site" call to action. Checkout is a later
--- piece of work: until then the page says how to reach us.
-local html = require "lib.html"
-local function claim_page(site, token)
-    local row, err, state = wm.db.one([[SELECT b.name FROM generated_sites s JOIN businesses b ON b.id = s.business_id
-        WHERE s.id = $1 AND s.claim_token = $2]], site.id, token)
-    if not row then
-        if err then
-            return outage.confirm(err, state) and outage.response() or error(err)
-        end
-        return not_found()
-    end
-    local mail = wm.config.mail
-    return {
-        status = 200,
-        headers = { ["Content-Type"] = "text/html; charset=utf-8", ["Content-Security-Policy"] = CSP,
-                    ["Cache-Control"] = "no-store" },
-        body = ([[<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>Claim %s</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}</style>
-</head><body><main><h1>This site is ready for %s</h1>
-<p>Online checkout is coming soon. To claim this site now, write to
-<a href="mailto:%s">%s</a> and mention this address.</p><p><a href="/">Back to the site</a></p>
-</main></body></html>]]):format(html.escape(row.name), html.escape(row.name), html.attr(mail.from_email),
-            html.escape(mail.from_email)),
-    }
-end
-
 local function headers_for(etag, status)
     local headers = {
         ["Content-Type"] = "text/html; charset=utf-8",
@@ -109,11 +81,12 @@ local function serve(req)
         site_cache.drop(kind, name)
         return not_found()
     end
+    site.html_content = require("domain.sites").public_html(site)
     local etag = '"' .. wm.crypto.sha256_hex(site.html_content):sub(1, 32) .. '"'
     site_cache.put(kind, name, { body = site.html_content, etag = etag, status = site.status })
     local claim = req.path:match("^/claim/([%w_%-]+)$")
     if claim then
-        return claim_page(site, claim)
+        return require("web.claim").handle(req, site, claim)
     end
     return page(req, etag, site.status, site.html_content)
 end
