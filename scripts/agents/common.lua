@@ -11,11 +11,13 @@
 --   common.data_message(parts) -> { {role="user", content=text} }
 --       parts = { {name="business", value=...}, ... } in the order to show them
 --   common.SAFETY -> the rules every agent's prompt carries about data and output
+local text = require "lib.text"
+
 local type, pairs, ipairs, tostring, tonumber, error, getmetatable = type, pairs, ipairs, tostring, tonumber,
     error, getmetatable
 local concat, sort = table.concat, table.sort
 local floor = math.floor
-local gsub, match, format, sub = string.gsub, string.match, string.format, string.sub
+local gsub, format = string.gsub, string.format
 
 local _M = {}
 
@@ -128,22 +130,8 @@ local BUSINESS_FIELDS = {
     "rating", "review_count",
 }
 
--- One line of text, at most `max` bytes, cut at a character boundary.
-local function clip(s, max)
-    if type(s) ~= "string" then
-        return nil
-    end
-    s = gsub(gsub(s, "[%z\1-\31\127]", " "), "%s+", " ")
-    s = match(s, "^%s*(.-)%s*$")
-    if #s > max then
-        s = sub(s, 1, max)
-        -- Drop a partial UTF-8 sequence at the end.
-        s = gsub(s, "[\192-\255][\128-\191]*$", "")
-        s = s .. "…"
-    end
-    return s
-end
-_M.clip = clip
+-- Every text an agent is shown is one clean line with a length limit.
+local clip = text.line
 
 function _M.business_facts(b)
     local out = {}

@@ -3,6 +3,7 @@
 -- system font stacks, radius, density) that the renderer turns into CSS.
 local common = require "agents.common"
 local schema = require "lib.schema"
+local text = require "lib.text"
 
 local _M = { name = "concept", max_tokens = 4000 }
 
@@ -104,7 +105,7 @@ local function font_stack(v)
     local last
     local n = 0
     for part in (v .. ","):gmatch("([^,]*),") do
-        part = part:match("^%s*(.-)%s*$"):gsub("^['\"](.*)['\"]$", "%1")
+        part = text.trim(part):gsub("^['\"](.*)['\"]$", "%1")
         if part == "" then
             return "has an empty family name"
         end

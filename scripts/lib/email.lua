@@ -25,6 +25,7 @@
 -- the database.
 local html = require "lib.html"
 local template = require "lib.template"
+local text = require "lib.text"
 local tracking = require "lib.tracking"
 
 local type, tostring, ipairs, error = type, tostring, ipairs, error
@@ -47,37 +48,7 @@ local function str(v)
     return v
 end
 
--- One line of plain text: clean UTF-8, no controls, whitespace collapsed.
-local function line(v, max)
-    local s = str(v)
-    if not s then
-        return nil
-    end
-    s = html.clean(s)
-    s = gsub(s, "[%s]+", " ")
-    s = match(s, "^ *(.-) *$")
-    if s == "" then
-        return nil
-    end
-    return html.truncate(s, max or 500, "…")
-end
-
--- A paragraph: clean, CRLF -> LF, runs of blank lines collapsed.
-local function para(v, max)
-    local s = str(v)
-    if not s then
-        return nil
-    end
-    s = html.clean(s)
-    s = gsub(s, "\r\n?", "\n")
-    s = gsub(s, "[ \t]+\n", "\n")
-    s = gsub(s, "\n\n+", "\n\n")
-    s = match(s, "^%s*(.-)%s*$")
-    if s == "" then
-        return nil
-    end
-    return html.truncate(s, max or 2000, "…")
-end
+local line, para = text.line, text.paragraph
 
 local HTML = [[
 <!DOCTYPE html>
@@ -158,7 +129,7 @@ function _M.render(input)
     if review then
         review = gsub(review, "%s+", " ")
         -- The composer or the analyst may have quoted it already.
-        review = match(review, '^["“](.*)["”]$') or review
+        review = text.unquote(review)
     end
 
     local paragraphs = {}

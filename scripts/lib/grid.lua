@@ -2,6 +2,8 @@
 -- import() reads CSV rows country,state,city,industry,industry_category,
 -- population,priority and upserts them on (country, state, city, industry)
 -- without touching a row's status or counters.
+local trim = require("lib.text").trim
+
 local _M = {}
 
 local COLUMNS = { "country", "state", "city", "industry", "industry_category", "population", "priority" }
@@ -44,10 +46,6 @@ local function split_csv(line)
     return fields
 end
 _M.split_csv = split_csv
-
-local function trim(s)
-    return (s:gsub("^%s+", ""):gsub("%s+$", ""))
-end
 
 -- Parses CSV text into rows; returns rows, rejects ({line=, reason=}).
 function _M.parse(text)

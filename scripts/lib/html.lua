@@ -18,13 +18,11 @@
 --   html.json_ld(v)  -> string  JSON for <script type="application/ld+json">:
 --                      < > & U+2028 U+2029 become \u escapes, so no value
 --                      can end the script element or start a comment.
---   html.truncate(s, max_bytes[, ellipsis]) -> string  cut at a UTF-8
---                      boundary (used for titles and hostile 300-byte names).
 --
 -- nil and wm.null become "" (url: "#"); numbers and booleans are tostring'd;
 -- a table or function is a programming error and raises.
 local type, tostring, error = type, tostring, error
-local byte, char, sub, gsub, find, lower, concat = string.byte, string.char, string.sub, string.gsub,
+local byte, sub, gsub, find, lower, concat = string.byte, string.sub, string.gsub,
     string.find, string.lower, table.concat
 
 local _M = { _VERSION = "0.1" }
@@ -229,30 +227,6 @@ function _M.json_ld(v)
     s = gsub(s, "[<>&]", JSON_ESC)
     s = gsub(s, "\226\128[\168\169]", JSON_ESC)
     return s
-end
-
-function _M.truncate(s, max, ellipsis)
-    s = tostr(s, "truncate")
-    if type(max) ~= "number" or max < 0 then
-        error("html.truncate: max must be a number >= 0", 2)
-    end
-    if #s <= max then
-        return s
-    end
-    ellipsis = ellipsis or ""
-    local cut = max - #ellipsis
-    if cut < 0 then
-        cut = 0
-    end
-    -- Back up over continuation bytes so a character is never split.
-    while cut > 0 do
-        local c = byte(s, cut + 1)
-        if not c or c < 0x80 or c >= 0xc0 then
-            break
-        end
-        cut = cut - 1
-    end
-    return sub(s, 1, cut) .. ellipsis
 end
 
 return _M

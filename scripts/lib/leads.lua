@@ -18,12 +18,13 @@
 --   leads.url_kind(parsed) -> "website" | "social" | "booking"
 --   leads.valid_email(s) -> normalised email | nil
 --   leads.first_email(place) -> email, field | nil
---   leads.clean_utf8(s), leads.truncate(s, max_bytes), leads.text(v, max_bytes)
+--   leads.clean_utf8(s), leads.text(v, max_bytes)
 --
 -- Scraped text is hostile and is kept verbatim (markup included): escaping
 -- is the renderer's job. Only what the database cannot store is changed.
 local names = require "lib.names"
 local slug = require "lib.slug"
+local lib_text = require "lib.text"
 
 local type, error, tostring, tonumber, pairs, ipairs = type, error, tostring, tonumber, pairs, ipairs
 local getmetatable, setmetatable = getmetatable, setmetatable
@@ -31,6 +32,7 @@ local floor, huge = math.floor, math.huge
 local byte, sub, find, gsub, lower, upper, format = string.byte, string.sub, string.find, string.gsub,
     string.lower, string.upper, string.format
 local concat, tremove = table.concat, table.remove
+local trim, squish, clip = lib_text.trim, lib_text.squish, lib_text.clip
 
 local _M = { _VERSION = "0.1" }
 
@@ -59,28 +61,6 @@ _M.val = val
 local clean_utf8 = wm.text.utf8_clean
 _M.clean_utf8 = clean_utf8
 
--- The longest prefix of the valid UTF-8 string `s` that fits in `max`
--- bytes and ends on a character boundary.
-local function truncate(s, max)
-    if #s <= max then
-        return s
-    end
-    local cut = max
-    while cut > 0 do
-        local b = byte(s, cut + 1)
-        if b < 0x80 or b >= 0xC0 then
-            break
-        end
-        cut = cut - 1
-    end
-    return sub(s, 1, cut)
-end
-_M.truncate = truncate
-
-local function trim(s)
-    return (gsub(gsub(s, "^%s+", ""), "%s+$", ""))
-end
-
 -- A string (or number) as one line of valid UTF-8, control characters as
 -- spaces, runs of spaces collapsed, trimmed, cut to `max` bytes. nil when
 -- nothing is left.
@@ -94,12 +74,9 @@ local function text(v, max)
     if type(v) ~= "string" then
         return nil
     end
-    v = clean_utf8(v)
-    v = gsub(v, "%c", " ")
-    v = gsub(v, "  +", " ")
-    v = trim(v)
+    v = squish(clean_utf8(v))
     if max and #v > max then
-        v = trim(truncate(v, max))
+        v = trim(clip(v, max))
     end
     if v == "" then
         return nil
@@ -586,7 +563,7 @@ local function country_code(place, g)
             return upper(c)
         end
     end
-    return cc or text(g.country, LIMITS.country) or (c and truncate(c, LIMITS.country))
+    return cc or text(g.country, LIMITS.country) or (c and clip(c, LIMITS.country))
 end
 
 local function subtypes_of(place)
@@ -706,7 +683,7 @@ function _M.to_business(place, grid_row, opts)
         slug = _M.slug(name, city, gmb),
         email = (_M.first_email(place)),
         phone = text(val(place.phone), LIMITS.phone) or text(val(place.phone_1), LIMITS.phone),
-        website_url = website and truncate(website, LIMITS.website_url) or nil,
+        website_url = website and clip(website, LIMITS.website_url) or nil,
         address = text(val(place.full_address) or val(place.address), 2000),
         city = city,
         state = state_code(place, g),

@@ -35,9 +35,11 @@
 --                   1.25 x input, cache_read to 0.1 x input)
 --   keep_raw        "failures" (default) or "all": which answers to keep
 --   simulate, offline_cache_min_tokens, prompt_cache_ttl: see
---                   providers/llm/offline.lua and lib/prompts.lua
+--                   providers/llm/offline/misbehave.lua, offline/usage.lua
+--                   and lib/prompts.lua
 local prompts = require "lib.prompts"
 local schema = require "lib.schema"
+local clip = require("lib.text").clip
 
 local type, pairs, tostring, tonumber, error, pcall = type, pairs, tostring, tonumber, error, pcall
 local getmetatable, unpack = getmetatable, unpack
@@ -45,8 +47,6 @@ local floor = math.floor
 local match, find, sub, format, byte = string.match, string.find, string.sub, string.format, string.byte
 
 local _M = { _VERSION = "0.1" }
-
-local NULL = wm.null
 
 local DEFAULTS = {
     model = "claude-sonnet-5-5",
@@ -238,14 +238,13 @@ local INSERT = [[INSERT INTO llm_calls (agent, provider, model, business_id, job
         (SELECT coalesce(array_agg(x::uuid), '{}') FROM jsonb_array_elements_text($19::jsonb) AS x), $20)
     RETURNING id]]
 
+-- At most 1 MiB of the raw answer, cut between characters: the column is
+-- text, and half a character would make PostgreSQL refuse the whole row.
 local function clip_raw(s)
     if type(s) ~= "string" then
         return nil
     end
-    if #s > 1048576 then
-        return sub(s, 1, 1048576)
-    end
-    return s
+    return clip(s, 1048576)
 end
 
 local function record(call, ok, raw)

@@ -26,6 +26,7 @@ local byte, char, sub, find, format, match, gsub, concat, lower =
     string.byte, string.char, string.sub, string.find, string.format, string.match, string.gsub,
     table.concat, string.lower
 local floor = math.floor
+local lib_text = require "lib.text"
 
 local _M = { _VERSION = "0.1" }
 
@@ -39,23 +40,16 @@ end
 
 -- Splits s into chunks of at most max bytes at UTF-8 character boundaries.
 local function utf8_chunks(s, max)
-    local out, i, len = {}, 1, #s
-    while i <= len do
-        local j = i + max - 1
-        if j >= len then
-            out[#out + 1] = sub(s, i)
-            break
+    local out = {}
+    while s ~= "" do
+        local n = lib_text.boundary(s, max)
+        if n == 0 then
+            -- A run of continuation bytes longer than max (not UTF-8): split
+            -- it rather than loop.
+            n = max
         end
-        -- Back up while the byte after j is a continuation byte.
-        while j > i do
-            local c = byte(s, j + 1)
-            if c < 0x80 or c >= 0xC0 then
-                break
-            end
-            j = j - 1
-        end
-        out[#out + 1] = sub(s, i, j)
-        i = j + 1
+        out[#out + 1] = sub(s, 1, n)
+        s = sub(s, n + 1)
     end
     return out
 end
@@ -200,7 +194,7 @@ function _M.format_address(a, what)
         -- line breaks and other controls become spaces, and the result is
         -- quoted or encoded below, so it can never start a header.
         name = gsub(name, "[%z\1-\31\127]+", " ")
-        name = match(name, "^%s*(.-)%s*$")
+        name = lib_text.trim(name)
         if #name > 200 then
             name = utf8_chunks(name, 200)[1]
         end

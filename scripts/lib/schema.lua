@@ -27,6 +27,7 @@ local type, pairs, ipairs, tostring, error, next, getmetatable = type, pairs, ip
 local floor, huge = math.floor, math.huge
 local concat, sort = table.concat, table.sort
 local lower, match, find, gsub, format = string.lower, string.match, string.find, string.gsub, string.format
+local trim = require("lib.text").trim
 
 local _M = { _VERSION = "0.1" }
 
@@ -190,7 +191,7 @@ local function check_string(shape, v, path, errs, parent, key)
     if shape.single_line and find(v, "[\r\n]") then
         return add(errs, path, "must be a single line")
     end
-    local trimmed = match(v, "^%s*(.-)%s*$")
+    local trimmed = trim(v)
     if shape.min and ulen(trimmed) < shape.min then
         return add(errs, path, shape.min == 1 and "must not be empty"
             or format("must be at least %d characters (got %d)", shape.min, ulen(trimmed)))

@@ -28,6 +28,7 @@
 -- Lookups search the context stack from the innermost outwards; a dotted
 -- path resolves its first part that way, the rest inside it.
 local html = require "lib.html"
+local trim = require("lib.text").trim
 
 local type, tostring, error, ipairs, next, pcall = type, tostring, error, ipairs, next, pcall
 local getmetatable, setmetatable, os, package = getmetatable, setmetatable, os, package
@@ -75,7 +76,7 @@ local function parse(src)
         if not e then
             error(("template: unclosed tag at line %d"):format(line_of(s)), 0)
         end
-        local inner = match(sub(src, s + (raw and 3 or 2), e - 1), "^%s*(.-)%s*$")
+        local inner = trim(sub(src, s + (raw and 3 or 2), e - 1))
         pos = e + #close
         local sigil = sub(inner, 1, 1)
         if raw then
@@ -83,12 +84,12 @@ local function parse(src)
         elseif sigil == "!" then
             -- comment
         elseif sigil == "#" or sigil == "^" then
-            local name = match(sub(inner, 2), "^%s*(.-)%s*$")
+            local name = trim(sub(inner, 2))
             local node = { k = "sec", path = name, inv = sigil == "^", body = {} }
             body[#body + 1] = node
             stack[#stack + 1] = { name = name, body = node.body }
         elseif sigil == "/" then
-            local name = match(sub(inner, 2), "^%s*(.-)%s*$")
+            local name = trim(sub(inner, 2))
             local top = stack[#stack]
             if #stack == 1 or top.name ~= name then
                 error(("template: {{/%s}} at line %d closes %s"):format(name, line_of(s),
@@ -96,15 +97,15 @@ local function parse(src)
             end
             stack[#stack] = nil
         elseif sigil == ">" then
-            body[#body + 1] = { k = "partial", name = match(sub(inner, 2), "^%s*(.-)%s*$") }
+            body[#body + 1] = { k = "partial", name = trim(sub(inner, 2)) }
         elseif sigil == "&" then
-            body[#body + 1] = { k = "var", path = match(sub(inner, 2), "^%s*(.-)%s*$"), raw = true }
+            body[#body + 1] = { k = "var", path = trim(sub(inner, 2)), raw = true }
         else
             body[#body + 1] = { k = "var", path = inner }
         end
         if not raw and sigil ~= "!" then
             local p = (sigil == "#" or sigil == "^" or sigil == "/" or sigil == ">" or sigil == "&")
-                and match(sub(inner, 2), "^%s*(.-)%s*$") or inner
+                and trim(sub(inner, 2)) or inner
             if p == "" or not match(p, "^[%w_%.%-]+$") then
                 error(("template: bad tag name %q at line %d"):format(p, line_of(s)), 0)
             end

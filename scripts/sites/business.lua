@@ -10,16 +10,17 @@
 --           category, category_title, rating, reviews, geo = { lat, lng } | nil }
 --   key is what picks the page's look when the agents say nothing (the slug,
 --   else the name).
+local text = require "lib.text"
 local input = require "sites.input"
 
 local type = type
 local floor = math.floor
-local gsub, match, lower, upper, sub, find, concat = string.gsub, string.match, string.lower, string.upper,
-    string.sub, string.find, table.concat
+local gsub, match, lower, sub, find, concat = string.gsub, string.match, string.lower, string.sub,
+    string.find, table.concat
 
 local _M = {}
 
-local line, num = input.line, input.num
+local line, num = text.line, input.num
 
 local function phone_of(v)
     local s = line(v, 40)
@@ -52,10 +53,6 @@ local function email_of(v)
     return { mailto = "mailto:" .. s, address = s }
 end
 
-local function titlecase(s)
-    return (gsub(s, "^(%l)", upper))
-end
-
 local function slug_of(b)
     local s = type(b.slug) == "string" and b.slug or (type(b.name) == "string" and b.name or "")
     s = gsub(lower(s), "[^a-z0-9%-]", "-")
@@ -74,7 +71,7 @@ function _M.facts(row)
     local city, state, zip = line(b.city, 100), line(b.state, 60), line(b.zip_code, 20)
     local locality = concat({ city or "", state and ((city and ", " or "") .. state) or "",
         zip and (" " .. zip) or "" })
-    locality = match(locality, "^%s*(.-)%s*$")
+    locality = text.trim(locality)
     local address_lines = {}
     if street then
         address_lines[#address_lines + 1] = street
@@ -104,7 +101,7 @@ function _M.facts(row)
         phone = phone_of(b.phone),
         email = email_of(b.email),
         category = category,
-        category_title = category and titlecase(category),
+        category_title = category and text.capitalize(category),
         rating = rating,
         reviews = reviews,
         geo = lat and lng and lat >= -90 and lat <= 90 and lng >= -180 and lng <= 180

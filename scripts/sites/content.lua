@@ -11,6 +11,7 @@
 --   content.stars(rating) -> "★★★★☆"
 local html = require "lib.html"
 local sanitize = require "lib.sanitize"
+local text = require "lib.text"
 local input = require "sites.input"
 
 local type, tostring, ipairs = type, tostring, ipairs
@@ -19,7 +20,8 @@ local match, lower, upper = string.match, string.lower, string.upper
 
 local _M = {}
 
-local tbl, arr, num, line, paragraphs = input.tbl, input.arr, input.num, input.line, input.paragraphs
+local tbl, arr, num = input.tbl, input.arr, input.num
+local line, paragraphs = text.line, text.paragraphs
 
 local function stars(r)
     local full = floor(r + 0.5)
@@ -117,7 +119,7 @@ function _M.sections(content, biz, info)
                 end
             end
         elseif kind ~= "" then
-            info.ignored[#info.ignored + 1] = html.truncate(html.clean(kind), 40)
+            info.ignored[#info.ignored + 1] = text.clip(html.clean(kind), 40)
         end
         if v then
             seen[kind] = (seen[kind] or 0) + 1

@@ -9,6 +9,7 @@
 --   design.art(dna, brief, key)   -> inline SVG
 --   design.hero_style(brief, key) -> "split" | "center" | "band"
 -- key (the business's slug) picks when the agents' words decide nothing.
+local text = require "lib.text"
 local input = require "sites.input"
 local palette = require "sites.palette"
 
@@ -39,7 +40,7 @@ local function font_stack(v, default)
     if type(v) ~= "string" then
         return default
     end
-    local s = match(v, "^%s*(.-)%s*$")
+    local s = text.trim(v)
     local ls = lower(s)
     if STACKS[ls] then
         return STACKS[ls]
@@ -51,7 +52,7 @@ local function font_stack(v, default)
     end
     local fams, generic = {}, false
     for part in (s .. ","):gmatch("([^,]*),") do
-        part = match(part, "^%s*(.-)%s*$")
+        part = text.trim(part)
         local q = match(part, "^'([%w %-]+)'$") or match(part, '^"([%w %-]+)"$')
         local name = q or part
         if not match(name, "^[%w][%w %-]*$") or #name > 40 then
@@ -89,7 +90,7 @@ local function radius(v)
     if type(v) == "number" then
         px = v
     elseif type(v) == "string" then
-        local s = lower(match(v, "^%s*(.-)%s*$"))
+        local s = lower(text.trim(v))
         local n, unit = match(s, "^(%d+%.?%d*)%s*(%a*)$")
         n = tonumber(n)
         if n and (unit == "" or unit == "px") then

@@ -1,19 +1,15 @@
 -- What the site renderer receives is only half trusted: agent outputs and
 -- database rows, tables or JSON strings (jsonb columns), wm.null for NULL.
--- These read it without ever raising.
+-- These read it without ever raising (lib.text has the line and paragraph
+-- readers).
 --
 --   input.present(v)  -> v is neither nil nor wm.null
 --   input.tbl(v)      -> v as a table (a JSON object or array string is
 --                        decoded), else {}
 --   input.arr(v)      -> the array part of input.tbl(v)
 --   input.num(v)      -> a finite number, else nil
---   input.line(v, max_bytes) -> one line of clean text, nil when empty
---   input.paragraphs(v, max_bytes, max_count) -> a list of such lines,
---                        split on blank lines (v a string or a list)
-local html = require "lib.html"
-
-local type, tostring, tonumber, ipairs, pcall = type, tostring, tonumber, ipairs, pcall
-local gsub, match = string.gsub, string.match
+local type, tonumber, ipairs, pcall = type, tonumber, ipairs, pcall
+local match = string.match
 
 local _M = {}
 
@@ -45,51 +41,6 @@ function _M.arr(v)
     end
     return out
 end
-
--- One line: clean UTF-8, whitespace collapsed, cut to max bytes.
-local function line(v, maxb)
-    if type(v) == "number" then
-        v = tostring(v)
-    end
-    if type(v) ~= "string" then
-        return nil
-    end
-    local s = gsub(html.clean(v), "%s+", " ")
-    s = match(s, "^ *(.-) *$")
-    if s == "" then
-        return nil
-    end
-    return html.truncate(s, maxb or 300, "…")
-end
-_M.line = line
-
--- Paragraphs: split on blank lines, each collapsed to one line.
-local function paragraphs(v, maxb, maxn)
-    if type(v) == "table" then
-        local out = {}
-        for _, x in ipairs(v) do
-            for _, p in ipairs(paragraphs(x, maxb, maxn)) do
-                if #out < (maxn or 6) then
-                    out[#out + 1] = p
-                end
-            end
-        end
-        return out
-    end
-    if type(v) ~= "string" then
-        return {}
-    end
-    local s = gsub(html.clean(v), "\r\n?", "\n")
-    local out = {}
-    for chunk in (s .. "\n\n"):gmatch("(.-)\n%s*\n") do
-        local p = line(chunk, maxb or 1200)
-        if p and #out < (maxn or 6) then
-            out[#out + 1] = p
-        end
-    end
-    return out
-end
-_M.paragraphs = paragraphs
 
 function _M.num(v)
     local n = tonumber(v)

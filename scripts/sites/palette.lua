@@ -8,6 +8,7 @@
 --       background, surface, text, muted, link, line, star, btn_bg, btn_fg,
 --       band_1, band_2, band_fg }  (all "#rrggbb")
 --   palette.contrast(a, b) -> the WCAG contrast ratio of two "#rrggbb"
+local text = require "lib.text"
 local input = require "sites.input"
 
 local type, tonumber, ipairs, pairs = type, tonumber, ipairs, pairs
@@ -105,7 +106,7 @@ function _M.build(ds, fixed)
     for k, def in pairs(DEFAULT_PALETTE) do
         local v = p[k]
         if type(v) == "string" then
-            v = lower(match(v, "^%s*(.-)%s*$"))
+            v = lower(text.trim(v))
         end
         if hex_ok(v) then
             out[k] = v

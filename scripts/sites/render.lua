@@ -43,6 +43,7 @@
 -- page from templates/ and keeps it within the size budget.
 local html = require "lib.html"
 local template = require "lib.template"
+local text = require "lib.text"
 local sites_input = require "sites.input"
 local business = require "sites.business"
 local content_views = require "sites.content"
@@ -55,7 +56,7 @@ local format, gsub, match, concat = string.format, string.gsub, string.match, ta
 
 local _M = { _VERSION = "0.1", MAX_BYTES = 30720 }
 
-local tbl, line = sites_input.tbl, sites_input.line
+local tbl, line = sites_input.tbl, text.line
 
 local CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
     .. "form-action 'self'; frame-ancestors 'none'"

@@ -11,7 +11,7 @@
 --   seo.lang(v)                         -> v when it is a BCP 47 tag like
 --                                          "es" or "es-GT", else "en"
 local html = require "lib.html"
-local input = require "sites.input"
+local text = require "lib.text"
 
 local type = type
 local floor = math.floor
@@ -28,18 +28,18 @@ local function src_len(x)
 end
 
 function _M.title(content, biz)
-    local title = input.line(content.title, 300) or (biz.category and (biz.name .. " — " .. biz.category_title
+    local title = text.line(content.title, 300) or (biz.category and (biz.name .. " — " .. biz.category_title
         .. (biz.city and (" in " .. biz.city) or ""))) or biz.name
     local cut = 69
     while src_len(title) > 70 and cut > 10 do
-        title = html.truncate(title, cut, "…")
+        title = text.clip(title, cut, "…")
         cut = cut - 4
     end
     return title
 end
 
 function _M.description(content, biz)
-    local description = input.line(content.meta_description, 300)
+    local description = text.line(content.meta_description, 300)
     if description then
         return description
     end
@@ -53,7 +53,7 @@ function _M.description(content, biz)
     if biz.rating and biz.reviews and biz.reviews > 0 then
         bits[#bits + 1] = format(". Rated %.1f from %d reviews", biz.rating, biz.reviews)
     end
-    return html.truncate(concat(bits) .. ".", 300, "…")
+    return text.clip(concat(bits) .. ".", 300, "…")
 end
 
 function _M.json_ld(biz, description, url)

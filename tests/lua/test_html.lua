@@ -97,15 +97,6 @@ function T.json_ld_cannot_end_the_script_element(t)
     t.eq(back.bad, "x\239\191\189y")
 end
 
-function T.truncate_keeps_utf8_whole(t)
-    t.eq(html.truncate("abc", 5), "abc")
-    t.eq(html.truncate("abcdef", 4, "…"), "a…")
-    local s = html.truncate(string.rep("😀", 10), 10)
-    t.eq(s, "😀😀")
-    t.eq(html.clean(s), s)
-    t.eq(#html.truncate(string.rep("é", 200), 301), 300)
-end
-
 -- ---- template ----
 
 function T.template_escapes_by_default_and_raw_only_when_asked(t)

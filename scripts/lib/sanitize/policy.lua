@@ -15,6 +15,7 @@
 --       removed; nil when an a has no usable href (noted = true when the
 --       href itself was refused and already noted)
 local html = require "lib.html"
+local text = require "lib.text"
 local entities = require "lib.sanitize.entities"
 
 local tonumber, ipairs = tonumber, ipairs
@@ -83,7 +84,7 @@ function _M.attributes(name, attrs, note)
             local dv = entities.decode(av, true)
             local u = html.url(dv)
             if u == "#" and match(dv, "^%s*#?%s*$") == nil then
-                note("url " .. html.truncate(html.clean(gsub(dv, "%s+", " ")), 40, "...") .. " (href)")
+                note("url " .. text.clip(html.clean(gsub(dv, "%s+", " ")), 40, "...") .. " (href)")
                 return nil, true
             end
             parts[#parts + 1] = ' href="' .. html.attr(u) .. '"'
@@ -102,7 +103,7 @@ function _M.attributes(name, attrs, note)
                 has_scope = true
             end
         else
-            note("attribute " .. html.truncate(html.clean(an), 30, "..."))
+            note("attribute " .. text.clip(html.clean(an), 30, "..."))
         end
     end
     if name == "th" and not has_scope then

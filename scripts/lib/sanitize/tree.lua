@@ -10,6 +10,7 @@
 --   tree.build(input, heading_base, note) -> html
 --       note(what) is told each thing removed or changed
 local html = require "lib.html"
+local text = require "lib.text"
 local entities = require "lib.sanitize.entities"
 local policy = require "lib.sanitize.policy"
 local tokenizer = require "lib.sanitize.tokenizer"
@@ -172,7 +173,7 @@ function _M.build(input, base, note)
             name = "h" .. heading_level(name)
         end
         if not ALLOWED[name] and not HEADING[name] then
-            note("element " .. html.truncate(html.clean(orig), 30, "...") .. " (unwrapped)")
+            note("element " .. text.clip(html.clean(orig), 30, "...") .. " (unwrapped)")
             return
         end
         if sp >= MAX_DEPTH then

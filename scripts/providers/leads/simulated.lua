@@ -21,6 +21,7 @@
 local names = require "lib.names"
 local leads = require "lib.leads"
 local slug = require "lib.slug"
+local trim = require("lib.text").trim
 local bit = require "bit"
 
 local type, error, tostring, tonumber, ipairs, pairs, setmetatable = type, error, tostring, tonumber, ipairs, pairs,
@@ -87,10 +88,6 @@ local HEX = "0123456789abcdef"
 
 local function title_case(s)
     return (gsub(s, "(%a)([%w']*)", function(a, b) return upper(a) .. b end))
-end
-
-local function trim(s)
-    return (gsub(gsub(s, "^%s+", ""), "%s+$", ""))
 end
 
 -- The industry's data; an industry not in lib/names gets generic parts

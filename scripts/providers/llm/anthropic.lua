@@ -19,7 +19,7 @@
 -- timeout (seconds, default 300), extra (a table merged into every request
 -- body, e.g. { output_config = { effort = "medium" } }), cache (false: no
 -- cache_control).
-local common = require "agents.common"
+local text = require "lib.text"
 
 local type, pairs, ipairs, tostring, tonumber, error = type, pairs, ipairs, tostring, tonumber, error
 local concat = table.concat
@@ -71,9 +71,9 @@ local function error_text(body)
     if ok and type(t) == "table" and type(t.error) == "table" then
         local e = t.error
         return (type(e.type) == "string" and e.type or "error") .. ": "
-            .. common.clip(type(e.message) == "string" and e.message or "", 300)
+            .. (text.line(e.message, 300) or "")
     end
-    return common.clip(body, 200)
+    return text.line(body, 200) or "no body"
 end
 
 local FATAL = { [400] = true, [401] = true, [403] = true, [404] = true, [413] = true }

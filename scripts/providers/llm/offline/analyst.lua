@@ -5,6 +5,7 @@
 --   analyst.answer(ctx) -> the analyst agent's output (agents/analyst.lua)
 local schema = require "lib.schema"
 local K = require "providers.llm.offline.knowledge"
+local text = require "lib.text"
 local choice = require "providers.llm.offline.choice"
 local facts = require "providers.llm.offline.facts"
 
@@ -72,7 +73,7 @@ local function highlight(f, ranked)
     local best, best_score
     for ri, r in ipairs(f.reviews) do
         if not r.rating or r.rating >= 4 then
-            for si, s in ipairs(facts.sentences(r.text)) do
+            for si, s in ipairs(text.sentences(r.text)) do
                 local words = select(2, gsub(s, "%S+", ""))
                 if words >= 5 and #s <= 200 and not schema.placeholder(s) then
                     local score = (r.rating or 4) + (#s >= 40 and #s <= 140 and 3 or 0)
@@ -102,10 +103,8 @@ local function highlight(f, ranked)
         end
     end
     if best then
-        best = facts.cut(best, 160)
-        best = gsub(best, "^[\"“']+", "")
-        best = gsub(best, "[\"”']+$", "")
-        return best
+        best = text.shorten(best, 160)
+        return text.unquote(best)
     end
     local rt = facts.rating_text(f)
     if rt then
@@ -173,7 +172,7 @@ function _M.answer(ctx)
     end
 
     return {
-        reviews_summary = facts.cut(concat(summary, " "), 1200),
+        reviews_summary = text.shorten(concat(summary, " "), 1200),
         review_highlight = hl,
         brand_archetype = archetype,
         strengths = wm.json.array(strengths),

@@ -4,7 +4,9 @@
 --
 --   architect.answer(ctx) -> the architect agent's output (agents/architect.lua)
 local common = require "agents.common"
+local html = require "lib.html"
 local schema = require "lib.schema"
+local text = require "lib.text"
 local choice = require "providers.llm.offline.choice"
 local facts = require "providers.llm.offline.facts"
 local answer_analyst = require("providers.llm.offline.analyst").answer
@@ -14,23 +16,14 @@ local answer_director = require("providers.llm.offline.director").answer
 local type, ipairs, select = type, ipairs, select
 local floor, min, max = math.floor, math.min, math.max
 local concat, sort = table.concat, table.sort
-local format, gsub, lower, upper, find, sub = string.format, string.gsub, string.lower, string.upper,
-    string.find, string.sub
+local format, gsub, lower, find, sub = string.format, string.gsub, string.lower, string.find, string.sub
 
 local _M = {}
 
-local function cap(s)
-    return (gsub(s, "^%l", upper))
-end
-
-local function esc(s)
-    return (gsub(s, "[&<>\"']", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;",
-                                   ["'"] = "&#39;" }))
-end
 
 local function title_for(f)
     local t = f.trade
-    local short = t.short == "HVAC" and "HVAC" or cap(t.short)
+    local short = t.short == "HVAC" and "HVAC" or text.capitalize(t.short)
     local tries = {}
     if f.city and f.state then
         tries[#tries + 1] = format("%s — %s in %s, %s", f.name, short, f.city, f.state)
@@ -45,7 +38,7 @@ local function title_for(f)
             return s
         end
     end
-    return facts.cut(f.name, 60)
+    return text.shorten(f.name, 60)
 end
 
 local function review_items(f)
@@ -62,9 +55,9 @@ local function review_items(f)
         local r = good[i].r
         local rating = r.rating and max(1, min(5, floor(r.rating + 0.5))) or (f.rating and floor(f.rating + 0.5)) or 5
         items[#items + 1] = {
-            author = (r.author and r.author ~= "") and facts.cut(r.author, 80) or "A customer",
+            author = (r.author and r.author ~= "") and text.shorten(r.author, 80) or "A customer",
             rating = max(1, min(5, rating)),
-            text = facts.cut(r.text, 560),
+            text = text.shorten(r.text, 560),
         }
     end
     return items
@@ -104,7 +97,7 @@ function _M.answer(ctx)
             if type(analyst.reviews_summary) == "string" then
                 -- The summary without its rating sentence (the first paragraph has it).
                 local kept = {}
-                for _, sn in ipairs(facts.sentences(analyst.reviews_summary)) do
+                for _, sn in ipairs(text.sentences(analyst.reviews_summary)) do
                     if not find(sn, "^The business holds ") then
                         kept[#kept + 1] = sn
                     end
@@ -120,7 +113,7 @@ function _M.answer(ctx)
                 end
                 ps[#ps + 1] = "What people notice first: " .. concat(list, "; ") .. "."
             end
-            s = { kind = "about", heading = facts.cut("About " .. f.name, 120), body = concat(ps, "\n\n") }
+            s = { kind = "about", heading = text.shorten("About " .. f.name, 120), body = concat(ps, "\n\n") }
         elseif kind == "reviews" then
             local items = review_items(f)
             if #items > 0 then
@@ -154,17 +147,17 @@ function _M.answer(ctx)
             s = { kind = "contact", heading = choice.pick({ "Get in touch", "Contact us", "Talk to us" }, f.key .. ":cth"),
                 body = concat(body, " ") }
         elseif kind == "html" then
-            local city = esc(f.city or "our area")
-            local html
+            local city = html.escape(f.city or "our area")
+            local markup
             if food then
-                html = format("<h3>Good to know</h3><ul><li>Everything is made fresh in %s</li>"
+                markup = format("<h3>Good to know</h3><ul><li>Everything is made fresh in %s</li>"
                     .. "<li>Call ahead for large orders</li></ul>", city)
             else
-                html = format("<h3>Where we work</h3><p>We serve <strong>%s</strong> and the neighbourhoods "
+                markup = format("<h3>Where we work</h3><p>We serve <strong>%s</strong> and the neighbourhoods "
                     .. "around it.</p><ul><li>Homes and small businesses</li><li>Call to check your street</li></ul>",
                     city)
             end
-            s = { kind = "html", html = html }
+            s = { kind = "html", html = markup }
         end
         if s then
             seen[kind] = true
@@ -183,12 +176,12 @@ function _M.answer(ctx)
     if strengths[1] then
         meta[#meta + 1] = " " .. strengths[1] .. "."
     end
-    local meta_s = facts.cut(concat(meta), 160)
+    local meta_s = text.shorten(concat(meta), 160)
     if schema.ulen(meta_s) < 20 then
         meta_s = meta_s .. " Call or visit us today."
     end
     local headline = type(brief.hero) == "table" and brief.hero.headline_idea or concept.angle or f.name
-    local sub_bits = { cap(t.trade) .. (f.where and (" in " .. f.where) or "") }
+    local sub_bits = { text.capitalize(t.trade) .. (f.where and (" in " .. f.where) or "") }
     if rt then
         sub_bits[#sub_bits + 1] = "rated " .. rt
     end
@@ -197,12 +190,12 @@ function _M.answer(ctx)
         title = title_for(f),
         meta_description = meta_s,
         hero = {
-            headline = facts.cut(headline, 90),
-            subheadline = facts.cut(concat(sub_bits, ", ") .. ". " .. (strengths[1] and (strengths[1] .. ".") or ""), 300),
+            headline = text.shorten(headline, 90),
+            subheadline = text.shorten(concat(sub_bits, ", ") .. ". " .. (strengths[1] and (strengths[1] .. ".") or ""), 300),
             cta_label = cta,
         },
         sections = wm.json.array(sections),
-        footer_note = facts.cut("Proudly serving " .. (f.where or "our neighbours") .. ".", 200),
+        footer_note = text.shorten("Proudly serving " .. (f.where or "our neighbours") .. ".", 200),
     }
 end
 

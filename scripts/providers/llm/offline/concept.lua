@@ -5,6 +5,7 @@
 --   concept.answer(ctx) -> the concept agent's output (agents/concept.lua)
 local common = require "agents.common"
 local K = require "providers.llm.offline.knowledge"
+local text = require "lib.text"
 local choice = require "providers.llm.offline.choice"
 local colour = require "providers.llm.offline.colour"
 local facts = require "providers.llm.offline.facts"
@@ -41,7 +42,7 @@ function _M.answer(ctx)
     local radius = max(0, min(28, t.radius + (choice.int(f.key .. ":radius") % 7) - 3))
     return {
         archetype = archetype,
-        angle = facts.cut(facts.fill(choice.pick(t.angles, f.key .. ":angle"), f.vars), 200),
+        angle = text.shorten(facts.fill(choice.pick(t.angles, f.key .. ":angle"), f.vars), 200),
         visual_theme = choice.pick(t.themes, f.key .. ":theme"),
         tone_of_voice = K.tones[archetype] or "Warm, clear, honest",
         design_system = {

@@ -6,6 +6,7 @@
 --   director.answer(ctx) -> the director agent's output (agents/director.lua)
 local common = require "agents.common"
 local K = require "providers.llm.offline.knowledge"
+local text = require "lib.text"
 local choice = require "providers.llm.offline.choice"
 local facts = require "providers.llm.offline.facts"
 local answer_analyst = require("providers.llm.offline.analyst").answer
@@ -87,11 +88,11 @@ function _M.answer(ctx)
         layout = K.layouts[archetype] or "split: words beside a simple shape",
         sections = wm.json.array(sections),
         hero = {
-            headline_idea = facts.cut(type(concept.angle) == "string" and concept.angle
+            headline_idea = text.shorten(type(concept.angle) == "string" and concept.angle
                 or facts.fill(t.angles[1], f.vars), 200),
             visual_motif = motif,
         },
-        tone_notes = facts.cut(notes, 600),
+        tone_notes = text.shorten(notes, 600),
         ["do"] = wm.json.array(dos),
         dont = wm.json.array({
             "Promise prices, guarantees or licences the data does not show",

@@ -5,6 +5,7 @@
 --   email_composer.answer(ctx) -> the composer's output (agents/email_composer.lua)
 local common = require "agents.common"
 local schema = require "lib.schema"
+local text = require "lib.text"
 local choice = require "providers.llm.offline.choice"
 local facts = require "providers.llm.offline.facts"
 local answer_analyst = require("providers.llm.offline.analyst").answer
@@ -19,7 +20,7 @@ function _M.answer(ctx)
     local t = f.trade
     local analyst = common.output(ctx.analyst) or answer_analyst(ctx)
     local variant = type(ctx.variants) == "table" and ctx.variants.approach or nil
-    local short_name = facts.cut(f.name, 40)
+    local short_name = text.shorten(f.name, 40)
     local subjects = {
         format("A website for %s, built from your reviews", short_name),
         format("%s: your customers wrote your website", short_name),
@@ -60,8 +61,8 @@ function _M.answer(ctx)
     end
     return {
         subject = subject,
-        preview_text = facts.cut(format("We built a preview website for %s from what its customers wrote. Take a look.", short_name), 140),
-        greeting = facts.cut(format("Hello %s team,", short_name), 120),
+        preview_text = text.shorten(format("We built a preview website for %s from what its customers wrote. Take a look.", short_name), 140),
+        greeting = text.shorten(format("Hello %s team,", short_name), 120),
         paragraphs = wm.json.array(paragraphs),
         cta_label = choice.pick({ "See your website", "Take a look", "View the preview" }, f.key .. ":cta"),
         sign_off = choice.pick({ "Best regards,", "Thanks for reading,", "All the best," }, f.key .. ":signoff"),

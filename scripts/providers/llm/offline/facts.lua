@@ -12,12 +12,12 @@
 --   facts.with_article(word) -> "a plumber", "an electrician"
 --   facts.rating_text(f)     -> "4.8 stars from 40 reviews" | "4.8 stars" | nil
 local common = require "agents.common"
+local text = require "lib.text"
 local K = require "providers.llm.offline.knowledge"
 
 local type, ipairs, tostring, tonumber = type, ipairs, tostring, tonumber
 local floor = math.floor
-local format, gsub, lower, match, find, sub = string.format, string.gsub, string.lower, string.match,
-    string.find, string.sub
+local format, gsub, lower, match, find = string.format, string.gsub, string.lower, string.match, string.find
 
 local _M = {}
 
@@ -25,32 +25,6 @@ local NULL = wm.null
 
 local function present(v)
     return v ~= nil and v ~= NULL and v ~= ""
-end
-
-local function trim(s)
-    return (match(s, "^%s*(.-)%s*$"))
-end
-
--- At most `n` bytes, cut at a word boundary, never inside a UTF-8 sequence.
-function _M.cut(s, n)
-    if #s <= n then
-        return s
-    end
-    local c = sub(s, 1, n)
-    c = gsub(c, "[\192-\255][\128-\191]*$", "")
-    local w = match(c, "^(.*%S)%s+%S*$")
-    if w and #w >= n * 0.5 then
-        c = w
-    end
-    return (gsub(c, "[%s,;:%-]+$", ""))
-end
-
-function _M.sentences(text)
-    local out = {}
-    for s in gsub(text, "([%.!%?]+)%s+", "%1\n"):gmatch("[^\n]+") do
-        out[#out + 1] = trim(s)
-    end
-    return out
 end
 
 -- Values are never re-scanned, so a business called "{city}" stays itself.
@@ -76,9 +50,9 @@ _M.trade_of = trade_of
 
 function _M.of(ctx)
     local b = type(ctx.business) == "table" and ctx.business or {}
-    local name = present(b.name) and common.clip(tostring(b.name), 120) or "this business"
-    local city = present(b.city) and common.clip(tostring(b.city), 60) or nil
-    local state = present(b.state) and common.clip(tostring(b.state), 30) or nil
+    local name = present(b.name) and text.line(tostring(b.name), 120) or "this business"
+    local city = present(b.city) and text.line(tostring(b.city), 60) or nil
+    local state = present(b.state) and text.line(tostring(b.state), 30) or nil
     local rating = tonumber(b.rating)
     local count = tonumber(b.review_count)
     local t = trade_of(b)
@@ -92,8 +66,8 @@ function _M.of(ctx)
         where = city and (state and (city .. ", " .. state) or city) or nil,
         rating = rating and rating > 0 and rating <= 5 and rating or nil,
         count = count and count > 0 and floor(count) or nil,
-        phone = present(b.phone) and common.clip(tostring(b.phone), 40) or nil,
-        address = present(b.address) and common.clip(tostring(b.address), 200) or nil,
+        phone = present(b.phone) and text.line(tostring(b.phone), 40) or nil,
+        address = present(b.address) and text.line(tostring(b.address), 200) or nil,
         reviews = common.reviews(ctx.reviews, 50),
         vars = { name = name, city = city or "town", trade = t.trade, short = t.short },
     }
