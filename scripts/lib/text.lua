@@ -164,12 +164,18 @@ function _M.unquote(s)
     return s
 end
 
+-- What line and paragraph read: strings and numbers; nil for anything else.
+local function readable(v)
+    if type(v) == "number" then
+        return tostring(v)
+    end
+    return type(v) == "string" and v or nil
+end
+
 local function line(v, max)
     check_max(max, "line")
-    if type(v) == "number" then
-        v = tostring(v)
-    end
-    if type(v) ~= "string" then
+    v = readable(v)
+    if not v then
         return nil
     end
     local s = squish(html.clean(v))
@@ -182,10 +188,8 @@ _M.line = line
 
 function _M.paragraph(v, max)
     check_max(max, "paragraph")
-    if type(v) == "number" then
-        v = tostring(v)
-    end
-    if type(v) ~= "string" then
+    v = readable(v)
+    if not v then
         return nil
     end
     local s = gsub(html.clean(v), "\r\n?", "\n")
