@@ -86,6 +86,9 @@ return {
         autopilot = { every = 30, kind = "autopilot_tick" },
         analytics = { every = 86400, offset = 300, kind = "analytics_snapshot" },
         rescue = { every = 15, kind = "rescue_leases" },
+        -- Past-due sites paused after commerce.grace_days, cancelled ones
+        -- archived at the end of their paid period.
+        billing = { every = 300, kind = "billing_sweep" },
     },
     autopilot = {
         enabled = true,

@@ -5,8 +5,8 @@
 --
 --   lead_status:    new -> has_website | no_website | unverifiable
 --                   no_website -> qualified | disqualified
---   website_status: none -> generating -> generated (-> sold, by payments)
---   contact_status: pending -> emailed -> opened -> clicked;
+--   website_status: none -> generating -> generated -> sold (payments) -> archived
+--   contact_status: pending -> emailed -> opened -> clicked; any -> purchased;
 --                   any -> unsubscribed (and bounced/complained, by mail events)
 local activity = require "lib.activity"
 
@@ -100,6 +100,32 @@ end
 function _M.unsubscribed(id)
     return one([[UPDATE businesses SET contact_status = 'unsubscribed', updated_at = now()
         WHERE id = $1 AND contact_status IS DISTINCT FROM 'unsubscribed' RETURNING id]], id)
+end
+
+-- website_status -> sold and contact_status -> purchased (the first
+-- payment for its site). Returns the row {id, coverage_grid_id} only when
+-- it changed.
+function _M.sold(id, actor)
+    local row, err = one([[UPDATE businesses SET website_status = 'sold', contact_status = 'purchased',
+        updated_at = now() WHERE id = $1 AND (website_status IS DISTINCT FROM 'sold'
+            OR contact_status IS DISTINCT FROM 'purchased')
+        RETURNING id, coverage_grid_id]], id)
+    if not row then
+        return nil, err
+    end
+    assert(activity.log("business.purchased", "business", id, {}, actor or "system"))
+    return row
+end
+
+-- website_status sold -> archived (the subscription ended and the site is
+-- no longer served).
+function _M.archived(id, actor)
+    local row, err = one([[UPDATE businesses SET website_status = 'archived', updated_at = now()
+        WHERE id = $1 AND website_status = 'sold' RETURNING id]], id)
+    if row then
+        assert(activity.log("business.archived", "business", id, {}, actor or "system"))
+    end
+    return row, err
 end
 
 return _M

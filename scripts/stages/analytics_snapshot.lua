@@ -1,6 +1,12 @@
 -- The daily snapshot (cron "analytics", a few minutes after midnight UTC):
 -- one analytics_snapshots row for the day that ended, computed from the
 -- tables. Re-running it for the same day replaces that day's row.
+--   purchases: subscriptions started that day (a renewal is not a purchase);
+--   revenue_cents: money in that day less money refunded that day (a refund
+--     is its own payments row with a negative amount; the payment it refunds
+--     keeps counting on the day it was paid);
+--   mrr_cents: the monthly amounts of the subscriptions still billed
+--     (active or past due), as of when the snapshot runs.
 local function day_of(job)
     if job.payload.date then
         return job.payload.date
@@ -28,10 +34,11 @@ return {
               (SELECT count(*) FROM campaigns WHERE opened_at::date = $1::date)::int AS emails_opened,
               (SELECT count(*) FROM campaigns WHERE clicked_at::date = $1::date)::int AS emails_clicked,
               (SELECT count(*) FROM checkouts WHERE created_at::date = $1::date)::int AS checkouts_created,
-              (SELECT count(*) FROM payments WHERE paid_at::date = $1::date AND status = 'succeeded')::int AS purchases,
+              (SELECT count(*) FROM subscriptions WHERE started_at::date = $1::date)::int AS purchases,
               (SELECT coalesce(sum(amount_cents), 0) FROM payments
-                 WHERE paid_at::date = $1::date AND status = 'succeeded')::int AS revenue_cents,
-              (SELECT coalesce(sum(amount_cents), 0) FROM subscriptions WHERE status = 'active')::int AS mrr_cents,
+                 WHERE paid_at::date = $1::date AND status IN ('succeeded', 'refunded'))::int AS revenue_cents,
+              (SELECT coalesce(sum(amount_cents), 0) FROM subscriptions
+                 WHERE status IN ('active', 'past_due'))::int AS mrr_cents,
               %s AS api_costs_cents]]):format(
                 has_quals and "(SELECT count(*) FROM businesses WHERE qualified_at::date = $1::date)::int"
                     or "(SELECT count(*) FROM businesses WHERE created_at::date = $1::date AND qualification_score >= 60)::int",
