@@ -102,8 +102,10 @@ local function closed(k)
         { ["Content-Security-Policy"] = csp(k) })
 end
 
+-- A declined card leaves the checkout payable with another try, as at
+-- Recurrente, whatever the receiver recorded for the decline.
 local function is_open(k)
-    return k.status == "open" and (k.expires_epoch == wm.null or k.expires_epoch > wm.now())
+    return (k.status == "open" or k.status == "failed") and (k.expires_epoch == wm.null or k.expires_epoch > wm.now())
 end
 
 local function lookup(req)
