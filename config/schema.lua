@@ -58,6 +58,7 @@ return {
         ["paths.migrations"] = { nonempty = true },
 
         ["log.level"] = { enum = { "debug", "info", "warn", "error" } },
+        ["log.access_sample"] = num(0, 1),
 
         ["http.listen"] = { check = listen_address },
         ["http.workers"] = int(1, 1024),
@@ -72,7 +73,7 @@ return {
         ["jobs.lease"] = positive(),
         ["jobs.poll"] = positive(),
         ["jobs.batch"] = int(1),
-        ["jobs.backoff_base"] = num(1),
+        ["jobs.backoff_base"] = positive(),
         ["jobs.default_timeout"] = positive(),
         -- Per stage kind; 0 stops that kind on this host.
         ["jobs.concurrency.*"] = int(0),
@@ -125,6 +126,18 @@ return {
         ["qualify.reviews_full"] = int(1),
         -- Points are added up to the score; some take points away.
         ["qualify.points.*"] = num(-100, 100),
+
+        ["commerce.monthly_price_cents"] = int(1),
+        ["commerce.setup_fee_cents"] = int(0),
+        ["commerce.currency"] = { match = "^%u%u%u$", desc = "a three-letter currency code (GTQ, USD)" },
+        ["commerce.success_path"] = { match = "^/", desc = "a path starting with /" },
+        ["commerce.cancel_path"] = { match = "^/", desc = "a path starting with /" },
+        ["commerce.checkout_expiry"] = positive(),
+        ["commerce.offline_hooks_url"] = optional_http_url,
+
+        ["recurrente.base_url"] = http_url,
+        ["recurrente.timeout"] = positive(),
+        ["recurrente.retries"] = int(0, 10),
 
         -- The operator's own settings (stages and providers under
         -- WM_SCRIPTS_PATH): any keys, any values.

@@ -455,7 +455,7 @@ local function source_of(sources, name)
         end
         n = n:match("^(.*)%.[^.]*$")
     end
-    return "the defaults"
+    return "the defaults; config/schema.lua has the rules"
 end
 
 local function check(defaults, cfg, path, sources, schema, errors)
@@ -483,6 +483,9 @@ local function check(defaults, cfg, path, sources, schema, errors)
             else
                 check(d, v, name, sources, schema, errors)
             end
+        elseif r and r.provider and sources[name] == nil then
+            -- A default names a provider the project ships; checking it
+            -- here would stop every command while one is being written.
         else
             local want = problem(v, d, r, name)
             if want then
