@@ -36,11 +36,13 @@ local function spawn_host(t, env)
     local dir = t.tmpdir()
     local pidfile = dir .. "/pid"
     env = env or {}
+    local cron = env.CRON
+    env.CRON = nil                  -- our flag, not the child's environment
     env.WM_SCRIPTS_PATH = SCRIPTS
     env.WM_DATABASE_URL = wm.config.database.url
     local task = wm.spawn(function()
         return wm.exec { argv = { "sh", "-c", "echo $$ > " .. pidfile .. "; exec " .. WM .. " work " ..
-                                  (env.CRON and "" or "--no-cron") .. " 2>" .. dir .. "/log" },
+                                  (cron and "" or "--no-cron") .. " 2>" .. dir .. "/log" },
                          env = env, timeout = 120 }
     end)
     local pid = t.wait_for("the host's pid", function()
