@@ -20,8 +20,9 @@ local wm = {
     monotonic = core.monotonic,
     event = core.event,
     on_signal = core.on_signal,
-    -- read_file, write_file, stat and mkdir_p wait on the thread pool
-    -- (core/fs.c), so a task's file I/O never blocks the loop.
+    -- read_file and write_file wait on the thread pool (core/fs.c), so a
+    -- task's file I/O never blocks the loop; stat and mkdir_p run inline
+    -- (they are used while modules load, where a task cannot yield).
     fs = {
         list_dir = core.list_dir,
         stat = core.stat,
@@ -47,7 +48,10 @@ _G.wm = wm
 local config = require "wm.config"
 local cfg, err = config.load(WM_BOOT.root, WM_BOOT.config_file)
 if not cfg then
-    error(err, 0)
+    -- An operator's mistake, not a program's: the message says what to fix,
+    -- a Lua traceback would only bury it.
+    io.stderr:write("wm: ", tostring(err), "\n")
+    os.exit(1)
 end
 wm.config = cfg
 wm.log.set_level(cfg.log.level)
