@@ -6,10 +6,14 @@
  *   stat(path) -> {type="file"|"dir"|"other", size=, mtime=, mode=, uid=} | nil, err, code
  *   mkdir_p(path[, mode]) -> true | nil, err, code
  *
- * err names the step and the path, code is libuv's name ("ENOENT"). Inside
- * a task each call waits for the thread pool; outside one (boot code, before
- * the loop runs) it runs inline. Arguments are checked before anything is
- * allocated, so a raised error leaks nothing. */
+ * err names the step and the path, code is libuv's name ("ENOENT").
+ * read_file and write_file move data: inside a task they wait for the
+ * thread pool; outside one (boot code, a coroutine of the script's own) they
+ * run inline. stat and mkdir_p always run inline, as they did before: they
+ * are called while modules load, inside `require`, where a task cannot yield
+ * ("attempt to yield across C-call boundary"), and they only touch
+ * metadata. Arguments are checked before anything is allocated, so a raised
+ * error leaks nothing. */
 #include "fs.h"
 #include "sched.h"
 
@@ -147,20 +151,18 @@ static int l_write_file(lua_State *L)
 static int l_stat(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
-    wm_co_t *co = wm_sched_current(L);
     wm_fs_op_t *op;
-    int rc = wm_fs_stat(wm_sched_loop(), path, co ? on_done : NULL, co, &op);
-    return finish(L, co, rc, op, push_stat);
+    int rc = wm_fs_stat(wm_sched_loop(), path, NULL, NULL, &op);
+    return finish(L, NULL, rc, op, push_stat);
 }
 
 static int l_mkdir_p(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     int mode = (int)luaL_optinteger(L, 2, 0755);
-    wm_co_t *co = wm_sched_current(L);
     wm_fs_op_t *op;
-    int rc = wm_fs_mkdir_p(wm_sched_loop(), path, mode, co ? on_done : NULL, co, &op);
-    return finish(L, co, rc, op, push_true);
+    int rc = wm_fs_mkdir_p(wm_sched_loop(), path, mode, NULL, NULL, &op);
+    return finish(L, NULL, rc, op, push_true);
 }
 
 void wm_fs_lua_register(lua_State *L)

@@ -3,8 +3,8 @@
 -- a short Cache-Control; If-None-Match answers 304. Files up to 1 MiB stay
 -- cached in memory and are re-read when their size or mtime changes. Dot
 -- files and ".." never resolve.
--- stat and read_file wait on the thread pool: a slow disk never holds up
--- the loop's other requests.
+-- read_file waits on the thread pool: a slow disk never holds up the
+-- loop's other requests (stat is a metadata lookup, inline).
 local stat, read_file = wm.fs.stat, wm.fs.read_file
 local floor, format = math.floor, string.format
 
