@@ -96,10 +96,10 @@ function _M.clicked(id)
         WHERE id = $1 AND contact_status IN ('emailed', 'opened')]], id)
 end
 
--- any -> unsubscribed. Returns the row only when it changed.
+-- any -> unsubscribed (a no-op when it already is).
 function _M.unsubscribed(id)
-    return one([[UPDATE businesses SET contact_status = 'unsubscribed', updated_at = now()
-        WHERE id = $1 AND contact_status IS DISTINCT FROM 'unsubscribed' RETURNING id]], id)
+    return wm.db.run([[UPDATE businesses SET contact_status = 'unsubscribed', updated_at = now()
+        WHERE id = $1 AND contact_status IS DISTINCT FROM 'unsubscribed']], id)
 end
 
 -- website_status -> sold and contact_status -> purchased (the first

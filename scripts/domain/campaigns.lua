@@ -106,11 +106,14 @@ function _M.mark_sent(id, message_id, provider, actor)
     return row
 end
 
--- The open pixel: counts every open; sent/delivered -> opened.
-function _M.opened(id)
-    local row, err = one([[UPDATE campaigns SET opened_at = coalesce(opened_at, now()),
+-- The open pixel: counts every open; sent/delivered -> opened; the
+-- business emailed -> opened. `at` (epoch seconds) is when it happened, for
+-- an event that waited in the spool; nil: now. The caller records the
+-- tracking event first and calls this only when the event was new.
+function _M.opened(id, at)
+    local row, err = one([[UPDATE campaigns SET opened_at = coalesce(opened_at, to_timestamp($2::float8), now()),
         opened_count = opened_count + 1, status = CASE WHEN status IN ('sent', 'delivered') THEN 'opened'
-        ELSE status END, updated_at = now() WHERE id = $1 RETURNING id, business_id]], id)
+        ELSE status END, updated_at = now() WHERE id = $1 RETURNING id, business_id]], id, at)
     if not row then
         return nil, err
     end
@@ -119,11 +122,11 @@ function _M.opened(id)
 end
 
 -- A click: counts every click (a click implies an open); -> clicked.
-function _M.clicked(id)
-    local row, err = one([[UPDATE campaigns SET clicked_at = coalesce(clicked_at, now()),
-        clicked_count = clicked_count + 1, opened_at = coalesce(opened_at, now()),
+function _M.clicked(id, at)
+    local row, err = one([[UPDATE campaigns SET clicked_at = coalesce(clicked_at, to_timestamp($2::float8), now()),
+        clicked_count = clicked_count + 1, opened_at = coalesce(opened_at, to_timestamp($2::float8), now()),
         status = CASE WHEN status IN ('sent', 'delivered', 'opened') THEN 'clicked' ELSE status END,
-        updated_at = now() WHERE id = $1 RETURNING id, business_id]], id)
+        updated_at = now() WHERE id = $1 RETURNING id, business_id]], id, at)
     if not row then
         return nil, err
     end
@@ -131,17 +134,27 @@ function _M.clicked(id)
     return row
 end
 
--- The site's campaign -> converted (its first payment), whatever it had
--- reached; converted_at is kept when set. Returns the row only when it
--- changed (nil when the site had no campaign: a sale made without email).
-function _M.converted(site_id, actor)
-    local row, err = one([[UPDATE campaigns SET status = 'converted', converted_at = coalesce(converted_at, now()),
-        updated_at = now() WHERE site_id = $1 AND status IS DISTINCT FROM 'converted' RETURNING id]], site_id)
-    if not row then
+-- Unsubscribes once: "done" when this call did it (the address goes on the
+-- suppression list, the business unsubscribed, one activity row),
+-- "already" when it was before (nothing written), "unknown" when there is
+-- no such campaign. The row lock makes concurrent calls take turns.
+function _M.unsubscribe(id, one_click)
+    local c, err = one([[SELECT id, business_id, recipient_email, unsubscribed_at FROM campaigns
+        WHERE id = $1 FOR UPDATE]], id)
+    if err then
         return nil, err
+    elseif not c then
+        return "unknown"
+    elseif c.unsubscribed_at ~= wm.null then
+        return "already"
     end
-    assert(activity.log("campaign.converted", "campaign", row.id, {}, actor or "system"))
-    return row
+    assert(wm.db.run([[INSERT INTO suppression_list (email, reason, campaign_id, details)
+        VALUES (lower($1), 'unsubscribed', $2, $3::jsonb) ON CONFLICT (email) DO NOTHING]],
+        c.recipient_email, c.id, { one_click = one_click }))
+    assert(wm.db.run("UPDATE campaigns SET unsubscribed_at = now(), updated_at = now() WHERE id = $1", c.id))
+    assert(require("domain.businesses").unsubscribed(c.business_id))
+    assert(activity.log("contact.unsubscribed", "campaign", c.id, { one_click = one_click }, "user"))
+    return "done"
 end
 
 -- A person's (or the provider's) word on a campaign left in 'sending':

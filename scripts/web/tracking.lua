@@ -15,7 +15,7 @@
 -- Unsubscribe needs the database: a 503 with Retry-After until it answers.
 local tracking = require "lib.tracking"
 local html = require "lib.html"
-local activity = require "lib.activity"
+local campaigns = require "domain.campaigns"
 local outage = require "lib.outage"
 local spool = require "lib.tracking_spool"
 
@@ -42,52 +42,25 @@ local function insert_event(q, ev)
 end
 
 local function campaign_opened(q, ev)
-    if not insert_event(q, ev) then
-        return
+    if insert_event(q, ev) then
+        assert(campaigns.opened(ev.campaign_id, ev.at))
     end
-    assert(q:query([[UPDATE campaigns SET opened_at = coalesce(opened_at, to_timestamp($2::float8), now()),
-        opened_count = opened_count + 1, status = CASE WHEN status IN ('sent', 'delivered') THEN 'opened'
-        ELSE status END, updated_at = now() WHERE id = $1]], ev.campaign_id, ev.at))
-    assert(q:query([[UPDATE businesses SET contact_status = 'opened', updated_at = now()
-        WHERE id = (SELECT business_id FROM campaigns WHERE id = $1) AND contact_status = 'emailed']], ev.campaign_id))
 end
 
 local function campaign_clicked(q, ev)
-    if not insert_event(q, ev) then
-        return
+    if insert_event(q, ev) then
+        assert(campaigns.clicked(ev.campaign_id, ev.at))
     end
-    assert(q:query([[UPDATE campaigns SET clicked_at = coalesce(clicked_at, to_timestamp($2::float8), now()),
-        clicked_count = clicked_count + 1, opened_at = coalesce(opened_at, to_timestamp($2::float8), now()),
-        status = CASE WHEN status IN ('sent', 'delivered', 'opened') THEN 'clicked' ELSE status END,
-        updated_at = now() WHERE id = $1]], ev.campaign_id, ev.at))
-    assert(q:query([[UPDATE businesses SET contact_status = 'clicked', updated_at = now()
-        WHERE id = (SELECT business_id FROM campaigns WHERE id = $1) AND contact_status IN ('emailed', 'opened')]],
-        ev.campaign_id))
 end
 
--- Unsubscribes once: "done" when this call did it, "already" when the
--- campaign was unsubscribed before (then nothing is written: no second
--- event, no second activity row), "unknown" when there is no such campaign.
--- The row lock makes concurrent calls for one campaign take turns, so the
--- check and the change cannot interleave.
+-- "done" | "already" | "unknown" (domain.campaigns.unsubscribe); the
+-- event is recorded only when this call unsubscribed.
 local function campaign_unsubscribed(q, ev, one_click)
-    local c = assert(q:query([[SELECT id, business_id, recipient_email, unsubscribed_at FROM campaigns
-        WHERE id = $1 FOR UPDATE]], ev.campaign_id))[1]
-    if not c then
-        return "unknown"
+    local state = assert(campaigns.unsubscribe(ev.campaign_id, one_click))
+    if state == "done" then
+        insert_event(q, ev)
     end
-    if c.unsubscribed_at ~= wm.null then
-        return "already"
-    end
-    assert(q:query([[INSERT INTO suppression_list (email, reason, campaign_id, details)
-        VALUES (lower($1), 'unsubscribed', $2, $3::jsonb) ON CONFLICT (email) DO NOTHING]],
-        c.recipient_email, c.id, { one_click = one_click }))
-    assert(q:query("UPDATE campaigns SET unsubscribed_at = now(), updated_at = now() WHERE id = $1", c.id))
-    assert(q:query("UPDATE businesses SET contact_status = 'unsubscribed', updated_at = now() WHERE id = $1",
-                   c.business_id))
-    insert_event(q, ev)
-    activity.log("contact.unsubscribed", "campaign", c.id, {}, "user")
-    return "done"
+    return state
 end
 
 local APPLY = { open = campaign_opened, click = campaign_clicked }
