@@ -40,6 +40,8 @@ BASE_ENV = {
     "WM_LOG_ACCESS": "true",
 }
 BOGUS_DB = "postgresql://127.0.0.1:1/none?connect_timeout=1"
+# What wm serve logs once the hot-reload watcher is set up (or is not).
+READY_MSGS = ("reload: watching scripts", "http: not watching scripts", "http: hot reload unavailable")
 
 
 class Server:
@@ -71,6 +73,10 @@ class Server:
             self.proc.kill()
             self.proc.wait()
             raise RuntimeError("wm serve did not start:\n" + "".join(self.raw))
+        # wm serve installs its SIGTERM handler only after the script
+        # watcher started (a few hundred ms after "listening" on a busy
+        # machine); a signal before that would kill it outright.
+        self.wait_log(lambda l: l.get("msg") in READY_MSGS, 10)
         if port:
             self.port = port
 
