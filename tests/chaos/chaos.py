@@ -580,7 +580,10 @@ def check(url, hosts, cluster, llm_url, web, left, expired, not_stopped, stuck_o
         'attempts', (SELECT coalesce(sum(attempt), 0) FROM jobs),
         'rescued', (SELECT count(*) FROM jobs, jsonb_array_elements(errors) e WHERE e->>'error' = 'lease expired'),
         'discarded', (SELECT coalesce(json_agg(json_build_object('id', id, 'kind', kind, 'attempt', attempt,
-                        'error', left(last_error, 200), 'errors', jsonb_array_length(errors))), '[]')
+                        'error', left(last_error, 200), 'errors', jsonb_array_length(errors),
+                        'history', (SELECT string_agg(format('#%s %s %s', e->>'attempt', e->>'at',
+                                        left(e->>'error', 60)), ' | ') FROM jsonb_array_elements(errors) e))),
+                      '[]')
                       FROM jobs WHERE status = 'discarded'))""")
     unexplained = [d for d in jobs["discarded"] if not d["error"] or d["errors"] == 0]
     if unexplained:
@@ -591,6 +594,8 @@ def check(url, hosts, cluster, llm_url, web, left, expired, not_stopped, stuck_o
         print("discarded jobs (%d), by reason:" % len(jobs["discarded"]))
         for r, n in reasons.most_common():
             print("  %3d  %s" % (n, r))
+        for d in jobs["discarded"]:
+            print("  job %s %s: %s" % (d["id"], d["kind"], d["history"]))
 
     # Hosts.
     crashes = ["%s: exit %s at %.1f s: %s" % (h.name, code, t, said.replace("\n", " | "))
