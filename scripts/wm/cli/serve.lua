@@ -110,18 +110,43 @@ local function serve_here(opts, listen, dirs, drain)
     if worker then
         httpd.die_with_parent()
     end
+    -- The signal handlers come first: a SIGTERM during start-up (while the
+    -- database starts, before the watcher) stops the server gracefully
+    -- instead of killing it. The handler only asks; the stop happens below.
+    local done = wm.event()
+    local srv, stopping = nil, false
+    local function on_signal(name)
+        if stopping then
+            wm.log.warn("http: second signal, closing now", { signal = name })
+            if srv then
+                srv:close()
+            end
+            return
+        end
+        stopping = true
+        wm.log.info("http: stopping", { signal = name, drain_seconds = drain })
+        done:set()
+    end
+    wm.on_signal("term", on_signal)
+    wm.on_signal("int", on_signal)
+    local function unhook()
+        wm.on_signal("term", nil)
+        wm.on_signal("int", nil)
+    end
     -- The job scheduler runs in a lone server, or in worker 1 of a group.
     local run_jobs = not opts.no_jobs and (worker == nil or worker == 1)
     if worker == nil and run_jobs then
         local ok, err = prepare_database()
         if not ok then
+            unhook()
             io.stderr:write("wm serve: ", tostring(err), "\n")
-            return 1
+            return stopping and 0 or 1
         end
     end
-    local srv, err = http_server.start { listen = listen, dirs = dirs, reuseport = worker ~= nil,
-                                         worker = worker }
+    local err
+    srv, err = http_server.start { listen = listen, dirs = dirs, reuseport = worker ~= nil, worker = worker }
     if not srv then
+        unhook()
         io.stderr:write("wm serve: ", tostring(err), "\n")
         return 1
     end
@@ -133,42 +158,33 @@ local function serve_here(opts, listen, dirs, drain)
         require("wm.config").follow_listen(wm.config, bh .. ":" .. bp, opts.listen and "--listen" or "bound")
     end
     local reload = start_reload()
-    if run_jobs then
-        local ok, err = wm.jobs.start_worker { cron = true }
+    local jobs_started = false
+    if run_jobs and not stopping then
+        local ok, jerr = wm.jobs.start_worker { cron = true }
         if not ok then
-            io.stderr:write("wm serve: the job scheduler did not start: ", tostring(err), "\n")
+            io.stderr:write("wm serve: the job scheduler did not start: ", tostring(jerr), "\n")
             http_server.stop(0)
             stop_reload(reload)
+            unhook()
             return 1
         end
+        jobs_started = true
     end
-    local done = wm.event()
-    if worker == nil and not opts.quiet then
+    local progress_done = wm.event()
+    if worker == nil and not opts.quiet and not stopping then
         local h, p = srv:address()
-        wm.spawn(function() require("wm.progress").run(h and (h .. ":" .. tostring(p)) or listen, done, 10) end)
+        wm.spawn(function()
+            require("wm.progress").run(h and (h .. ":" .. tostring(p)) or listen, progress_done, 10)
+        end)
     end
-    local stopping = false
-    local function on_signal(name)
-        if stopping then
-            wm.log.warn("http: second signal, closing now", { signal = name })
-            srv:close()
-            done:set()
-            return
-        end
-        stopping = true
-        wm.log.info("http: stopping", { signal = name, drain_seconds = drain })
-        http_server.stop(drain)
-        wm.log.info("http: stopped")
-        if run_jobs then
-            wm.jobs.stop_worker()
-        end
-        done:set()
-    end
-    wm.on_signal("term", on_signal)
-    wm.on_signal("int", on_signal)
     done:wait()
-    wm.on_signal("term", nil)
-    wm.on_signal("int", nil)
+    http_server.stop(drain)
+    wm.log.info("http: stopped")
+    if jobs_started then
+        wm.jobs.stop_worker()
+    end
+    progress_done:set()
+    unhook()
     stop_reload(reload)
     -- Handlers still running had their connections cut by the drain
     -- timeout: do not wait for them (the runtime cancels them at exit).
@@ -180,7 +196,6 @@ local function serve_here(opts, listen, dirs, drain)
     return 0
 end
 
--- The supervisor: starts and restarts workers, forwards the stop.
 local function supervise(opts, listen, dirs, drain, n)
     local host, port = http_server.parse_listen(listen)
     if not host then

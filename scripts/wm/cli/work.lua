@@ -34,10 +34,13 @@ so it runs beside the `wm serve` that holds that folder.
         end
         wm.on_signal("int", on_stop)
         wm.on_signal("term", on_stop)
+        -- logrotate's SIGUSR1 (meant for the log files) must not kill a worker host.
+        wm.on_signal("usr1", function() wm.log.reopen() end)
         stop:wait()
         wm.jobs.stop_worker()
         wm.on_signal("int", nil)
         wm.on_signal("term", nil)
+        wm.on_signal("usr1", nil)
         wm.db.close()
         wm.log.info("stopped")
         return 0
