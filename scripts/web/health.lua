@@ -11,14 +11,18 @@ local metrics = require "wm.metrics"
 local JSON = { ["Content-Type"] = "application/json", ["Cache-Control"] = "no-store" }
 local PROM = { ["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8", ["Cache-Control"] = "no-store" }
 
+-- Polled every few seconds by load balancers and Prometheus: not worth an
+-- access-log line each (a 503 is still logged: answers >= 500 always are).
+local QUIET = { access_log = false }
+
 wm.route("GET", "/healthz", function()
     local ok, info = server.health()
     return { status = ok and 200 or 503, headers = JSON, body = wm.json.encode(info) }
-end)
+end, QUIET)
 
 wm.route("GET", "/metrics", function()
     return { status = 200, headers = PROM, body = metrics.render() }
-end)
+end, QUIET)
 
 -- The pool and the job scheduler of this process.
 local function pool(field)
