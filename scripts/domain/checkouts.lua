@@ -193,13 +193,18 @@ function _M.start(site, kind)
         wm.db.tx(function() return _M.expire(r.id) end)
     end
     local cfg = commerce()
-    local offer = assert(_M.offer(site))
-    if offer.kind ~= kind then
+    local offer, oerr = _M.offer(site)
+    if not offer then
+        return nil, oerr, { retryable = true }
+    elseif offer.kind ~= kind then
         return nil, kind == "subscription" and "this site's plan is paid already"
             or "the setup fee is not due", { retryable = false }
     end
-    local campaign = wm.db.one("SELECT id FROM campaigns WHERE site_id = $1", site.id)
-    local business = wm.db.one("SELECT name FROM businesses WHERE id = $1", site.business_id)
+    local campaign, qerr = wm.db.one("SELECT id FROM campaigns WHERE site_id = $1", site.id)
+    local business, berr = wm.db.one("SELECT name FROM businesses WHERE id = $1", site.business_id)
+    if qerr or berr then
+        return nil, qerr or berr, { retryable = true }
+    end
     local amount = kind == "subscription" and cfg.monthly_price_cents or cfg.setup_fee_cents
     local success_url, cancel_url = _M.urls(site, kind)
     local provider, provider_name = require("lib.providers").get("payments")

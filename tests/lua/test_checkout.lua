@@ -405,4 +405,21 @@ function T.offline_fail_later_schedules_past_due_and_cancel(t)
     t.eq(h[3].body.id, h[2].body.id, "the subscription that was created")
 end
 
+function T.recurrente_cancels_subscriptions_and_refunds(t)
+    setup(t, "recurrente")
+    local p = require "providers.payments.recurrente"
+    t.eq(p.cancel_subscription("su_abc123"), true)
+    local r = p.refund("pa_abc123")
+    t.match(r.id, "^re_")
+    t.eq(r.status, "succeeded")
+    local ok, err, info = p.refund("nope")
+    t.eq(ok, nil)
+    t.match(err, "HTTP 422: payment_intent_id")
+    t.eq(info.retryable, false)
+    local reqs = fake_json("/_fake/requests")
+    t.eq({ reqs[1].method, reqs[1].path }, { "DELETE", "/api/subscriptions/su_abc123" })
+    t.eq({ reqs[2].method, reqs[2].path, reqs[2].body }, { "POST", "/api/refunds", { payment_intent_id = "pa_abc123" } })
+    t.eq({ reqs[2].headers["x-public-key"], reqs[2].headers["x-secret-key"] }, { PK, SK })
+end
+
 return T
