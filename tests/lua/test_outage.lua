@@ -239,4 +239,71 @@ function T.stopped_database_sites_clicks_and_503s(t)
     t.eq(request(base, "/", "acme-a.localhost").status, 404)
 end
 
+-- A wm serve (re)started while its database is down still serves the sites
+-- it has cached, answers 503 elsewhere, and starts the loop when the
+-- database answers again.
+function T.serve_starts_during_an_outage(t)
+    local var = t.tmpdir()
+    local wmbin = os.getenv("WM_TEST_WM")
+    local env = { WM_PATHS_VAR = var, WM_DATABASE_URL = "", WM_AUTOPILOT_ENABLED = "false" }
+    local function wmcli(...)
+        return assert(wm.exec { argv = { wmbin, ... }, env = env, timeout = 60 })
+    end
+    t.eq(wmcli("db", "start").code, 0)
+    t.defer(function() wmcli("db", "destroy", "--yes") end)
+    local url = wmcli("db", "url").stdout:gsub("%s+$", "")
+    env.WM_DATABASE_URL = url
+    t.eq(wmcli("migrate").code, 0)
+    local port = 20000 + (wm.sys.getpid() * 13) % 20000
+    local base = "http://127.0.0.1:" .. port
+    local log = var .. "/serve.log"
+    local function serve()
+        local task = wm.spawn(function()
+            return wm.exec { argv = { "sh", "-c", "exec " .. wmbin .. " serve --quiet --listen 127.0.0.1:" .. port
+                                      .. " 2>>" .. log }, env = env, timeout = 120 }
+        end)
+        t.wait_for("the server to listen", function()
+            local r = wm.http.request { url = base .. "/static/wm.css", timeout = 2 }
+            return r ~= nil
+        end, 30)
+        return task
+    end
+    local function stop(task)
+        wm.exec { argv = { "sh", "-c", "pkill -TERM -f 'listen 127.0.0.1:" .. port .. "'" } }
+        local ok, res = task:wait(30)
+        return ok and res
+    end
+    -- A site, served once so that its bytes are cached under var/.
+    local html = "<!DOCTYPE html><title>Cached</title><p>cached bytes</p>"
+    assert(wm.exec { argv = { "psql", "-X", "-q", "-d", url, "-c", ([[
+        INSERT INTO businesses (name, slug) VALUES ('Cache Co', 'cache-co');
+        INSERT INTO generated_sites (business_id, subdomain, html_content, status, claim_token)
+        SELECT id, 'cache-co', '%s', 'preview', 'claim-cache-co' FROM businesses WHERE slug = 'cache-co';]]):format(html) },
+        timeout = 30 })
+    local server = serve()
+    local first = request(base, "/", "cache-co.localhost")
+    t.eq(first.body, html)
+    local res = stop(server)
+    t.eq(res and res.code, 0, "a clean stop")
+
+    -- Down, then a (re)start of the server.
+    t.eq(wmcli("db", "stop").code, 0)
+    server = serve()
+    t.defer(function() stop(server) end)
+    res = request(base, "/", "cache-co.localhost")
+    t.eq(res.status, 200, "the cached site answers from a server started during the outage")
+    t.eq(res.body, html)
+    is_503(t, request(base, "/", "other.localhost"), "an unknown site")
+    t.match(read(log), "the database is not answering", "the operator is told")
+
+    -- Back: the loop starts without a restart.
+    t.eq(wmcli("db", "start").code, 0)
+    t.wait_for("the loop to start", function()
+        return (read(log) or ""):find("the database answers again", 1, true) ~= nil
+    end, 40)
+    t.wait_for("/healthz to say 200", function()
+        return request(base, "/healthz", "127.0.0.1").status == 200
+    end, 20)
+end
+
 return T

@@ -79,7 +79,15 @@ local function split_dirs(s)
 end
 
 -- The database as the loop needs it: migrated, and with a coverage grid.
+local prepare_steps
 local function prepare_database()
+    local ok, res, err = pcall(prepare_steps)
+    if not ok then
+        return nil, tostring(res)
+    end
+    return res, err
+end
+function prepare_steps()
     if (wm.config.database.auto_migrate ~= false) then
         local n, err = require("wm.migrate").up()
         if not n then
@@ -135,9 +143,17 @@ local function serve_here(opts, listen, dirs, drain)
     end
     -- The job scheduler runs in a lone server, or in worker 1 of a group.
     local run_jobs = not opts.no_jobs and (worker == nil or worker == 1)
+    -- A database that does not answer is no reason to stop serving: sites
+    -- answer from their cache (lib.site_cache), clicks from their token, the
+    -- rest 503. The loop starts when the database is back.
+    local waiting_for_db = false
     if worker == nil and run_jobs then
         local ok, err = prepare_database()
-        if not ok then
+        if not ok and require("lib.outage").is_down(err) and not stopping then
+            waiting_for_db = true
+            io.stderr:write("wm serve: the database is not answering (", tostring(err), "); serving sites "
+                .. "from their cache, and the loop starts when it answers\n")
+        elseif not ok then
             unhook()
             io.stderr:write("wm serve: ", tostring(err), "\n")
             return stopping and 0 or 1
@@ -159,7 +175,7 @@ local function serve_here(opts, listen, dirs, drain)
     end
     local reload = start_reload()
     local jobs_started = false
-    if run_jobs and not stopping then
+    if run_jobs and not stopping and not waiting_for_db then
         local ok, jerr = wm.jobs.start_worker { cron = true }
         if not ok then
             io.stderr:write("wm serve: the job scheduler did not start: ", tostring(jerr), "\n")
@@ -169,6 +185,32 @@ local function serve_here(opts, listen, dirs, drain)
             return 1
         end
         jobs_started = true
+    elseif waiting_for_db then
+        wm.spawn(function()
+            local delay, tries = 1, 0
+            while not stopping do
+                done:wait(delay)
+                if stopping then
+                    return
+                end
+                local ok, err = prepare_database()
+                if ok then
+                    local started, jerr = wm.jobs.start_worker { cron = true }
+                    if started then
+                        jobs_started = true
+                        wm.log.info("the database answers again: the loop starts")
+                        return
+                    end
+                    err = jerr
+                end
+                tries = tries + 1
+                if tries % 12 == 1 then
+                    wm.log.warn("still waiting for the database; sites answer from their cache",
+                                { error = tostring(err) })
+                end
+                delay = math.min(delay * 2, 5)
+            end
+        end)
     end
     local progress_done = wm.event()
     if worker == nil and not opts.quiet and not stopping then
