@@ -340,6 +340,7 @@ function _M.run_agent(agent, ctx, opts)
         info = type(info) == "table" and info or {}
         call.error = prefixed(perr)
         call.retry_after = tonumber(info.retry_after)
+        call.status = tonumber(info.status)
         call.request_id = info.request_id
         call.usage = {}
         call.cost_micro_usd = 0

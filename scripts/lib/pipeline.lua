@@ -73,14 +73,23 @@ function _M.save_agent_output(business_id, agent, output, prompt)
                        ON CONFLICT (business_id, agent) DO NOTHING]], business_id, agent, output, prompt)
 end
 
--- An LLM-stage failure: "retryable: ..." retries (after the provider's
--- Retry-After when it sent one), "fatal: ..." discards.
-function _M.llm_failure(err, retry_after)
+-- An LLM-stage failure: "fatal: ..." discards; the provider saying "not
+-- now" (429 rate limited, 529 overloaded) snoozes until its Retry-After
+-- without spending an attempt (a busy provider is no fault of the job);
+-- anything else retries (after Retry-After when there was one).
+local THROTTLED = { [429] = true, [529] = true }
+
+function _M.llm_failure(err, retry_after, status)
+    local outcome = require "lib.outcome"
     err = tostring(err)
     if err:match("^fatal:") then
-        return nil, err, { discard = true }
+        return outcome.discard(err)
+    elseif THROTTLED[status] then
+        wm.log.info("LLM provider throttling; the job waits without spending an attempt",
+                    { status = status, retry_after = retry_after })
+        return outcome.snooze(retry_after or 30)
     end
-    return nil, err, retry_after and { retry_in = retry_after } or nil
+    return outcome.retry(err, retry_after)
 end
 
 return _M

@@ -245,4 +245,17 @@ function T.cli_lists_and_resolves_stuck(t)
     t.match(lines[2], "line one line two traceback")
 end
 
+function T.llm_throttling_snoozes_instead_of_spending_attempts(t)
+    local pipeline = require "lib.pipeline"
+    local codes = require "wm.core.jobs"
+    local o = pipeline.llm_failure("retryable: anthropic 429 rate_limit_error", 12, 429)
+    t.eq(o.outcome, codes.SNOOZE, "429: wait, no attempt spent")
+    t.eq(o.delay, 12, "for as long as the provider said")
+    t.eq(pipeline.llm_failure("retryable: anthropic 529 overloaded", nil, 529).delay, 30, "529 without Retry-After")
+    o = pipeline.llm_failure("retryable: anthropic 500", 3, 500)
+    t.eq(o.outcome, codes.RETRY, "a server error spends an attempt")
+    t.eq(o.delay, 3)
+    t.eq(pipeline.llm_failure("fatal: anthropic 401", nil, 401).outcome, codes.DISCARD)
+end
+
 return T

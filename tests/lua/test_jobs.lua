@@ -218,7 +218,27 @@ function T.lease_rescued_after_kill_9(t)
     t.eq(#runs, 2)
     t.eq(runs[1].pid, h.pid)
     t.eq(runs[2].pid, wm.sys.getpid())
-    t.eq(runs[2].attempt, 2)
+    t.eq(runs[2].attempt, 1, "the run its dead host lost did not spend an attempt")
+end
+
+function T.a_job_that_keeps_losing_its_host_ends(t)
+    setup()
+    local id = assert(wm.jobs.enqueue("record_run", {}, { max_attempts = 1, run_at = wm.now() + 3600 }))
+    local rescue = require("stages.rescue_leases")
+    for i = 1, 5 do
+        -- As a host that claimed it and died: running, its lease gone.
+        assert(wm.db.query([[UPDATE jobs SET status = 'running', attempt = attempt + 1, lease_owner = 'dead:1:x',
+            lease_expires_at = now() - interval '1 second' WHERE id = $1]], id))
+        assert(rescue.run({ payload = {} }))
+        local r = job(id)
+        if i < 5 then
+            t.eq(r.status, "retryable", "loss " .. i .. " of a one-attempt job: not its fault, again")
+            t.eq(r.attempt, 0)
+        else
+            t.eq(r.status, "discarded", "the fifth host lost: it ends")
+            t.match(r.last_error, "5 hosts lost")
+        end
+    end
 end
 
 function T.three_hosts_run_ten_thousand_jobs_exactly_once(t)
