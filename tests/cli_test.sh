@@ -43,7 +43,8 @@ check "a script's number is its exit status" 7 "" -- "$wm" run "$tmp/code.lua"
 # database URL points at a closed port: a query would fail the check).
 root=$(cd "$(dirname "$0")/.." && pwd)
 bogus_db='postgresql://127.0.0.1:1/none?connect_timeout=1'
-for f in "$root"/scripts/batch/*.lua "$root"/tests/bench/*.lua "$root"/tests/browser/render_samples.lua; do
+for f in "$root"/scripts/batch/*.lua "$root"/tests/bench/*.lua "$root"/tests/browser/render_samples.lua \
+         "$root"/tests/chaos/setup.lua; do
     name=${f#"$root"/}
     check "wm run $name --help" 0 "usage: wm run" -- env WM_DATABASE_URL="$bogus_db" "$wm" run "$f" --help
 done

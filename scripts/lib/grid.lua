@@ -174,13 +174,4 @@ function _M.seed_if_empty()
     return res.inserted
 end
 
-function _M.set_status(id, status, from)
-    local rows, err = wm.db.query([[UPDATE coverage_grid SET status = $2, updated_at = now()
-        WHERE id::text = $1 AND ($3::text IS NULL OR status <> $3) RETURNING id, status]], id, status, from)
-    if not rows then
-        return nil, err
-    end
-    return rows[1]
-end
-
 return _M
