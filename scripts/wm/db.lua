@@ -184,6 +184,15 @@ function M.run(sql, ...)
     return M.query(sql, ...)
 end
 
+-- wm.db.run's first row, or nil (and the error, when there was one).
+function M.run_one(sql, ...)
+    local rows, err, state = M.run(sql, ...)
+    if not rows then
+        return nil, err, state
+    end
+    return rows[1]
+end
+
 -- Several listeners may share a channel; each gets every notification.
 local listeners = {}
 
