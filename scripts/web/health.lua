@@ -13,7 +13,7 @@ local PROM = { ["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8", ["
 
 -- Polled every few seconds by load balancers and Prometheus: not worth an
 -- access-log line each (a 503 is still logged: answers >= 500 always are).
-local QUIET = { access_log = false }
+local QUIET = { access_log = false, role = "public" }
 
 wm.route("GET", "/healthz", function()
     local ok, info = server.health()

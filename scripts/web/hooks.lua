@@ -50,4 +50,4 @@ wm.route("POST", "/hooks/recurrente", function(req)
         error(err, 0)
     end
     return answer(200, { received = true, duplicate = not new, status = new and status or nil })
-end)
+end, { role = "public" })

@@ -136,7 +136,7 @@ wm.route("GET", "/pay/:id", function(req)
         return closed(k)
     end
     return page(k, 200)
-end)
+end, { role = "public" })
 
 wm.route("POST", "/pay/:id", function(req)
     local k, res = lookup(req)
@@ -181,4 +181,4 @@ wm.route("POST", "/pay/:id", function(req)
         end
     end
     return { status = 303, headers = { Location = k.success_url, ["Cache-Control"] = "no-store" }, body = "" }
-end)
+end, { role = "public" })

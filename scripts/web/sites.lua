@@ -91,5 +91,5 @@ local function serve(req)
     return page(req, etag, site.status, site.html_content)
 end
 
-wm.route_host("*." .. domain, serve)
-wm.route_host("*", serve)
+wm.route_host("*." .. domain, serve, { role = "public" })
+wm.route_host("*", serve, { role = "public" })

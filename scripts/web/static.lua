@@ -72,4 +72,4 @@ wm.route("GET", "/static/*path", function(req)
         end
     end
     return { status = 200, headers = headers, body = c.body }
-end)
+end, { role = "public" })

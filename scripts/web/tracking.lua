@@ -118,7 +118,7 @@ wm.route("GET", "/t/o/:token.gif", function(req)
     end
     -- The pixel answers the same either way: a bad token learns nothing.
     return { status = 200, headers = GIF_HEADERS, body = GIF }
-end)
+end, { role = "public" })
 
 wm.route("GET", "/t/c/:token", function(req)
     local id, url = tracking.verify_click(req.params.token)
@@ -128,7 +128,7 @@ wm.route("GET", "/t/c/:token", function(req)
     end
     record(event("click", id, req, url))
     return { status = 302, headers = { Location = url, ["Cache-Control"] = "no-store" }, body = "" }
-end)
+end, { role = "public" })
 
 local function try_later()
     local res = page(503, "Please try again in a moment", "<p>We cannot reach our records just now.</p>")
@@ -161,7 +161,7 @@ wm.route("GET", "/u/:token", function(req)
     return page(200, "Unsubscribe", ([[<p>Stop all email from us to <strong>%s</strong>?</p>
 <form method="post" action="/u/%s"><button type="submit">Unsubscribe</button></form>]]):format(
         html.escape(c.recipient_email), html.attr(req.params.token)))
-end)
+end, { role = "public" })
 
 wm.route("POST", "/u/:token", function(req)
     local id, err = tracking.verify_unsubscribe(req.params.token)
@@ -184,4 +184,4 @@ wm.route("POST", "/u/:token", function(req)
         return page(404, "Unknown subscription", "<p>We could not find this email.</p>")
     end
     return page(200, "You are unsubscribed", "<p>We will not email you again.</p>")
-end)
+end, { role = "public" })

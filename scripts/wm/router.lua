@@ -8,9 +8,19 @@
 --   wm.route_host(pattern, handler[, options])   a catch-all by Host:
 --       "acme.com" (exact), "*.localhost" (any subdomain; params.subdomain
 --       holds it), or "*" (any host). For generated sites and custom domains.
---   options: { access_log = false | true | share } -- this route's requests
---       in the access log: none, all, or that share of them (0..1), instead
---       of log.access_sample; answers >= 500 are logged regardless.
+--   options: { role = ..., access_log = ... }
+--       role: the least role a request needs: "public" (no login: sites,
+--       tracking, hooks, static, health, claim, pay, portal), "viewer",
+--       "editor", "admin" or "super_admin" (viewer < editor < admin <
+--       super_admin). Every route in a route file declares one; a file with
+--       a route that does not is refused (file:line), so the server does not
+--       start with it. A non-public handler runs behind lib.admin_auth.guard:
+--       no session or token -> login (401 for the API), a lower role -> 403,
+--       a mutating method without the session's CSRF token -> 403; the
+--       handler finds req.user and req.session.
+--       access_log = false | true | share: this route's requests in the
+--       access log: none, all, or that share of them (0..1), instead of
+--       log.access_sample; answers >= 500 are logged regardless.
 --
 -- Matching: a literal route, then parameter routes from the most specific
 -- (literal segments beat parameters, parameters beat a splat, position by
@@ -106,6 +116,28 @@ local function more_specific(a, b)
     return #sa > #sb
 end
 
+-- The roles in order; a role's rank is its position.
+local ROLES = { "public", "viewer", "editor", "admin", "super_admin" }
+local RANK = {}
+for i, r in ipairs(ROLES) do
+    RANK[r] = i
+end
+M.ROLES, M.RANK = ROLES, RANK
+
+-- Whether `role` is at least `least` ("admin" is at least "editor").
+function M.role_allows(role, least)
+    local have, need = RANK[role], RANK[least]
+    return have ~= nil and need ~= nil and have >= need
+end
+
+-- A non-public handler behind the guard. lib.admin_auth is required at
+-- call time so that a reload of it reaches routes declared before.
+local function guarded(role, handler)
+    return function(req)
+        return require("lib.admin_auth").guard(req, role, handler)
+    end
+end
+
 local function check_handler(handler, what)
     if type(handler) ~= "function" and not (type(handler) == "table" and getmetatable(handler)
         and getmetatable(handler).__call) then
@@ -128,10 +160,38 @@ local function apply_options(r, opts, what)
                 error(("%s: access_log must be true, false or a share 0..1, not %s"):format(what, tostring(v)), 3)
             end
             r.access_log = v
+        elseif k == "role" then
+            if RANK[v] == nil then
+                error(("%s: role must be one of %s, not %s"):format(what, concat(ROLES, ", "), tostring(v)), 3)
+            end
+            r.role = v
+            if v ~= "public" then
+                r.handler = guarded(v, r.handler)
+            end
         else
             error(("%s: unknown option %q"):format(what, tostring(k)), 3)
         end
     end
+end
+
+-- The file and line that declared a route while route files load: the
+-- first Lua frame outside this file (a route file, or a page module that
+-- a route file loads).
+local function declared_at()
+    if not current_file then
+        return nil
+    end
+    for level = 3, 12 do
+        local info = debug.getinfo(level, "Sl")
+        if not info then
+            break
+        end
+        local src = info.source
+        if sub(src, 1, 1) == "@" and not find(src, "wm/router.lua", 1, true) then
+            return sub(src, 2), info.currentline
+        end
+    end
+    return current_file, nil
 end
 
 function M.route(method, pattern, handler, opts)
@@ -155,8 +215,9 @@ function M.route(method, pattern, handler, opts)
     if old then
         error(("wm.route: %s is routed twice (first in %s)"):format(key, old.source), 2)
     end
+    local file, line = declared_at()
     local r = { method = method, pattern = pattern, label = pattern, handler = handler,
-                source = current_file or "?" }
+                source = file or current_file or "?", line = line }
     apply_options(r, opts, "wm.route")
     t.keys[key] = r
     if not find(pattern, "[:*]") then
@@ -197,8 +258,9 @@ function M.route_host(pattern, handler, opts)
     if old then
         error(("wm.route_host: %s is routed twice (first in %s)"):format(pattern, old.source), 2)
     end
+    local file, line = declared_at()
     local r = { method = "*", pattern = pattern, label = "host:" .. pattern, handler = handler,
-                source = current_file or "?", host = true }
+                source = file or current_file or "?", line = line, host = true }
     apply_options(r, opts, "wm.route_host")
     t.keys[key] = r
     if pattern == "*" then
@@ -392,12 +454,14 @@ function M.allowed(path, t)
     return concat(out, ", ")
 end
 
--- Every route, for `wm routes`-style listings: { {method, pattern, source}, ... }.
+-- Every route, for `wm routes`: { {method, pattern, role, source, line}, ... }
+-- (a host route's pattern is "host:<pattern>").
 function M.list(t)
     t = t or active
     local out = {}
     for key, r in pairs(t.keys) do
-        out[#out + 1] = { method = r.method, pattern = r.pattern, source = r.source, key = key }
+        out[#out + 1] = { method = r.method, pattern = r.host and ("host:" .. r.pattern) or r.pattern,
+                          role = r.role, source = r.source, line = r.line, key = key }
     end
     sort(out, function(a, b) return a.key < b.key end)
     return out
@@ -456,6 +520,16 @@ function M.rebuild()
         if not ok then
             building, current_file = prev_building, prev_file
             return nil, tostring(e)
+        end
+    end
+    -- Every route says who may call it; one that does not is refused
+    -- rather than guessed (public would open it, viewer would close a site).
+    for key, r in pairs(t.keys) do
+        if not r.role then
+            building, current_file = prev_building, prev_file
+            return nil, ("%s:%s: %s declares no role: add { role = \"public\" } (no login) or the least of "
+                .. "\"viewer\", \"editor\", \"admin\", \"super_admin\" as the route's options"):format(
+                r.source, tostring(r.line or "?"), key)
         end
     end
     building, current_file = prev_building, prev_file

@@ -88,8 +88,8 @@ end
 
 function T.rebuild_swaps_only_when_every_file_loads(t)
     local dir = t.tmpdir()
-    write(dir .. "/a.lua", 'wm.route("GET", "/one", function() return "one" end)')
-    write(dir .. "/b.lua", 'wm.route("GET", "/two", function() return "two" end)')
+    write(dir .. "/a.lua", 'wm.route("GET", "/one", function() return "one" end, { role = "public" })')
+    write(dir .. "/b.lua", 'wm.route("GET", "/two", function() return "two" end, { role = "public" })')
     local saved = router.dirs()
     t.defer(function()
         router.configure { dirs = saved }
@@ -113,7 +113,7 @@ function T.rebuild_swaps_only_when_every_file_loads(t)
     t.match(err, "nope")
     t.eq(router.match("GET", "/one").handler(), "one")
     -- Fixed: the new table, and a removed route is gone.
-    write(dir .. "/b.lua", 'wm.route("GET", "/three", function() return "three" end)')
+    write(dir .. "/b.lua", 'wm.route("GET", "/three", function() return "three" end, { role = "public" })')
     t.ok(router.rebuild())
     t.eq(router.match("GET", "/three").handler(), "three")
     t.eq(router.match("GET", "/two"), nil)
@@ -156,7 +156,7 @@ function T.route_options(t)
     t.match(err, "access_log must be")
     -- A route file gets the error at its own line.
     local dir = t.tmpdir()
-    write(dir .. "/r.lua", 'wm.route("GET", "/x", function() end,\n  { access_log = 7 })')
+    write(dir .. "/r.lua", 'wm.route("GET", "/x", function() end,\n  { role = "public", access_log = 7 })')
     local saved = router.dirs()
     t.defer(function()
         router.configure { dirs = saved }
@@ -166,6 +166,46 @@ function T.route_options(t)
     ok, err = router.rebuild()
     t.eq(ok, nil)
     t.match(err, "r.lua:%d: wm.route: access_log must be")
+end
+
+-- Every route in a route file declares its least role; one that does not
+-- keeps the whole table from loading, named by file and line.
+function T.routes_declare_roles(t)
+    local dir = t.tmpdir()
+    write(dir .. "/a.lua", 'wm.route("GET", "/open", function() return "open" end, { role = "public" })\n'
+        .. 'wm.route("POST", "/staff", function(req) return req.user.role end, { role = "editor" })')
+    write(dir .. "/b.lua", '\n\nwm.route("GET", "/forgot", function() return "?" end)')
+    local saved = router.dirs()
+    t.defer(function()
+        router.configure { dirs = saved }
+        router.rebuild()
+    end)
+    router.configure { dirs = { dir } }
+    local ok, err = router.rebuild()
+    t.eq(ok, nil)
+    t.match(err, "b.lua:3: GET /forgot declares no role")
+    write(dir .. "/b.lua", 'wm.route_host("*.x.test", function() return "?" end)')
+    ok, err = router.rebuild()
+    t.eq(ok, nil)
+    t.match(err, "b.lua:1: HOST %*.x.test declares no role")
+    local bad
+    ok, bad = pcall(router.route, "GET", "/r", h(), { role = "root" })
+    t.ok(not ok)
+    t.match(bad, "role must be one of public, viewer")
+    write(dir .. "/b.lua", '')
+    t.ok(router.rebuild())
+    local list = router.list()
+    t.eq({ list[1].method, list[1].pattern, list[1].role, list[1].line }, { "GET", "/open", "public", 1 })
+    t.eq({ list[2].method, list[2].pattern, list[2].role }, { "POST", "/staff", "editor" })
+    -- Public runs as declared; a staff route without a session never
+    -- reaches its handler (the API answers 401, a page goes to the login).
+    t.eq(http_server.dispatch { method = "GET", path = "/open", headers = {}, id = "r1" }.body, "open")
+    local res = http_server.dispatch { method = "POST", path = "/staff", headers = {}, id = "r2", body = "" }
+    t.eq(res.status, 303)
+    t.match(res.headers.Location, "^/admin/login")
+    t.ok(router.role_allows("admin", "editor"))
+    t.ok(not router.role_allows("viewer", "editor"))
+    t.ok(not router.role_allows(nil, "viewer"))
 end
 
 -- The access file gets a line per request, except from a route that says

@@ -157,7 +157,7 @@ function T.stopped_database_sites_clicks_and_503s(t)
     -- A route of another kind that needs the database, to see the generic path.
     local routes = t.tmpdir()
     local f = assert(io.open(routes .. "/probe.lua", "wb"))
-    f:write([[wm.route("GET", "/test/db", function() return "v=" .. assert(wm.db.query("SELECT 1 AS v"))[1].v end)]])
+    f:write([[wm.route("GET", "/test/db", function() return "v=" .. assert(wm.db.query("SELECT 1 AS v"))[1].v end, { role = "public" })]])
     f:close()
     local http_server = require "wm.http_server"
     local srv = assert(http_server.start { listen = "127.0.0.1:0", dirs = { routes } })

@@ -129,7 +129,7 @@ function T.every_edit_reaches_the_next_job_and_request(t)
           "local deep = require 'lib.rl_deep'\nreturn { say = function() return 'deep says ' .. deep.word end }\n")
     write(s.dir .. "/web/rl_route.lua", [[
 local helper = require "lib.rl_helper"
-wm.route("GET", "/rl", function() return { status = 200, body = helper.say() } end)
+wm.route("GET", "/rl", function() return { status = 200, body = helper.say() } end, { role = "public" })
 ]])
     t.wait_for("the new route", function()
         local r = wm.http.request { url = s.base .. "/rl", timeout = 2 }
@@ -212,7 +212,7 @@ function T.a_module_that_fails_to_load_keeps_the_old_code(t)
     write(s.dir .. "/lib/rl_deep.lua", "return { word = 'one' }\n")
     write(s.dir .. "/web/rl_route.lua", [[
 local deep = require "lib.rl_deep"
-wm.route("GET", "/rl", function() return { status = 200, body = deep.word } end)
+wm.route("GET", "/rl", function() return { status = 200, body = deep.word } end, { role = "public" })
 ]])
     t.wait_for("the new route", function()
         local r = wm.http.request { url = s.base .. "/rl", timeout = 2 }

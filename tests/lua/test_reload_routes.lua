@@ -12,11 +12,11 @@ end
 
 local function route_file(version, delay)
     return ([[
-wm.route("GET", "/ver", function() return { status = 200, body = %q } end)
+wm.route("GET", "/ver", function() return { status = 200, body = %q } end, { role = "public" })
 wm.route("GET", "/slow", function()
     wm.sleep(%s)
     return { status = 200, body = %q }
-end)
+end, { role = "public" })
 ]]):format(version, delay, version)
 end
 

@@ -34,8 +34,8 @@ local PAGE_RES = { status = 200, headers = { ["Content-Type"] = "text/html; char
 
 wm.route("GET", "/bench/pixel.gif", function()
     return GIF_RES
-end)
+end, { role = "public" })
 
 wm.route("GET", "/bench/page.html", function()
     return PAGE_RES
-end)
+end, { role = "public" })
