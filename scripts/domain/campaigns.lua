@@ -134,6 +134,19 @@ function _M.clicked(id, at)
     return row
 end
 
+-- The site's campaign -> converted (its first payment), whatever it had
+-- reached; converted_at is kept when set. Returns the row only when it
+-- changed (nil when the site had no campaign: a sale made without email).
+function _M.converted(site_id, actor)
+    local row, err = one([[UPDATE campaigns SET status = 'converted', converted_at = coalesce(converted_at, now()),
+        updated_at = now() WHERE site_id = $1 AND status IS DISTINCT FROM 'converted' RETURNING id]], site_id)
+    if not row then
+        return nil, err
+    end
+    assert(activity.log("campaign.converted", "campaign", row.id, {}, actor or "system"))
+    return row
+end
+
 -- Unsubscribes once: "done" when this call did it (the address goes on the
 -- suppression list, the business unsubscribed, one activity row),
 -- "already" when it was before (nothing written), "unknown" when there is
