@@ -135,6 +135,11 @@ return {
         ["commerce.checkout_expiry"] = positive(),
         ["commerce.offline_hooks_url"] = optional_http_url,
 
+        ["portal.link_ttl"] = int(60, 86400),
+        ["portal.session_idle"] = int(60),
+        ["portal.session_max"] = int(60),
+        ["portal.resend_interval"] = int(0),
+
         ["recurrente.base_url"] = http_url,
         ["recurrente.timeout"] = positive(),
         ["recurrente.retries"] = int(0, 10),

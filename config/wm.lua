@@ -230,6 +230,17 @@ return {
         -- own <sites.base_url>/hooks/recurrente.
         offline_hooks_url = "",
     },
+    -- The customer portal (/portal on sites.base_url's host).
+    portal = {
+        -- Seconds a magic sign-in link stays usable (once).
+        link_ttl = 900,
+        -- A session ends after this many seconds without a request...
+        session_idle = 3600,
+        -- ...and this many after it began, whatever happens.
+        session_max = 43200,
+        -- Seconds between two new links a customer may ask for.
+        resend_interval = 300,
+    },
     -- Recurrente (providers.payments = "recurrente"). The keys come from
     -- WM_RECURRENTE_PUBLIC_KEY and WM_RECURRENTE_SECRET_KEY (pk_test_/sk_test_
     -- or the live pair: the key decides the environment).

@@ -115,6 +115,10 @@ H.payment_succeeded = {
         end
         local customer = assert(customers.find_or_create({ recurrente_user_id = f.user_id, email = f.email,
             full_name = f.full_name, business_id = site.business_id, site_id = site.id }, ACTOR))
+        if customer.created then        -- the portal's welcome email, in this transaction
+            assert(wm.jobs.enqueue("portal_welcome", { customer_id = customer.id, kind = "welcome" },
+                                   { unique_key = "portal_welcome:" .. customer.id }))
+        end
         local renewal = sub ~= nil
         if f.subscription_id and not sub then
             sub = assert(subscriptions.start({ customer_id = customer.id, site_id = site.id,

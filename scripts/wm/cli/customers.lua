@@ -1,11 +1,13 @@
 -- wm customers ls|show ID: the paying customers.
 local customers = require "domain.customers"
 
-local usage = [[usage: wm customers <ls|show> [options]
+local usage = [[usage: wm customers <ls|show|login-link> [options]
 
   wm customers ls [--limit N] [--json]   newest first: email, name, status, lifetime value
   wm customers show ID [--json]          one customer with their subscriptions (site, period,
-                                         status) and payments]]
+                                         status) and payments
+  wm customers login-link ID             prints a fresh single-use link to the customer portal
+                                         (for support: it expires like an emailed one)]]
 
 local function out(...) io.stdout:write(...) end
 
@@ -41,6 +43,21 @@ local function ls(opts)
         out(("%-36s %-30s %-24s %-9s %14s %s\n"):format(r.id, v(r.email):sub(1, 30), v(r.full_name):sub(1, 24),
             v(r.status), money(r.lifetime_value_cents), v(r.created_at)))
     end
+    return true
+end
+
+local function login_link(id)
+    local c, err = wm.db.one("SELECT id FROM customers WHERE id = $1", id)
+    if not c then
+        return nil, err or ("no customer " .. id)
+    end
+    local url
+    url, err = require("web.portal.account").new_link(c.id)
+    if not url then
+        return nil, err
+    end
+    assert(require("lib.activity").log("customer.portal_link_issued", "customer", c.id, { by = "cli" }, "user"))
+    out(url, "\n")
     return true
 end
 
@@ -89,6 +106,12 @@ return {
                 return 2
             end
             ok, err = show(args[2], opts)
+        elseif sub == "login-link" then
+            if not (args[2] and args[2]:match("^%x+%-[%x-]+$")) then
+                io.stderr:write("wm customers login-link: give a customer id (from `wm customers ls`)\n\n", usage, "\n")
+                return 2
+            end
+            ok, err = login_link(args[2])
         else
             io.stderr:write("wm customers: unknown subcommand '", sub, "'\n\n", usage, "\n")
             return 2
