@@ -33,19 +33,25 @@ end
 -- The page a sold site shows: the preview's content rendered again without
 -- the preview banner, the claim link and noindex, from the same stored
 -- agent outputs. nil when they are gone (then the stored page stays).
+-- (Its queries join the caller's transaction: a connection pinned by it must
+-- not wait for a second one from the pool.)
 local function render_live(site)
-    local pipeline = require "lib.pipeline"
     local b = one("SELECT * FROM businesses WHERE id = $1", site.business_id)
-    local content = b and pipeline.agent_output(b.id, "architect")
-    if not content then
+    local rows = b and wm.db.run([[SELECT agent, output FROM agent_outputs WHERE business_id = $1
+        AND agent IN ('concept', 'director', 'architect')]], b.id)
+    local out = {}
+    for _, r in ipairs(rows or {}) do
+        out[r.agent] = r.output
+    end
+    if not out.architect then
         return nil, "no stored architect output"
     end
     return require("sites.render").render {
         url = (wm.config.sites.site_url_pattern or "http://%s.localhost:8080/"):format(site.subdomain),
         business = b,
-        dna = b.creative_dna ~= wm.null and b.creative_dna or pipeline.agent_output(b.id, "concept"),
-        brief = pipeline.agent_output(b.id, "director"),
-        content = content,
+        dna = b.creative_dna ~= wm.null and b.creative_dna or out.concept,
+        brief = out.director,
+        content = out.architect,
     }
 end
 

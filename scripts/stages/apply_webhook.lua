@@ -299,7 +299,7 @@ end
 
 return {
     kind = "apply_webhook",
-    concurrency = 8,
+    concurrency = 4,
     timeout = 60,
     max_attempts = 8,
     run = function(job)
