@@ -6,7 +6,7 @@
 -- Then lets each mail provider that can tell resolve the campaigns a crash
 -- left in 'sending' (the outbox knows from its file names).
 local last_warning
-local LOST_MAX = 5
+local LOST_MAX = 10
 
 return {
     kind = "rescue_leases",
