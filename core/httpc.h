@@ -28,7 +28,9 @@ typedef enum {
     WM_HTTPC_DNS,           /* "dns": the host name did not resolve */
     WM_HTTPC_TLS,           /* "tls": handshake or certificate verification failed */
     WM_HTTPC_TOO_LARGE,     /* "too_large": the body passed max_body */
-    WM_HTTPC_PROTOCOL,      /* "protocol": not HTTP, bad scheme, too many redirects */
+    WM_HTTPC_PROTOCOL,      /* "protocol": not HTTP, bad scheme, too many redirects, an
+                             * SMTP server's refusal (its code: wm_httpc_req_status) */
+    WM_HTTPC_AUTH,          /* "auth": the SMTP server refused the login */
     WM_HTTPC_ERROR          /* "error": anything else; see wm_httpc_req_error() */
 } wm_httpc_outcome_t;
 
@@ -40,6 +42,13 @@ typedef struct {
 } wm_httpc_conf_t;
 
 typedef struct wm_httpc_req_s wm_httpc_req_t;
+
+/* How much of an SMTP payload curl took (wm_httpc_smtp_data_sent). */
+typedef enum {
+    WM_HTTPC_DATA_NONE = 0,     /* none: the server never said 354 to DATA */
+    WM_HTTPC_DATA_STARTED,      /* some, not all: the server cannot have accepted it */
+    WM_HTTPC_DATA_ALL           /* all of it, and curl goes on to the final dot */
+} wm_httpc_data_t;
 
 /* Runs once when the request ends, from a libuv callback (never inside
  * wm_httpc_start). The request still belongs to the caller, who reads the
@@ -72,6 +81,24 @@ void wm_httpc_req_timeout(wm_httpc_req_t *r, double seconds);
 void wm_httpc_req_follow(wm_httpc_req_t *r, int follow);
 /* Response body cap in bytes (> 0). */
 void wm_httpc_req_max_body(wm_httpc_req_t *r, size_t max);
+
+/* Trusts the CA certificates in `path` (PEM) instead of the system's. */
+void wm_httpc_req_ca_file(wm_httpc_req_t *r, const char *path);
+
+/* An SMTP request (smtp:// or smtps:// URL; its path is the EHLO name):
+ * one message from envelope sender `mail_from` (no angle brackets), the body
+ * set with wm_httpc_req_body being the whole RFC 5322 message with CRLF line
+ * ends (curl dot-stuffs it). NULL when `mail_from` has spaces, controls or
+ * angle brackets. wm_httpc_req_status gives the server's last reply code. */
+wm_httpc_req_t *wm_httpc_smtp_new(const char *url, const char *mail_from);
+/* Adds an envelope recipient; WM_EINVAL for spaces, controls or brackets. */
+int wm_httpc_smtp_rcpt(wm_httpc_req_t *r, const char *addr);
+/* AUTH with these (copied); a NULL or empty username means no AUTH. */
+void wm_httpc_smtp_login(wm_httpc_req_t *r, const char *username, const char *password);
+/* smtp:// requires STARTTLS unless this is set. */
+void wm_httpc_smtp_tls_optional(wm_httpc_req_t *r, int optional);
+/* How far the payload got, valid once the callback has run. */
+wm_httpc_data_t wm_httpc_smtp_data_sent(const wm_httpc_req_t *r);
 
 /* Starts `r`. On success (0) `cb` runs exactly once, never from inside this
  * call, unless wm_httpc_cancel comes first. On failure (< 0, message in

@@ -10,6 +10,17 @@
  *     "connect", "dns", "tls", "too_large", "protocol" or
  *     "error: <curl message>". Misuse (no url, a header with CR/LF, called
  *     outside a task) raises.
+ *   smtp{url=, from=, to=, body=, username=, password=, starttls=,
+ *        ca_file=, timeout=}
+ *       -> {code=} | nil, err, {code=, outcome=, data=}
+ *     Sends one message (body: the whole RFC 5322 text, CRLF line ends) on
+ *     the shared multi handle, reusing a cached session to the same relay.
+ *     `from` is the envelope sender, `to` one address or a list; starttls
+ *     "required" (the default) or "off" (smtp:// only). On failure `code` is
+ *     the server's last reply code (0: none), `outcome` a token as for
+ *     request plus "auth", and `data` "none", "started" or "all": how much of
+ *     the payload curl took, which says whether the server can have
+ *     accepted the message. Bad addresses raise.
  *   configure{max_body=, timeout=, max_connections=, user_agent=}
  *     Sets the client's defaults (from config http_client.*).
  *   active() -> number of requests in flight.
@@ -198,6 +209,120 @@ static int l_request(lua_State *L)
     return wm_sched_yield(co, r, request_push, request_cancel);
 }
 
+static const char *const DATA_TOKENS[] = {"none", "started", "all"};
+
+static int smtp_push(wm_co_t *co, lua_State *L, void *op)
+{
+    wm_httpc_req_t *r = op;
+    WM_UNUSED(co);
+    wm_httpc_outcome_t o = wm_httpc_req_outcome(r);
+    long code = wm_httpc_req_status(r);
+    if (o == WM_HTTPC_OK) {
+        lua_createtable(L, 0, 1);
+        lua_pushinteger(L, (lua_Integer)code);
+        lua_setfield(L, -2, "code");
+        wm_httpc_req_free(r);
+        return 1;
+    }
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", wm_httpc_outcome_token(o), wm_httpc_req_error(r));
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, (lua_Integer)code);
+    lua_setfield(L, -2, "code");
+    lua_pushstring(L, wm_httpc_outcome_token(o));
+    lua_setfield(L, -2, "outcome");
+    lua_pushstring(L, DATA_TOKENS[wm_httpc_smtp_data_sent(r)]);
+    lua_setfield(L, -2, "data");
+    wm_httpc_req_free(r);
+    return 3;
+}
+
+static const char *opt_string(lua_State *L, const char *field)
+{
+    lua_getfield(L, 1, field);
+    if (lua_isnil(L, -1))
+        return NULL;
+    if (lua_type(L, -1) != LUA_TSTRING)
+        luaL_error(L, "wm.core.httpc.smtp: %s must be a string", field);
+    return lua_tostring(L, -1);
+}
+
+/* Adds one recipient at the top of the stack; frees `r` and raises on a bad one. */
+static void add_rcpt(lua_State *L, wm_httpc_req_t *r)
+{
+    const char *a = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    if (a == NULL || wm_httpc_smtp_rcpt(r, a) < 0) {
+        wm_httpc_req_free(r);
+        luaL_error(L, "wm.core.httpc.smtp: bad recipient address");
+    }
+}
+
+static int l_smtp(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    wm_co_t *co = wm_sched_current(L);
+    if (co == NULL)
+        return luaL_error(L, "wm.core.httpc.smtp: must be called from a wm task");
+    const char *url = opt_string(L, "url");
+    const char *from = opt_string(L, "from");
+    const char *username = opt_string(L, "username");
+    const char *password = opt_string(L, "password");
+    const char *starttls = opt_string(L, "starttls");
+    const char *ca_file = opt_string(L, "ca_file");
+    if (url == NULL || from == NULL)
+        return luaL_error(L, "wm.core.httpc.smtp: url and from are required");
+    int tls_optional = 0;
+    if (starttls != NULL && strcmp(starttls, "off") == 0)
+        tls_optional = 1;
+    else if (starttls != NULL && strcmp(starttls, "required") != 0)
+        return luaL_error(L, "wm.core.httpc.smtp: starttls must be \"required\" or \"off\"");
+    lua_getfield(L, 1, "body");
+    if (lua_type(L, -1) != LUA_TSTRING)
+        return luaL_error(L, "wm.core.httpc.smtp: body must be a string");
+    size_t body_len;
+    const char *body = lua_tolstring(L, -1, &body_len);
+    lua_getfield(L, 1, "timeout");
+    double timeout = 0;
+    if (!lua_isnil(L, -1)) {
+        timeout = lua_tonumber(L, -1);
+        if (lua_type(L, -1) != LUA_TNUMBER || !(timeout > 0))
+            return luaL_error(L, "wm.core.httpc.smtp: timeout must be a positive number of seconds");
+    }
+    lua_getfield(L, 1, "to");
+    int to_idx = lua_gettop(L);
+    if (!lua_istable(L, to_idx) && lua_type(L, to_idx) != LUA_TSTRING)
+        return luaL_error(L, "wm.core.httpc.smtp: to must be an address or a list of them");
+
+    wm_httpc_req_t *r = wm_httpc_smtp_new(url, from);
+    if (r == NULL)
+        return luaL_error(L, "wm.core.httpc.smtp: bad envelope sender address");
+    if (lua_istable(L, to_idx)) {
+        int n = (int)lua_objlen(L, to_idx);
+        for (int i = 1; i <= n; i++) {
+            lua_rawgeti(L, to_idx, i);
+            add_rcpt(L, r);
+            lua_pop(L, 1);
+        }
+    } else {
+        lua_pushvalue(L, to_idx);
+        add_rcpt(L, r);
+        lua_pop(L, 1);
+    }
+    wm_httpc_req_body(r, body, body_len);
+    wm_httpc_smtp_login(r, username, password);
+    wm_httpc_smtp_tls_optional(r, tls_optional);
+    wm_httpc_req_ca_file(r, ca_file);
+    if (timeout > 0)
+        wm_httpc_req_timeout(r, timeout);
+
+    wm_err_t err;
+    if (wm_httpc_start(r, on_done, co, &err) < 0) {
+        wm_httpc_req_free(r);
+        return luaL_error(L, "wm.core.httpc.smtp: %s", err.msg);
+    }
+    return wm_sched_yield(co, r, smtp_push, request_cancel);
+}
+
 static int l_configure(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -229,7 +354,7 @@ int wm_lua_httpc_open(lua_State *L)
     if (wm_httpc_init(wm_sched_loop(), NULL, 1, &err) < 0)
         return luaL_error(L, "%s", err.msg);
     static const luaL_Reg funcs[] = {
-        {"request", l_request}, {"configure", l_configure}, {"active", l_active}, {NULL, NULL}};
+        {"request", l_request}, {"smtp", l_smtp}, {"configure", l_configure}, {"active", l_active}, {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, funcs);
     return 1;
