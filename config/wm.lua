@@ -126,6 +126,31 @@ return {
         -- Emails sent per UTC day across all hosts, at most.
         daily_cap = 200,
         variant = "a",
+        -- Messages per second per provider across all hosts (a token bucket
+        -- in the database); 0: no limit. SES allows 14/s by default.
+        rate_limits = { smtp = 0, sendgrid = 0, ses = 14 },
+        -- providers.mail = "smtp": a relay (WM_MAIL_SMTP_URL ...).
+        smtp = {
+            -- smtp://host:587 (STARTTLS) or smtps://host:465; empty: not set.
+            url = "",
+            -- AUTH login; empty: no AUTH. The password comes only from
+            -- WM_MAIL_SMTP_PASSWORD.
+            username = "",
+            password = "",
+            -- "required": an smtp:// relay that cannot STARTTLS is refused
+            -- (nothing goes out in clear); "off": plain (a relay on localhost).
+            starttls = "required",
+            -- A PEM file of CA certificates to trust instead of the system's.
+            ca_file = "",
+            -- Seconds one message may take, from connecting to the relay's answer.
+            timeout = 60,
+            -- Seconds to wait before trying again after a throttling answer
+            -- (421/450/451/452/454).
+            retry_after = 60,
+            -- The domain of the bounce address (bounce+<campaign>@domain);
+            -- empty: the sender's.
+            bounce_domain = "",
+        },
     },
     sites = {
         -- Where tracking links, unsubscribe and claim links point. Empty:

@@ -47,9 +47,13 @@ function _M.skip(id, why)
 end
 
 -- pending -> sending, in its own transaction before the provider is called.
-function _M.start_sending(id)
-    local row, err = one([[UPDATE campaigns SET status = 'sending', sending_started_at = now(), updated_at = now()
-        WHERE id = $1 AND status = 'pending' RETURNING id]], id)
+-- `provider` is the mail provider about to be called: a campaign left in
+-- 'sending' must be looked up with the one that had it (auto_resolve), not
+-- with the one configured when it was composed.
+function _M.start_sending(id, provider)
+    local row, err = one([[UPDATE campaigns SET status = 'sending', sending_started_at = now(), updated_at = now(),
+        email_provider = coalesce($2, email_provider)
+        WHERE id = $1 AND status = 'pending' RETURNING id]], id, provider)
     if not row then
         return nil, err or "campaign not pending"
     end

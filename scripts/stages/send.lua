@@ -70,7 +70,7 @@ local function claim(campaign_id)
         if today >= wm.config.mail.daily_cap then
             return "cap"
         end
-        assert(campaigns.start_sending(c.id))
+        assert(campaigns.start_sending(c.id, select(2, providers.get("mail"))))
         return "go", c
     end)
 end
@@ -128,6 +128,11 @@ return {
             if info.sent == false and info.permanent then
                 assert(campaigns.fail(c.id, why))
                 return outcome.discard(why)
+            elseif info.sent == false and info.throttled then
+                -- Throttling (a rate limit, SMTP 421/450/451/452/454) is no
+                -- failure: wait and go again without spending an attempt.
+                assert(campaigns.release(c.id, why))
+                return outcome.snooze(info.retry_after or 60)
             elseif info.sent == false then
                 assert(campaigns.release(c.id, why))
                 return outcome.retry(why, info.retry_after)
