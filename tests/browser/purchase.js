@@ -62,10 +62,51 @@ async function main() {
     }
     if (!live) fail('the site still shows the preview banner 30 s after the payment');
     else console.log('purchase: the site is live (no preview banner, no claim link, no noindex)');
+
+    // The customer portal: the welcome email's link (read from the outbox
+    // under $WM_PATHS_VAR, as the buyer would from their inbox) -> "Open my
+    // account" -> /portal shows the plan as active, at a phone's width.
+    const link = await portalLink(30000);
+    if (!link) {
+      fail('no portal link in the outbox 30 s after the payment');
+    } else {
+      console.log('purchase: portal link from the outbox');
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto(link, { waitUntil: 'load' });
+      await page.click('button:has-text("Open my account")');
+      await page.waitForURL(/\/portal$/);
+      const status = await page.textContent('.status');
+      if (status !== 'active') fail(`the portal shows status ${JSON.stringify(status)}, not "active"`);
+      else console.log('purchase: the portal shows the subscription active');
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+      if (wide > 390) fail(`the portal is ${wide} px wide at a 390 px viewport`);
+      if (process.env.WM_TEST_SCREENSHOTS) {
+        await page.screenshot({ path: `${process.env.WM_TEST_SCREENSHOTS}/portal-390.png`, fullPage: true });
+      }
+    }
   } finally {
     await browser.close();
   }
   for (const e of errors) fail(e);
+}
+
+// The newest /portal/login/ link in the outbox's .eml files (quoted-printable
+// decoded), waiting up to `ms` for the welcome email's job to write it.
+async function portalLink(ms) {
+  const fs = require('fs');
+  const path = require('path');
+  const dir = path.join(process.env.WM_PATHS_VAR || 'var', 'outbox');
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    const names = fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.eml') && !n.startsWith('.')).sort() : [];
+    for (const n of names.reverse()) {
+      const text = fs.readFileSync(path.join(dir, n), 'latin1').replace(/=\r?\n/g, '')
+        .replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+      const m = text.match(/https?:\/\/[^\s"<>]+\/portal\/login\/[\w-]+/);
+      if (m) return m[0];
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return null;
 }
 
 main().catch((e) => { fail(e.stack || String(e)); });
