@@ -282,6 +282,20 @@ return {
         -- per-installation secret (scripts/lib/svix.lua).
         webhook_secret = "",
     },
+    -- The dashboard (/admin): its sessions and login throttling.
+    admin = {
+        -- Seconds a session lives without a request, and at most in all.
+        session_idle = 7200,
+        session_max = 43200,
+        -- Seconds the one-time setup link (no admin yet) stays valid.
+        setup_link_ttl = 3600,
+        -- Failed logins per account or per address (in the last hour)
+        -- before each further attempt waits login_delay seconds, doubled
+        -- per failure, up to login_delay_max.
+        login_free_failures = 3,
+        login_delay = 1,
+        login_delay_max = 900,
+    },
     -- The operator's own settings, for stages and providers of their own
     -- (WM_SCRIPTS_PATH): any keys, not checked. Every other section is.
     custom = {},

@@ -174,6 +174,9 @@ local function serve_here(opts, listen, dirs, drain)
         require("wm.config").follow_listen(wm.config, bh .. ":" .. bp, opts.listen and "--listen" or "bound")
     end
     local reload = start_reload()
+    if worker == nil and not waiting_for_db and not stopping then
+        require("web.admin.setup_notice").print()
+    end
     local jobs_started = false
     if run_jobs and not stopping and not waiting_for_db then
         local ok, jerr = wm.jobs.start_worker { cron = true }

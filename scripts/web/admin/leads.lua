@@ -1,0 +1,133 @@
+-- /admin/leads: the businesses, filtered (lead status, city, category,
+-- has email, name search) and sorted newest first, keyset-paginated on
+-- (created_at, id); /admin/leads/<id>: one business with its raw place,
+-- website evidence, score reasons, LLM calls, sites, campaigns and activity.
+local view = require "web.admin.view"
+
+local LIST = [[
+<form method="get" action="/admin/leads" class="filters">
+<label>Status <select name="status"><option value="">any</option>{{#statuses}}<option{{#selected}} selected{{/selected}}>{{name}}</option>{{/statuses}}</select></label>
+<label>City <input type="text" name="city" value="{{f.city}}"></label>
+<label>Category <input type="text" name="category" value="{{f.category}}"></label>
+<label>Name <input type="search" name="q" value="{{f.q}}"></label>
+<label class="check"><input type="checkbox" name="email" value="1"{{#f.email}} checked{{/f.email}}> has email</label>
+<button type="submit">Filter</button></form>
+{{^rows}}<p class="empty">No lead matches. Leads arrive as the autopilot scrapes its grid cells (<code>wm grid ls</code>).</p>{{/rows}}
+{{#has_rows}}<div class="scroll"><table class="leads"><thead><tr><th>Name</th><th>City</th><th>Category</th><th class="num">Rating</th><th class="num">Reviews</th><th class="num">Score</th><th>Status</th><th>Email</th></tr></thead><tbody>
+{{#rows}}<tr><td><a href="/admin/leads/{{id}}">{{name}}</a></td><td>{{city}}</td><td>{{category}}</td><td class="num">{{rating}}</td><td class="num">{{review_count}}</td><td class="num">{{score}}</td><td><span class="pill {{lead_status}}">{{lead_status}}</span></td><td>{{#email}}yes{{/email}}</td></tr>{{/rows}}
+</tbody></table></div>
+{{#next}}<p><a class="button alt" href="{{next}}">Older leads →</a></p>{{/next}}{{/has_rows}}]]
+
+local SHOW = [[
+<p><a href="/admin/leads">← Leads</a></p>
+<section class="cards">
+<div class="card"><div class="label">Status</div><div class="value small">{{b.lead_status}}</div></div>
+<div class="card"><div class="label">City</div><div class="value small">{{b.city}}, {{b.state}}</div></div>
+<div class="card"><div class="label">Rating</div><div class="value small">{{b.rating}} ({{b.review_count}})</div></div>
+<div class="card"><div class="label">Email</div><div class="value small">{{b.email}}</div></div>
+</section>
+<h2>Score and reasons</h2>{{^reasons}}<p class="empty">Not qualified yet.</p>{{/reasons}}{{#reasons}}<p>Score {{b.qualification_score}}</p><pre>{{reasons}}</pre>{{/reasons}}
+<h2>Website evidence</h2>{{^evidence}}<p class="empty">Not checked yet.</p>{{/evidence}}{{#evidence}}<pre>{{evidence}}</pre>{{/evidence}}
+<h2>Sites</h2>{{^sites}}<p class="empty">No site yet.</p>{{/sites}}
+{{#sites}}<p>{{subdomain}} · version {{version}} · <span class="pill {{status}}">{{status}}</span> · {{created}}</p>{{/sites}}
+<h2>Campaigns</h2>{{^campaigns}}<p class="empty">No campaign yet.</p>{{/campaigns}}
+{{#campaigns}}<p>{{subject_line}} · <span class="pill {{status}}">{{status}}</span> · sent {{sent}} · opened {{opened}} · clicked {{clicked}}</p>{{/campaigns}}
+<h2>LLM calls</h2>{{^calls}}<p class="empty">None.</p>{{/calls}}
+{{#has_calls}}<div class="scroll"><table><thead><tr><th>Agent</th><th>Model</th><th class="num">In</th><th class="num">Out</th><th class="num">Cost $</th><th>OK</th><th>When</th></tr></thead><tbody>
+{{#calls}}<tr><td>{{agent}}</td><td>{{model}}</td><td class="num">{{input_tokens}}</td><td class="num">{{output_tokens}}</td><td class="num">{{cost}}</td><td>{{#ok}}yes{{/ok}}{{^ok}}no{{/ok}}</td><td>{{at}}</td></tr>{{/calls}}
+</tbody></table></div>{{/has_calls}}
+<h2>Activity</h2>{{^activity}}<p class="empty">None.</p>{{/activity}}
+{{#activity}}<p><code>{{action}}</code> · {{actor_type}} · {{at}}</p>{{/activity}}
+<h2>Raw place</h2><pre>{{raw_place}}</pre>]]
+
+local STATUSES = { "new", "has_website", "no_website", "unverifiable", "qualified", "disqualified" }
+local PAGE = 50
+
+local function urlencode(v)
+    return (tostring(v):gsub("[^%w_.~-]", function(c) return ("%%%02X"):format(c:byte()) end))
+end
+
+local function text(v)
+    return (type(v) == "string" and v ~= "") and v or nil
+end
+
+wm.route("GET", "/admin/leads", function(req)
+    local q = req.query or {}
+    local f = { status = text(q.status), city = text(q.city), category = text(q.category), q = text(q.q),
+                email = q.email == "1" }
+    -- The cursor: "<created_at>|<id>" of the last row shown.
+    local after_t, after_id = (text(q.after) or ""):match("^([%d%-: .]+)|(%x+%-[%x-]+)$")
+    local rows = assert(wm.db.query([[SELECT id, name, coalesce(city, '') AS city, coalesce(category, '') AS category,
+            coalesce(rating::text, '') AS rating, coalesce(review_count::text, '') AS review_count, lead_status,
+            email IS NOT NULL AND email <> '' AS email, to_char(created_at, 'YYYY-MM-DD HH24:MI:SS.US') AS cursor_t,
+            qualification_score AS score
+        FROM businesses
+        WHERE ($1::text IS NULL OR lead_status = $1) AND ($2::text IS NULL OR city ILIKE $2)
+          AND ($3::text IS NULL OR category ILIKE $3) AND ($4::text IS NULL OR name ILIKE '%' || $4 || '%')
+          AND (NOT $5::bool OR (email IS NOT NULL AND email <> ''))
+          AND ($6::timestamp IS NULL OR (created_at, id) < ($6::timestamp, $7::uuid))
+        ORDER BY created_at DESC, id DESC LIMIT $8]],
+        f.status, f.city, f.category, f.q, f.email, after_t, after_id, PAGE + 1))
+    local next_url
+    if #rows > PAGE then
+        rows[#rows] = nil
+        local last = rows[#rows]
+        local parts = {}
+        for _, k in ipairs({ "status", "city", "category", "q" }) do
+            if f[k] then
+                parts[#parts + 1] = k .. "=" .. urlencode(f[k])
+            end
+        end
+        if f.email then
+            parts[#parts + 1] = "email=1"
+        end
+        parts[#parts + 1] = "after=" .. urlencode(last.cursor_t .. "|" .. last.id)
+        next_url = "/admin/leads?" .. table.concat(parts, "&")
+    end
+    for _, r in ipairs(rows) do
+        r.score = view.str(r.score)
+    end
+    local statuses = {}
+    for _, s in ipairs(STATUSES) do
+        statuses[#statuses + 1] = { name = s, selected = s == f.status }
+    end
+    -- The form shows what was asked ("" for a filter left empty).
+    local shown = { city = f.city or "", category = f.category or "", q = f.q or "", email = f.email }
+    return view.page(req, "Leads", LIST, { rows = rows, has_rows = #rows > 0, f = shown, statuses = statuses,
+        next = next_url })
+end, { role = "viewer" })
+
+local function pretty(v)
+    if v == nil or v == wm.null then
+        return nil
+    end
+    return wm.json.encode(v, { pretty = true })
+end
+
+wm.route("GET", "/admin/leads/:id", function(req)
+    local id = req.params.id
+    if not id:match("^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$") then
+        return view.not_found(req)
+    end
+    local b = assert(wm.db.query("SELECT * FROM businesses WHERE id = $1", id))[1]
+    if not b then
+        return view.not_found(req)
+    end
+    local sites = assert(wm.db.query([[SELECT coalesce(subdomain, '') AS subdomain, version, coalesce(status, '') AS status, to_char(created_at, 'YYYY-MM-DD HH24:MI') AS created
+        FROM generated_sites WHERE business_id = $1 ORDER BY version DESC]], id))
+    local campaigns = assert(wm.db.query([[SELECT coalesce(subject_line, '') AS subject_line, coalesce(status, '') AS status,
+            coalesce(to_char(sent_at, 'MM-DD HH24:MI'), '–') AS sent, coalesce(to_char(opened_at, 'MM-DD HH24:MI'), '–') AS opened,
+            coalesce(to_char(clicked_at, 'MM-DD HH24:MI'), '–') AS clicked
+        FROM campaigns WHERE business_id = $1 ORDER BY created_at DESC]], id))
+    local calls = assert(wm.db.query([[SELECT agent, model, input_tokens, output_tokens,
+            to_char(cost_micro_usd / 1e6, 'FM990.0000') AS cost, ok, to_char(created_at, 'MM-DD HH24:MI:SS') AS at
+        FROM llm_calls WHERE business_id = $1 ORDER BY created_at DESC LIMIT 100]], id))
+    local activity = assert(wm.db.query([[SELECT action, coalesce(actor_type, '') AS actor_type, to_char(created_at, 'YYYY-MM-DD HH24:MI:SS') AS at
+        FROM activity_log WHERE entity_id = $1 ORDER BY created_at DESC LIMIT 100]], id))
+    for _, k in ipairs({ "lead_status", "city", "state", "rating", "review_count", "email", "qualification_score" }) do
+        b[k] = view.str(b[k])
+    end
+    return view.page(req, b.name, SHOW, { b = b, reasons = pretty(b.qualification_reasons) or "",
+        evidence = pretty(b.website_evidence) or "", raw_place = pretty(b.raw_place) or "–", sites = sites,
+        campaigns = campaigns, calls = calls, has_calls = #calls > 0, activity = activity })
+end, { role = "viewer" })
