@@ -416,6 +416,23 @@ function T.hostile_customer_name_is_escaped_in_the_page_and_the_email(t)
     t.no_match(page.body, "<img src=x")
 end
 
+function T.empty_account_explains_itself(t)
+    setup(t)
+    local c = one([[INSERT INTO customers (email, full_name, status) VALUES ('nobody@example.com', 'No Body', 'active')
+        RETURNING id]])
+    local url = assert(require("web.portal.account").new_link(c.id))
+    local _, page = session_for(t, { link = url:match("(/portal/login/.*)$") })
+    t.match(page.body, "You have no subscription with us")
+    t.match(page.body, "No payments yet")
+    t.no_match(page.body, "<table")
+    t.no_match(page.body, "Cancel subscription")
+    -- Signed out, /portal says how to sign in and shows nothing else.
+    local out = request("/portal")
+    t.eq(out.status, 200)
+    t.match(out.body, "sign%-in link we emailed you")
+    t.no_match(out.body, "No Body")
+end
+
 function T.cli_prints_a_fresh_link(t)
     setup(t)
     local a = buy(t, "Ana")

@@ -1,4 +1,4 @@
--- wm customers ls|show ID: the paying customers.
+-- wm customers ls|show ID|login-link ID: the paying customers (and a portal link for support).
 local customers = require "domain.customers"
 
 local usage = [[usage: wm customers <ls|show|login-link> [options]
