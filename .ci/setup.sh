@@ -11,7 +11,7 @@ pkgs="build-essential cmake pkg-config libluajit-5.1-dev libuv1-dev libpq-dev
 libcurl4-openssl-dev libcjson-dev libsodium-dev libhttp-parser-dev postgresql
 postgresql-client ca-certificates"
 if [ "${1:-}" = "--test" ]; then
-    pkgs="$pkgs clang libclang-rt-14-dev python3 procps chromium nodejs npm"
+    pkgs="$pkgs clang libclang-rt-14-dev python3 procps chromium nodejs npm postfix python3-aiosmtpd"
 fi
 
 missing=""
@@ -28,6 +28,9 @@ if [ -n "$missing" ]; then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO=sudo
     export DEBIAN_FRONTEND=noninteractive
+    # postfix is there for the mail tests' smtp-sink and smtp-source: "No
+    # configuration" installs it without a system MTA running.
+    echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
     $SUDO apt-get update -qq
     # shellcheck disable=SC2086
     $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
