@@ -75,12 +75,9 @@ local function render(status, title, content, ctx, headers)
              body = require("lib.template").render(LAYOUT, ctx, { partials = { content = content } }) }
 end
 
-local function plain(status, body, headers)
-    local h = { ["Content-Type"] = "text/plain; charset=utf-8", ["Cache-Control"] = "no-store" }
-    for k, v in pairs(headers or {}) do
-        h[k] = v
-    end
-    return { status = status, headers = h, body = body }
+local function plain(status, body)
+    return { status = status, headers = { ["Content-Type"] = "text/plain; charset=utf-8",
+                                          ["Cache-Control"] = "no-store" }, body = body }
 end
 
 local function forbidden()
@@ -111,6 +108,7 @@ local function on_main_host(req)
     return host:sub(-#domain - 1) ~= "." .. domain
 end
 
+-- Public to the router: the portal signs its customers in itself.
 local function route(method, pattern, fn)
     wm.route(method, pattern, function(req)
         if not on_main_host(req) then
