@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 pkgs="build-essential cmake pkg-config libluajit-5.1-dev libuv1-dev libpq-dev
-libcurl4-openssl-dev libcjson-dev libsodium-dev libhttp-parser-dev postgresql
+libcurl4-openssl-dev libcjson-dev libsodium-dev libhttp-parser-dev zlib1g-dev libbrotli-dev postgresql
 postgresql-client ca-certificates"
 if [ "${1:-}" = "--test" ]; then
     pkgs="$pkgs clang libclang-rt-14-dev python3 procps chromium nodejs npm postfix python3-aiosmtpd"

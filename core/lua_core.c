@@ -1,6 +1,7 @@
 /* lua_core.c unit provides the "wm.core" module: the scheduler calls, log,
- * json, crypto, exec, signals and a few file-system helpers, gathered into
+ * json, crypto, codec, exec, signals and a few file-system helpers, gathered into
  * one table that scripts/wm/init.lua turns into the global `wm`. */
+#include "codec.h"
 #include "crypto.h"
 #include "json.h"
 #include "log.h"
@@ -252,6 +253,7 @@ int wm_lua_core_open(lua_State *L)
     wm_json_lua_register(L);
     wm_crypto_init();
     wm_crypto_lua_register(L);
+    wm_codec_lua_register(L);
     wm_proc_lua_register(L);
     wm_fs_lua_register(L);
 

@@ -11,6 +11,7 @@ local wm = {
     null = core.null,
     json = core.json,
     crypto = core.crypto,
+    codec = core.codec,
     exec = core.exec,
     log = core.log,
     spawn = core.spawn,
