@@ -1,16 +1,26 @@
 -- The last published bytes of each site, kept so that a site still answers
--- while the database is down (scripts/web/sites.lua). The database is the
--- truth: the cache is written from what it served and read only when it
--- cannot answer.
+-- while the database is down (scripts/web/sites.lua), with each version's
+-- compressed forms made once beside them. The database is the truth: the
+-- cache is written from what it served and read only when it cannot answer.
 --
---   site_cache.put(kind, name, {body=, etag=, status=})   after serving from the database
---   site_cache.get(kind, name) -> {body=, etag=, status=} | nil
+--   site_cache.put(kind, name, {body=, etag=, status=, updated=}) -> entry
+--       after serving from the database; entry adds gzip= and br= (each
+--       absent when it would not be smaller than the body)
+--   site_cache.get(kind, name) -> entry | nil
 --   site_cache.drop(kind, name)                          the database says there is no site
 --       kind: "sub" (a subdomain of sites_domain) or "domain" (a custom domain)
+--       updated: the version's date (YYYY-MM-DD...), for sitemap.xml
 --
--- Memory: an LRU bounded by MAX_BYTES (a site is <= 30 KB, so thousands fit).
+-- Compression (gzip 9, brotli 11) runs on the thread pool, once per version
+-- in each process: while one task compresses a new version, other requests
+-- for it get the entry without its compressed forms rather than compressing
+-- it again. Disk keeps the plain bytes only; a copy read back from disk is
+-- compressed again once.
+--
+-- Memory: an LRU bounded by MAX_BYTES, counting the plain and compressed
+-- bytes (a site is <= 30 KB, so thousands fit).
 -- Disk: <paths.var>/sites/<name>.html (or sites/domains/<name>.html) with
--- <name>.json beside it ({etag, status, sha256, saved_at}), each written to a
+-- <name>.json beside it ({etag, status, updated, sha256, saved_at}), each written to a
 -- temporary file and renamed into place (wm.fs.write_file, off the loop), so
 -- a reader sees the old file or the new one, never half of one. The html is checked against the sha256 in the
 -- metadata when read: a pair torn by a crash between the two renames reads as
@@ -20,7 +30,12 @@
 local _M = {}
 
 local MAX_BYTES = 32 * 1024 * 1024
-local OVERHEAD = 256         -- bytes counted per entry beyond its body
+local OVERHEAD = 256         -- bytes counted per entry beyond its bytes
+local GZIP_LEVEL, BROTLI_QUALITY = 9, 11
+local BUILD_TIMEOUT = 10     -- seconds after which a compression is presumed lost
+
+-- key -> etag of the version a task is compressing now.
+local building = {}
 
 -- The LRU: a doubly linked list, most recent at head, and an index by key.
 local index, head, tail, used = {}, nil, nil, 0
@@ -50,7 +65,7 @@ end
 
 local function remember(key, entry)
     forget(key)
-    local size = #entry.body + OVERHEAD
+    local size = #entry.body + #(entry.gzip or "") + #(entry.br or "") + OVERHEAD
     if size > limit then
         return
     end
@@ -91,7 +106,7 @@ local function save(kind, name, entry)
     end
     if ok then
         ok, err = wm.fs.write_file(meta_path, wm.json.encode {
-            etag = entry.etag, status = entry.status, sha256 = wm.crypto.sha256_hex(entry.body), saved_at = wm.now(),
+            etag = entry.etag, status = entry.status, updated = entry.updated, sha256 = wm.crypto.sha256_hex(entry.body), saved_at = wm.now(),
         }, { atomic = true })
     end
     if not ok then
@@ -100,20 +115,50 @@ local function save(kind, name, entry)
     end
 end
 
+-- The compressed forms of entry.body, each kept only when smaller.
+local function compress(entry, name)
+    for _, c in ipairs { { "gzip", wm.codec.gzip, GZIP_LEVEL }, { "br", wm.codec.brotli, BROTLI_QUALITY } } do
+        local bytes, err = c[2](entry.body, c[3])
+        if not bytes then
+            wm.log.warn("site cache: could not compress", { site = name, encoding = c[1], error = tostring(err) })
+        elseif #bytes < #entry.body then
+            entry[c[1]] = bytes
+        end
+    end
+end
+
+-- Compresses and remembers a version unless another task is at it (then
+-- the entry goes back plain, this once).
+local function admit(key, name, entry, write)
+    local b = building[key]
+    if b and b.etag == entry.etag and wm.monotonic() - b.at < BUILD_TIMEOUT then
+        return entry
+    end
+    building[key] = { etag = entry.etag, at = wm.monotonic() }
+    compress(entry, name)
+    if write then
+        write()
+    end
+    if building[key] and building[key].etag == entry.etag then
+        building[key] = nil
+    end
+    remember(key, entry)
+    return entry
+end
+
 function _M.put(kind, name, site)
+    local entry = { body = site.body, etag = site.etag, status = site.status, updated = site.updated }
     if not paths(kind, name) then
-        return
+        return entry
     end
     local key = kind .. ":" .. name
     local n = index[key]
     if n and n.entry.etag == site.etag and n.entry.status == site.status then
         unlink(n)
         push_front(n)
-        return
+        return n.entry
     end
-    local entry = { body = site.body, etag = site.etag, status = site.status }
-    save(kind, name, entry)
-    remember(key, entry)
+    return admit(key, name, entry, function() save(kind, name, entry) end)
 end
 
 function _M.get(kind, name)
@@ -134,9 +179,9 @@ function _M.get(kind, name)
     if not body or type(meta.etag) ~= "string" or wm.crypto.sha256_hex(body) ~= meta.sha256 then
         return nil
     end
-    local entry = { body = body, etag = meta.etag, status = meta.status }
-    remember(key, entry)
-    return entry
+    local entry = { body = body, etag = meta.etag, status = meta.status,
+                    updated = type(meta.updated) == "string" and meta.updated or nil }
+    return admit(key, name, entry)
 end
 
 function _M.drop(kind, name)
@@ -153,7 +198,7 @@ end
 -- For tests: the memory bound in bytes (nil: the default), which also
 -- empties the memory copy; and what memory holds now.
 function _M.reset(bytes)
-    index, head, tail, used = {}, nil, nil, 0
+    index, head, tail, used, building = {}, nil, nil, 0, {}
     limit = bytes or MAX_BYTES
 end
 

@@ -8,6 +8,8 @@
 --   design.font_stack(v, default) -> a font-family value
 --   design.art(dna, brief, key)   -> inline SVG
 --   design.hero_style(brief, key) -> "split" | "center" | "band"
+--   design.favicon(palette)       -> a data: URI of an SVG icon in the button colours
+--                                    (the page's icon costs no request)
 -- key (the business's slug) picks when the agents' words decide nothing.
 local text = require "lib.text"
 local input = require "sites.input"
@@ -172,6 +174,15 @@ function _M.hero_style(brief, key)
     end
     return pick({ "split", "center", "band" }, key)
 end
+-- Colours are palette output ("#rrggbb"). '#' must be escaped in a URL;
+-- the rest is escaped so that the attribute needs no HTML entities.
+function _M.favicon(pal)
+    local svg = "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'>"
+        .. "<rect width='16' height='16' rx='4' fill='" .. pal.btn_bg .. "'/>"
+        .. "<circle cx='8' cy='8' r='3.5' fill='" .. pal.btn_fg .. "'/></svg>"
+    return "data:image/svg+xml," .. (svg:gsub("[<>#']", { ["<"] = "%3C", [">"] = "%3E", ["#"] = "%23", ["'"] = "%27" }))
+end
+
 function _M.stylesheet(dna, fixed)
     local ds = input.tbl(dna.design_system)
     local pal = palette.build(ds, fixed)

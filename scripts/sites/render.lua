@@ -123,6 +123,7 @@ function _M.render(input)
         description = description,
         noindex = preview.banner == true,
         theme_color = pal.btn_bg,
+        favicon = design.favicon(pal),
         css = css,
         json_ld = seo.json_ld(biz, description, input.url),
         name = name,

@@ -1,7 +1,24 @@
 -- Generated sites, answered by Host: <subdomain>.<sites_domain> (by default
 -- *.localhost, which browsers resolve to loopback) and, later, custom
 -- domains. Served with a strict Content-Security-Policy (the page has no
--- script and loads nothing from elsewhere) and an ETag.
+-- script and loads nothing from elsewhere).
+--
+--   /, /index.html   the page: gzip or brotli by Accept-Encoding (q-values
+--                    honoured, identity when nothing else is acceptable), each
+--                    version compressed once (lib.site_cache), Vary:
+--                    Accept-Encoding, a strong ETag per encoding and 304 for
+--                    If-None-Match; HEAD gets the headers alone (the server)
+--   /robots.txt      preview: disallow all; live: allow, and where the sitemap is
+--   /sitemap.xml     live sites: the one page with its lastmod (preview: 404)
+--   /favicon.ico     204: the page carries its icon inline, this only spares
+--                    browsers' automatic request a 404
+--   /claim/<token>   handed to web/claim.lua with the site found
+--
+-- Every request is answered from a database lookup that started after it
+-- arrived, but concurrent requests for one site share lookups: while one
+-- is in flight, the requests that arrive wait for the next, which serves
+-- them all. So a busy site costs one query per round trip, not per request,
+-- and a change committed before a request arrives is always seen.
 --
 -- While the database is down a site answers from lib.site_cache (the bytes
 -- last served from the database); whenever the database answers, its answer
@@ -14,12 +31,103 @@ local outage = require "lib.outage"
 local CSP = render.csp()
 local domain = ((wm.config.http or {}).sites_domain or "localhost"):lower()
 
+local TEXT = "text/plain; charset=utf-8"
+
 local function not_found()
-    return { status = 404, headers = { ["Content-Type"] = "text/plain; charset=utf-8" },
-             body = "No site here.\n" }
+    return { status = 404, headers = { ["Content-Type"] = TEXT }, body = "No site here.\n" }
 end
 
-local function headers_for(etag, status)
+-- ---- Accept-Encoding ----
+
+-- What we can send, best first when the client rates them equally.
+local CODINGS = { "br", "gzip", "identity" }
+local SUFFIX = { br = "-br", gzip = "-gz", identity = "" }
+
+-- Accept-Encoding -> the codings the client takes, best first, with
+-- "identity" last unless refused. A malformed element is ignored, never an
+-- error: the header is the client's, and identity is always a safe answer.
+local function parse_accept(value)
+    local q, star = {}, nil
+    local n = 0
+    for element in value:gmatch("[^,]+") do
+        n = n + 1
+        if n > 32 then
+            break
+        end
+        local coding, params = element:match("^[ \t]*([%w!#$%%&'*+.^_`|~-]+)[ \t]*(.*)$")
+        if coding then
+            coding = coding:lower()
+            local weight = 1
+            if params ~= "" then
+                local qv = params:match("^;[ \t]*[qQ][ \t]*=[ \t]*([%d.]+)[ \t]*$")
+                weight = qv and (qv:match("^0%.?%d?%d?%d?$") or qv:match("^1%.?0?0?0?$")) and tonumber(qv)
+            end
+            if weight then
+                if coding == "x-gzip" then
+                    coding = "gzip"
+                end
+                if coding == "*" then
+                    star = weight
+                elseif q[coding] == nil or weight > q[coding] then
+                    q[coding] = weight
+                end
+            end
+        end
+    end
+    local order = {}
+    for i, c in ipairs(CODINGS) do
+        local w = q[c]
+        if w == nil then
+            -- identity is acceptable unless refused by name or by "*;q=0",
+            -- but it comes after any coding the client names.
+            w = star or (c == "identity" and 0.0001 or 0)
+        end
+        if w > 0 then
+            order[#order + 1] = { c, w, i }
+        end
+    end
+    table.sort(order, function(a, b)
+        if a[2] ~= b[2] then
+            return a[2] > b[2]
+        end
+        return a[3] < b[3]
+    end)
+    local out = {}
+    for i, o in ipairs(order) do
+        out[i] = o[1]
+    end
+    return out
+end
+
+-- Clients send few distinct headers: remember the answers (bounded).
+local accept_memo, accept_count = {}, 0
+
+local function acceptable(value)
+    if value == nil or value == "" then
+        return { "identity" }
+    end
+    local got = accept_memo[value]
+    if not got then
+        if accept_count >= 256 then
+            accept_memo, accept_count = {}, 0
+        end
+        got = parse_accept(value)
+        accept_memo[value], accept_count = got, accept_count + 1
+    end
+    return got
+end
+
+-- ---- responses ----
+
+-- The response of an entry in one coding, built once per version: the
+-- tables are shared by every request for it (the server does not change them).
+local function response(entry, coding)
+    entry.responses = entry.responses or {}
+    local res = entry.responses[coding]
+    if res then
+        return res
+    end
+    local etag = entry.etag:sub(1, -2) .. SUFFIX[coding] .. '"'
     local headers = {
         ["Content-Type"] = "text/html; charset=utf-8",
         ["Content-Security-Policy"] = CSP,
@@ -27,22 +135,188 @@ local function headers_for(etag, status)
         ["Referrer-Policy"] = "no-referrer",
         ["ETag"] = etag,
         ["Cache-Control"] = "no-cache",
+        ["Vary"] = "Accept-Encoding",
+        ["Content-Encoding"] = coding ~= "identity" and coding or nil,
     }
-    if status == "preview" then
+    if entry.status == "preview" then
         headers["X-Robots-Tag"] = "noindex"
     end
-    return headers
+    local not_modified = {}
+    for k, v in pairs(headers) do
+        not_modified[k] = v
+    end
+    not_modified["Content-Type"], not_modified["Content-Encoding"] = nil, nil
+    res = {
+        etag = etag,
+        ok = { status = 200, headers = headers, body = coding == "identity" and entry.body or entry[coding] },
+        not_modified = { status = 304, headers = not_modified, body = "" },
+    }
+    entry.responses[coding] = res
+    return res
 end
 
-local function page(req, etag, status, body)
-    if req.path ~= "/" and req.path ~= "/index.html" then
+-- Whether If-None-Match names this etag (or is "*"); weak tags compare
+-- weakly, as RFC 9110 asks for If-None-Match.
+local function matches(inm, etag)
+    if inm == nil then
+        return false
+    end
+    if inm == etag then
+        return true
+    end
+    for tag in inm:gmatch("[^,]+") do
+        tag = tag:match("^[ \t]*(.-)[ \t]*$"):gsub("^W/", "")
+        if tag == etag or tag == "*" then
+            return true
+        end
+    end
+    return false
+end
+
+local function page(req, entry)
+    local coding = "identity"
+    for _, c in ipairs(acceptable(req.headers["accept-encoding"])) do
+        if c == "identity" or entry[c] then
+            coding = c
+            break
+        end
+    end
+    local res = response(entry, coding)
+    if matches(req.headers["if-none-match"], res.etag) then
+        return res.not_modified
+    end
+    return res.ok
+end
+
+-- The site's own address, with its trailing slash.
+local function site_url(kind, name)
+    if kind == "sub" then
+        return (wm.config.sites.site_url_pattern or "http://%s.localhost:8080/"):format(name)
+    end
+    return "https://" .. name .. "/"
+end
+
+local function is_live(status)
+    return status == "live" or status == "sold"
+end
+
+local function robots(kind, name, entry)
+    local body
+    if is_live(entry.status) then
+        body = "User-agent: *\nAllow: /\n\nSitemap: " .. site_url(kind, name) .. "sitemap.xml\n"
+    else
+        body = "User-agent: *\nDisallow: /\n"
+    end
+    return { status = 200, headers = { ["Content-Type"] = TEXT, ["Cache-Control"] = "max-age=300" }, body = body }
+end
+
+local function xml_escape(s)
+    return (s:gsub("[&<>\"']", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&apos;" }))
+end
+
+local function sitemap(kind, name, entry)
+    if not is_live(entry.status) then
         return not_found()
     end
-    local headers = headers_for(etag, status)
-    if req.headers["if-none-match"] == etag then
-        return { status = 304, headers = headers, body = "" }
+    local lastmod = type(entry.updated) == "string" and entry.updated:match("^%d%d%d%d%-%d%d%-%d%d")
+    local body = '<?xml version="1.0" encoding="UTF-8"?>\n'
+        .. '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        .. "<url><loc>" .. xml_escape(site_url(kind, name)) .. "</loc>"
+        .. (lastmod and ("<lastmod>" .. lastmod .. "</lastmod>") or "") .. "</url>\n</urlset>\n"
+    return { status = 200, headers = { ["Content-Type"] = "application/xml; charset=utf-8",
+                                       ["Cache-Control"] = "max-age=300" }, body = body }
+end
+
+local FAVICON = { status = 204, headers = { ["Cache-Control"] = "max-age=604800" }, body = "" }
+
+local function answer(req, kind, name, entry)
+    local path = req.path
+    if path == "/" or path == "/index.html" then
+        return page(req, entry)
+    elseif path == "/robots.txt" then
+        return robots(kind, name, entry)
+    elseif path == "/sitemap.xml" then
+        return sitemap(kind, name, entry)
+    elseif path == "/favicon.ico" then
+        return FAVICON
     end
-    return { status = 200, headers = headers, body = body }
+    return not_found()
+end
+
+-- ---- the lookup, shared by concurrent requests ----
+
+-- The database's answer for one site: the row (html_content already the
+-- public page) and its cache entry, or nil when there is no such site;
+-- raises what the database raised, returns nil, err, sqlstate on an error.
+local function resolve(kind, name)
+    local site, err, state
+    if kind == "sub" then
+        site, err, state = wm.db.one([[SELECT id, html_content, status, updated_at FROM generated_sites
+            WHERE subdomain = $1 AND status IN ('preview', 'live', 'sold') ORDER BY version DESC LIMIT 1]], name)
+    else
+        site, err, state = wm.db.one([[SELECT id, html_content, status, updated_at FROM generated_sites
+            WHERE custom_domain = $1 AND status IN ('live', 'sold') ORDER BY version DESC LIMIT 1]], name)
+    end
+    if err then
+        return nil, err, state
+    end
+    if not site then
+        return false
+    end
+    site.html_content = require("domain.sites").public_html(site)
+    local updated = site.updated_at ~= wm.null and tostring(site.updated_at) or nil
+    -- The version in memory when it is this one (strings compare by
+    -- identity in LuaJIT): no hash of the page on every lookup.
+    local entry = site_cache.cached(kind, name) and site_cache.get(kind, name)
+    if not (entry and entry.body == site.html_content and entry.status == site.status and entry.updated == updated) then
+        local etag = '"' .. wm.crypto.sha256_hex(site.html_content):sub(1, 32) .. '"'
+        entry = site_cache.put(kind, name, { body = site.html_content, etag = etag, status = site.status,
+                                             updated = updated })
+    end
+    return { site = site, entry = entry }
+end
+
+-- key -> { running = bool, next = batch }; batch = { done = event, result = {...} }
+local lookups = {}
+
+local function run(key, kind, name)
+    local l = lookups[key]
+    local batch = l.next
+    l.next, l.running = nil, true
+    batch.result = { pcall(resolve, kind, name) }
+    l.running = false
+    if l.next then
+        wm.spawn(run, key, kind, name)
+    else
+        lookups[key] = nil
+    end
+    batch.done:set()
+end
+
+-- As resolve, for a request: joins the next lookup of this site.
+local function lookup(kind, name)
+    local key = kind .. ":" .. name
+    local l = lookups[key]
+    if not l then
+        l = { running = false }
+        lookups[key] = l
+    end
+    local batch = l.next
+    if not batch then
+        batch = { done = wm.event() }
+        l.next = batch
+        if not l.running then
+            -- A task of its own, so that a request cancelled while it waits
+            -- does not strand the others.
+            wm.spawn(run, key, kind, name)
+        end
+    end
+    batch.done:wait()
+    local r = batch.result
+    if not r[1] then
+        error(r[2], 0)
+    end
+    return r[2], r[3], r[4]
 end
 
 local function serve(req)
@@ -53,16 +327,13 @@ local function serve(req)
         return not_found()
     end
     local sub = host:sub(1, #host - #domain - 1)
-    local site, err, state, kind, name
+    local kind, name
     if host:sub(-#domain - 1) == "." .. domain and sub:match("^[a-z0-9-]+$") then
         kind, name = "sub", sub
-        site, err, state = wm.db.one([[SELECT id, html_content, status, updated_at FROM generated_sites
-            WHERE subdomain = $1 AND status IN ('preview', 'live', 'sold') ORDER BY version DESC LIMIT 1]], sub)
     else
         kind, name = "domain", host
-        site, err, state = wm.db.one([[SELECT id, html_content, status, updated_at FROM generated_sites
-            WHERE custom_domain = $1 AND status IN ('live', 'sold') ORDER BY version DESC LIMIT 1]], host)
     end
+    local found, err, state = lookup(kind, name)
     if err then
         if not outage.confirm(err, state) then
             error(err)
@@ -74,21 +345,18 @@ local function serve(req)
         if req.path:match("^/claim/") then
             return outage.response()
         end
-        return page(req, cached.etag, cached.status, cached.body)
+        return answer(req, kind, name, cached)
     end
-    if not site then
+    if not found then
         -- Archived, replaced or never there: an outage must not bring it back.
         site_cache.drop(kind, name)
         return not_found()
     end
-    site.html_content = require("domain.sites").public_html(site)
-    local etag = '"' .. wm.crypto.sha256_hex(site.html_content):sub(1, 32) .. '"'
-    site_cache.put(kind, name, { body = site.html_content, etag = etag, status = site.status })
     local claim = req.path:match("^/claim/([%w_%-]+)$")
     if claim then
-        return require("web.claim").handle(req, site, claim)
+        return require("web.claim").handle(req, found.site, claim)
     end
-    return page(req, etag, site.status, site.html_content)
+    return answer(req, kind, name, found.entry)
 end
 
 wm.route_host("*." .. domain, serve, { role = "public" })

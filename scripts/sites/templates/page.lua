@@ -12,7 +12,7 @@ return [[
 <meta name="description" content="{{description}}">
 {{#noindex}}<meta name="robots" content="noindex">
 {{/noindex}}<meta name="theme-color" content="{{theme_color}}">
-<link rel="icon" href="data:,">
+<link rel="icon" href="{{favicon}}">
 <style>{{{css}}}</style>
 <script type="application/ld+json">{{{json_ld}}}</script>
 </head>

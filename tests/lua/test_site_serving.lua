@@ -1,0 +1,308 @@
+-- How a site is served (scripts/web/sites.lua, lib.site_cache, wm.codec):
+-- compressed once per version and chosen by Accept-Encoding, each encoding
+-- decoding to the very bytes of the page, with its own ETag and 304, Vary,
+-- HEAD without a body; robots.txt, sitemap.xml and favicon.ico per status.
+-- The requests go through python3's http.client, which sends exactly the
+-- headers given and decodes nothing, and gzip is checked by python's own
+-- decoder, so that wm's codec is not its own judge.
+local T = {}
+
+local site_cache = require "lib.site_cache"
+
+local function one(sql, ...)
+    return assert(wm.db.one(sql, ...))
+end
+
+-- Requests [[method, path, headers], ...] in order; each reply as python
+-- saw it: {status, headers (lower-case names), body (raw), gunzip (python's
+-- decoding of a gzip body)}.
+local CLIENT = [[
+import base64, gzip, http.client, json, sys
+port, reqs = int(sys.argv[1]), json.loads(sys.argv[2])
+outs = []
+for method, path, headers in reqs:
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    c.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+    for k, v in headers:
+        c.putheader(k, v)
+    c.endheaders()
+    r = c.getresponse()
+    body = r.read()
+    out = {"status": r.status, "headers": {k.lower(): v for k, v in r.getheaders()},
+           "body": base64.b64encode(body).decode()}
+    if r.getheader("Content-Encoding") == "gzip":
+        out["gunzip"] = base64.b64encode(gzip.decompress(body)).decode()
+    outs.append(out)
+    c.close()
+print(json.dumps(outs))
+]]
+
+local function setup(t)
+    assert(require("wm.migrate").up())
+    wm.config.paths.var = t.tmpdir()
+    site_cache.reset()
+    t.defer(function() site_cache.reset() end)
+    local http_server = require "wm.http_server"
+    local srv = assert(http_server.start { listen = "127.0.0.1:0" })
+    t.defer(function() http_server.stop(0) end)
+    local _, port = srv:address()
+    -- request(host, path[, headers as {{name, value}, ...}[, method]]), or
+    -- request{ {host, path, headers, method}, ... } -> replies in order (one
+    -- python for them all).
+    local function request(host, path, headers, method)
+        local many = type(host) == "table"
+        local reqs = {}
+        for i, q in ipairs(many and host or { { host, path, headers, method } }) do
+            local list = { { "Host", q[1] } }
+            for _, h in ipairs(q[3] or {}) do
+                list[#list + 1] = h
+            end
+            reqs[i] = { q[4] or "GET", q[2], list }
+        end
+        local r = assert(wm.exec { argv = { "python3", "-c", CLIENT, tostring(port), wm.json.encode(reqs) },
+                                   timeout = 60 })
+        t.eq(r.code, 0, "client: " .. tostring(r.stderr))
+        local out = wm.json.decode(r.stdout)
+        for _, res in ipairs(out) do
+            res.body = wm.crypto.b64_decode(res.body)
+            res.gunzip = res.gunzip and wm.crypto.b64_decode(res.gunzip)
+        end
+        return many and out or out[1]
+    end
+    return request, port
+end
+
+-- A real page (the renderer's), big enough that compression pays.
+local function page(name)
+    local html = assert(require("sites.render").render {
+        business = { name = name, slug = "serving-test", phone = "(512) 555-0100", city = "Austin", state = "TX",
+                     category = "plumber", rating = 4.7, review_count = 52 },
+        content = {
+            title = name .. " — Austin plumber", meta_description = "Plumbers in Austin, TX.",
+            hero = { headline = "Leaks fixed today", subheadline = "Family owned since 1998" },
+            sections = {
+                { kind = "services", heading = "What we do", items = {
+                    { title = "Repairs", text = "Leaks, clogs and broken pipes, fixed the same day." },
+                    { title = "Water heaters", text = "Installed, serviced and replaced, tank or tankless." },
+                    { title = "Drains", text = "Cleared with cameras and jetting, without digging." } } },
+                { kind = "about", heading = "About us", text = "We have kept Austin's water running since 1998." },
+            },
+        },
+        preview = { banner = true, claim_url = "/claim/x" },
+    })
+    return html
+end
+
+local function seed(sub, html, status)
+    local b = one("INSERT INTO businesses (name, slug) VALUES ('Serving Co', $1) RETURNING id", sub)
+    return one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status, claim_token)
+        VALUES ($1, $2, $3, $4, $5) RETURNING id]], b.id, sub, html, status, "claim-" .. sub)
+end
+
+function T.encodings_decode_to_the_same_bytes_each_with_its_etag(t)
+    local request = setup(t)
+    local html = page("Serving Co")
+    seed("serve-a", html, "preview")
+    local host = "serve-a.localhost"
+
+    local plain = request(host, "/")
+    t.eq(plain.status, 200)
+    t.eq(plain.body, html, "no Accept-Encoding: the page as stored")
+    t.eq(plain.headers["content-encoding"], nil)
+    t.eq(plain.headers.vary, "Accept-Encoding")
+    t.eq(plain.headers["x-robots-tag"], "noindex", "a preview")
+
+    local gz = request(host, "/", { { "Accept-Encoding", "gzip" } })
+    t.eq(gz.headers["content-encoding"], "gzip")
+    t.eq(gz.gunzip, html, "gzip decodes (by python) to the same bytes")
+    t.ok(#gz.body < #html / 2, "and is smaller: " .. #gz.body .. " of " .. #html)
+    t.eq(tonumber(gz.headers["content-length"]), #gz.body)
+    t.eq(gz.headers.vary, "Accept-Encoding")
+
+    local br = request(host, "/", { { "Accept-Encoding", "gzip, deflate, br" } })
+    t.eq(br.headers["content-encoding"], "br", "equal weights: brotli first")
+    t.eq(wm.codec.unbrotli(br.body), html, "brotli decodes to the same bytes")
+    t.ok(#br.body < #gz.body, "brotli smaller than gzip")
+
+    local tags = { plain.headers.etag, gz.headers.etag, br.headers.etag }
+    for _, tag in ipairs(tags) do
+        t.match(tag, '^"[%w-]+"$', "a strong ETag")
+    end
+    t.ok(tags[1] ~= tags[2] and tags[2] ~= tags[3] and tags[1] ~= tags[3], "one ETag per encoding")
+
+    -- Each encoding the same bytes on every request (compressed once).
+    t.eq(request(host, "/index.html", { { "Accept-Encoding", "br" } }).body, br.body)
+
+    -- A new version: new bytes and new tags for every encoding.
+    local html2 = html:gsub("Leaks fixed today", "Leaks fixed tonight")
+    assert(wm.db.query("UPDATE generated_sites SET html_content = $2 WHERE subdomain = $1", "serve-a", html2))
+    local gz2 = request(host, "/", { { "Accept-Encoding", "gzip" } })
+    t.eq(gz2.gunzip, html2, "a change committed before the request is seen at once")
+    t.ok(gz2.headers.etag ~= gz.headers.etag)
+    t.eq(request(host, "/").body, html2)
+end
+
+function T.accept_encoding_qvalues_and_hostile_values(t)
+    local request = setup(t)
+    seed("serve-q", page("Q Co"), "preview")
+    local cases = {
+        { "br;q=0.5, gzip;q=0.8", "gzip" },
+        { "gzip;q=0.2, br", "br" },
+        { "GZIP", "gzip" },
+        { "x-gzip", "gzip" },
+        { "*", "br" },
+        { "*;q=0, gzip", "gzip" },
+        { "gzip;q=0, br;q=0", nil },
+        { "identity;q=0, *;q=0", nil, "nothing acceptable: identity all the same" },
+        { "gzip;q=0.001", "gzip" },
+        { "deflate, compress", nil, "codings we do not have" },
+        { "gzip;q=2", nil, "q above 1: the element is ignored" },
+        { "br;q=1.0001, gzip;q=abc", nil, "malformed weights" },
+        { "gzip;;q=1", nil },
+        { ";;;,,, ,", nil },
+        { (","):rep(3000) .. "gzip", "gzip", "empty elements are allowed" },
+        { ("deflate, "):rep(40) .. "gzip", nil, "past the element limit" },
+        { ("x"):rep(4000), nil },
+        { "br\tq=1", nil, "not a parameter" },
+        { "gzip ; q = 0.5 , br ; q = 0.4", "gzip", "spaces around the weight" },
+    }
+    local reqs = {}
+    for i, c in ipairs(cases) do
+        reqs[i] = { "serve-q.localhost", "/", { { "Accept-Encoding", c[1] } } }
+    end
+    local replies = request(reqs)
+    for i, c in ipairs(cases) do
+        local res = replies[i]
+        local what = ("%q%s"):format(c[1]:sub(1, 40), c[3] and (": " .. c[3]) or "")
+        t.eq(res.status, 200, what)
+        t.eq(res.headers["content-encoding"], c[2], what)
+        t.eq(res.headers.vary, "Accept-Encoding", what)
+    end
+end
+
+function T.if_none_match_per_encoding_and_head(t)
+    local request = setup(t)
+    local html = page("Etag Co")
+    seed("serve-e", html, "preview")
+    local host = "serve-e.localhost"
+    local GZ, BR = { "Accept-Encoding", "gzip" }, { "Accept-Encoding", "br" }
+    local first = request { { host, "/", { GZ } }, { host, "/" } }
+    local gz, plain = first[1], first[2]
+    local tag = gz.headers.etag
+    local r = request {
+        { host, "/", { GZ, { "If-None-Match", tag } } },
+        { host, "/", { BR, { "If-None-Match", tag } } },
+        { host, "/", { { "If-None-Match", tag } } },
+        { host, "/", { { "If-None-Match", plain.headers.etag } } },
+        { host, "/", { GZ, { "If-None-Match", '"other", ' .. tag } } },
+        { host, "/", { GZ, { "If-None-Match", "W/" .. tag } } },
+        { host, "/", { GZ, { "If-None-Match", "*" } } },
+        { host, "/", { GZ, { "If-None-Match", '"stale"' } } },
+        { host, "/", { GZ }, "HEAD" },
+        { host, "/", {}, "HEAD" },
+    }
+    local nm = r[1]
+    t.eq(nm.status, 304, "the gzip tag, gzip asked")
+    t.eq(nm.body, "")
+    t.eq(nm.headers.etag, tag)
+    t.eq(nm.headers.vary, "Accept-Encoding")
+    t.eq(r[2].status, 200, "the gzip tag does not validate the brotli bytes")
+    t.eq(r[3].status, 200, "nor the plain ones")
+    t.eq(r[4].status, 304)
+    t.eq(r[5].status, 304, "a list")
+    t.eq(r[6].status, 304, "weak comparison")
+    t.eq(r[7].status, 304)
+    t.eq(r[8].status, 200)
+
+    local head = r[9]
+    t.eq(head.status, 200)
+    t.eq(head.body, "", "HEAD: no body")
+    t.eq(head.headers["content-encoding"], "gzip")
+    t.eq(tonumber(head.headers["content-length"]), #gz.body, "the length GET would send")
+    t.eq(head.headers.etag, gz.headers.etag)
+    local head_plain = r[10]
+    t.eq(tonumber(head_plain.headers["content-length"]), #html)
+end
+
+function T.robots_sitemap_and_favicon_per_status(t)
+    local request = setup(t)
+    local s = seed("serve-r", page("Robots Co"), "preview")
+    local host = "serve-r.localhost"
+
+    local robots = request(host, "/robots.txt")
+    t.eq(robots.status, 200)
+    t.eq(robots.headers["content-type"], "text/plain; charset=utf-8")
+    t.eq(robots.body, "User-agent: *\nDisallow: /\n", "a preview is not crawled")
+    t.eq(request(host, "/sitemap.xml").status, 404, "a preview has no sitemap")
+    local icon = request(host, "/favicon.ico")
+    t.eq(icon.status, 204, "the browser's automatic request is not a 404")
+    t.eq(icon.body, "")
+    t.eq(request(host, "/other.txt").status, 404)
+
+    assert(wm.db.query("UPDATE generated_sites SET status = 'live', updated_at = '2031-05-06 07:08:09' WHERE id = $1",
+        s.id))
+    local url = (wm.config.sites.site_url_pattern or "http://%s.localhost:8080/"):format("serve-r")
+    robots = request(host, "/robots.txt")
+    t.eq(robots.body, "User-agent: *\nAllow: /\n\nSitemap: " .. url .. "sitemap.xml\n")
+    local map = request(host, "/sitemap.xml")
+    t.eq(map.status, 200)
+    t.eq(map.headers["content-type"], "application/xml; charset=utf-8")
+    t.match(map.body, '^<%?xml version="1.0" encoding="UTF%-8"%?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">')
+    t.eq(select(2, map.body:gsub("<url>", "")), 1, "the one page")
+    t.match(map.body, "<url><loc>" .. url:gsub("%p", "%%%0") .. "</loc><lastmod>2031%-05%-06</lastmod></url>")
+    local live = request(host, "/")
+    t.eq(live.headers["x-robots-tag"], nil, "a live site is indexed")
+    t.eq(live.headers.vary, "Accept-Encoding")
+end
+
+function T.concurrent_requests_share_lookups_and_all_get_the_page(t)
+    local _, port = setup(t)
+    local html = page("Busy Co")
+    seed("serve-c", html, "live")
+    local tasks = {}
+    for i = 1, 40 do
+        tasks[i] = wm.spawn(function()
+            return wm.http.request { url = "http://127.0.0.1:" .. port .. "/", timeout = 15,
+                                     headers = { Host = "serve-c.localhost" } }
+        end)
+    end
+    for i, task in ipairs(tasks) do
+        local ok, res = task:wait(30)
+        t.ok(ok and res, "request " .. i)
+        t.eq(res.status, 200)
+        t.eq(res.body, html, "request " .. i .. " got the page (decoded by libcurl)")
+    end
+    t.eq(site_cache.cached("sub", "serve-c"), true)
+    t.ok(site_cache.get("sub", "serve-c").br, "compressed once and kept")
+end
+
+function T.codec_round_trips_and_refuses_garbage(t)
+    local text = ("The quick brown fox jumps over the lazy dog. "):rep(200)
+    for _, s in ipairs { "", "a", text, wm.crypto.random_bytes(5000) } do
+        t.eq(wm.codec.gunzip(assert(wm.codec.gzip(s))), s, "gzip " .. #s)
+        t.eq(wm.codec.gunzip(assert(wm.codec.gzip(s, 1))), s, "gzip level 1")
+        t.eq(wm.codec.unbrotli(assert(wm.codec.brotli(s))), s, "brotli " .. #s)
+        t.eq(wm.codec.unbrotli(assert(wm.codec.brotli(s, 0))), s, "brotli quality 0")
+    end
+    -- Inside a task the encoders run on the thread pool; the same bytes.
+    local task = wm.spawn(function() return wm.codec.gzip(text), wm.codec.brotli(text) end)
+    local ok, gz, br = task:wait(10)
+    t.ok(ok)
+    t.eq(gz, assert(wm.codec.gzip(text)))
+    t.eq(br, assert(wm.codec.brotli(text)))
+    local gz1 = assert(wm.codec.gzip(text))
+    local nothing, err = wm.codec.gunzip(gz1:sub(1, -5))
+    t.eq(nothing, nil)
+    t.match(err, "truncated")
+    t.eq(wm.codec.gunzip("not gzip at all"), nil)
+    t.eq(wm.codec.unbrotli("\255\255\255 not brotli"), nil)
+    t.eq(wm.codec.gunzip(gz1 .. "xx"), nil, "trailing bytes")
+    nothing, err = wm.codec.gunzip(gz1, 100)
+    t.eq(nothing, nil)
+    t.match(err, "over the limit")
+    t.eq(wm.codec.unbrotli(assert(wm.codec.brotli(text)), 100), nil, "brotli limit")
+    t.eq(wm.codec.gzip(text, 0), nil, "level out of range")
+    t.eq(wm.codec.brotli(text, 12), nil, "quality out of range")
+end
+
+return T
