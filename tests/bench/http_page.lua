@@ -3,7 +3,20 @@
 -- "bench") into the database wm is configured with, and writes the bytes
 -- the site serves to DIR/index.html and their gzip (wm.codec, level 9, the
 -- very bytes wm sends) to DIR/index.html.gz for nginx's gzip_static.
-local dir = assert(arg[1], "usage: http_page.lua DIR")
+local USAGE = [[usage: wm run tests/bench/http_page.lua DIR
+
+  Publishes one real generated site (status live, subdomain "bench") into the
+  database wm is configured with, and writes its bytes to DIR/index.html and
+  their gzip to DIR/index.html.gz (tests/bench/http_bench.sh page runs it).]]
+local _, args = require("wm.cli").script_args(arg, USAGE, {})
+if not _ then
+    return args
+end
+local dir = args[1]
+if not dir then
+    io.stderr:write(USAGE, "\n")
+    return 2
+end
 assert(require("wm.migrate").up())
 local html = assert(require("sites.render").render {
     business = {

@@ -2,8 +2,20 @@
 -- 8 KB through the smtp provider (lib.mime + wm.core.httpc.smtp) to URL,
 -- SESSIONS at a time (each task one session, reused); prints
 -- "sent=N failed=N seconds=S bytes=B peak_rss_kb=K".
-local count, sessions, url = tonumber(arg[1]) or 20000, tonumber(arg[2]) or 8, arg[3]
-assert(url, "usage: mail.lua COUNT SESSIONS URL")
+local USAGE = [[usage: wm run tests/bench/mail.lua COUNT SESSIONS URL
+
+  COUNT     messages of about 8 KB to send (default 20000)
+  SESSIONS  SMTP sessions at once (default 8)
+  URL       the relay, e.g. smtp://127.0.0.1:2525 (tests/bench/mail starts smtp-sink)]]
+local _, args = require("wm.cli").script_args(arg, USAGE, {})
+if not _ then
+    return args
+end
+local count, sessions, url = tonumber(args[1]) or 20000, tonumber(args[2]) or 8, args[3]
+if not url then
+    io.stderr:write(USAGE, "\n")
+    return 2
+end
 wm.config.providers.mail = "smtp"
 wm.config.mail.smtp.url = url
 wm.config.mail.smtp.starttls = "off"
