@@ -636,7 +636,10 @@ class Lifecycle(unittest.TestCase):
                 t = time.time()
                 self.assertEqual(request(srv.port, "GET", "/hello")[0], 200)
                 worst = max(worst, time.time() - t)
-            self.assertLess(worst, 0.05)
+            # A server that walked its idle connections per request would take
+            # seconds here; 0.25 s leaves room for a sanitizer build on a busy
+            # machine (the benchmark measures the real figure).
+            self.assertLess(worst, 0.25)
             for s in held:
                 s.close()
         finally:
