@@ -11,6 +11,7 @@ local providers = require "lib.providers"
 local email = require "lib.email"
 local campaigns = require "domain.campaigns"
 local outcome = require "lib.outcome"
+local ratelimit = require "lib.ratelimit"
 
 local SEND_LOCK = 7031722
 
@@ -97,6 +98,17 @@ return {
     timeout = 120,
     max_attempts = 5,
     run = function(job)
+        -- The provider's rate limit (mail.rate_limits, shared by every host)
+        -- is taken before the claim: a host that dies while it waits leaves
+        -- the campaign pending, not 'sending'.
+        local _, provider = providers.get("mail")
+        local rate = (wm.config.mail.rate_limits or {})[provider] or 0
+        local waited, wait = ratelimit.wait("mail:" .. provider, rate)
+        if not waited and type(wait) == "number" then
+            return outcome.snooze(wait)
+        elseif not waited then
+            return outcome.retry("mail rate limit: " .. tostring(wait))
+        end
         local what, c = claim(job.payload.campaign_id)
         if what == nil then
             return outcome.retry(c)

@@ -365,8 +365,8 @@ function T.rate_limit_shared_token_bucket(t)
     t.eq(w, nil)
     t.near(retry, 1, 0.2)
     t.eq(ratelimit.take("test:c", 0), 0, "no rate: no limit")
-    -- Through the provider: a second message in the same second is
-    -- throttled (snoozed, still pending), never lost.
+    -- Through the send stage: a second message in the same second is
+    -- throttled before its claim (snoozed, still pending), never lost.
     local s = sink(t)
     wm.config.mail.smtp.url = s.url
     wm.config.mail.smtp.starttls = "off"

@@ -28,7 +28,6 @@
 --   - the whole payload went out and then no answer (timeout, dropped
 --     connection): sent = "unknown"; the campaign stays 'sending'.
 local mime = require "lib.mime"
-local ratelimit = require "lib.ratelimit"
 local tracking = require "lib.tracking"
 local core = require "wm.core.httpc"
 
@@ -113,16 +112,6 @@ function _M.send(msg)
     end
     local envelope = msg.campaign_id and _M.bounce_address(msg.campaign_id, c.bounce_domain ~= "" and c.bounce_domain
         or domain_of(address(msg.from))) or address(msg.from)
-
-    local rate = ((wm.config.mail or {}).rate_limits or {}).smtp or 0
-    local ok, wait = ratelimit.wait("mail:smtp", rate)
-    if not ok then
-        if type(wait) == "number" then
-            return nil, "smtp: rate limit (mail.rate_limits.smtp)",
-                { sent = false, throttled = true, retry_after = wait }
-        end
-        return nil, "smtp: " .. tostring(wait), { sent = false }
-    end
 
     local res, err, info = core.smtp {
         url = c.url, from = envelope, to = address(msg.to), body = eml,
