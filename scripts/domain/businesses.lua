@@ -12,13 +12,8 @@ local activity = require "lib.activity"
 
 local _M = {}
 
-local function one(sql, ...)
-    local rows, err = wm.db.run(sql, ...)
-    if not rows then
-        return nil, err
-    end
-    return rows[1]
-end
+-- The first row of a query in the caller's transaction, if any.
+local one = wm.db.run_one
 
 -- new -> has_website | no_website | unverifiable, with the evidence.
 function _M.record_website_check(id, verdict, evidence, website_url)

@@ -11,13 +11,8 @@ local activity = require "lib.activity"
 
 local _M = {}
 
-local function one(sql, ...)
-    local rows, err = wm.db.run(sql, ...)
-    if not rows then
-        return nil, err
-    end
-    return rows[1]
-end
+-- The first row of a query in the caller's transaction, if any.
+local one = wm.db.run_one
 
 -- create{business_id=, site_id=, subject=, body=, preview_text=, review_highlight=,
 --   business_name=, recipient_email=, variant=, provider=} -> row | nil (one per site)

@@ -26,20 +26,15 @@ local MARGIN = 300
 
 local KINDS = { subscription = true, setup_fee = true }
 
-local function one(sql, ...)
-    local rows, err = wm.db.run(sql, ...)
-    if not rows then
-        return nil, err
-    end
-    return rows[1]
-end
+-- The first row of a query in the caller's transaction, if any.
+local one = wm.db.run_one
 
 local function commerce()
     return wm.config.commerce or {}
 end
 
 local function site_url(subdomain)
-    return (wm.config.sites.site_url_pattern or "http://%s.localhost:8080/"):format(subdomain)
+    return require("domain.sites").url(subdomain)
 end
 
 local function join_path(url, path)

@@ -9,13 +9,8 @@ local activity = require "lib.activity"
 
 local _M = {}
 
-local function one(sql, ...)
-    local rows, err = wm.db.run(sql, ...)
-    if not rows then
-        return nil, err
-    end
-    return rows[1]
-end
+-- The first row of a query in the caller's transaction, if any.
+local one = wm.db.run_one
 
 local function str(v)
     if v == nil or v == wm.null then

@@ -6,13 +6,8 @@ local activity = require "lib.activity"
 
 local _M = {}
 
-local function one(sql, ...)
-    local rows, err = wm.db.run(sql, ...)
-    if not rows then
-        return nil, err
-    end
-    return rows[1]
-end
+-- The first row of a query in the caller's transaction, if any.
+local one = wm.db.run_one
 
 -- pending (or any but paused, by hand with force) -> in_progress.
 function _M.start(id, info)

@@ -7,13 +7,8 @@ local activity = require "lib.activity"
 
 local _M = {}
 
-local function one(sql, ...)
-    local rows, err = wm.db.run(sql, ...)
-    if not rows then
-        return nil, err
-    end
-    return rows[1]
-end
+-- The first row of a query in the caller's transaction, if any.
+local one = wm.db.run_one
 
 function _M.by_provider_id(recurrente_payment_id)
     return one([[SELECT id, customer_id, subscription_id, amount_cents, currency, status, payment_type, paid_at

@@ -22,12 +22,13 @@ function _M.create_preview(s)
     return site
 end
 
-local function one(sql, ...)
-    local rows, err = wm.db.run(sql, ...)
-    if not rows then
-        return nil, err
-    end
-    return rows[1]
+-- The first row of a query in the caller's transaction, if any.
+local one = wm.db.run_one
+
+-- A site's address from its subdomain (sites.site_url_pattern: configured,
+-- or derived from the address wm serve listens on), with its trailing slash.
+function _M.url(subdomain)
+    return wm.config.sites.site_url_pattern:format(subdomain)
 end
 
 -- The page a sold site shows: the preview's content rendered again without
@@ -47,7 +48,7 @@ local function render_live(site)
         return nil, "no stored architect output"
     end
     return require("sites.render").render {
-        url = (wm.config.sites.site_url_pattern or "http://%s.localhost:8080/"):format(site.subdomain),
+        url = _M.url(site.subdomain),
         business = b,
         dna = b.creative_dna ~= wm.null and b.creative_dna or out.concept,
         brief = out.director,

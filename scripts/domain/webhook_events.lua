@@ -9,13 +9,8 @@
 -- the same on every retry of one message.
 local _M = {}
 
-local function one(sql, ...)
-    local rows, err = wm.db.run(sql, ...)
-    if not rows then
-        return nil, err
-    end
-    return rows[1]
-end
+-- The first row of a query in the caller's transaction, if any.
+local one = wm.db.run_one
 
 local function enqueue(id)
     return wm.jobs.enqueue("apply_webhook", { event_id = id }, { unique_key = "webhook:" .. id })

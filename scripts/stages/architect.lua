@@ -24,7 +24,7 @@ local M = {
 function M.build(b, content, claim_token, subdomain)
     local dna = b.creative_dna ~= wm.null and b.creative_dna or pipeline.agent_output(b.id, "concept")
     return render.render {
-        url = (wm.config.sites.site_url_pattern or "http://%s.localhost:8080/"):format(subdomain),
+        url = require("domain.sites").url(subdomain),
         business = b,
         dna = dna,
         brief = pipeline.agent_output(b.id, "director"),

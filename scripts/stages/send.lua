@@ -82,7 +82,7 @@ local function message(c)
     return email.render {
         composer = composer,
         business = { name = c.biz_name },
-        site_url = (wm.config.sites.site_url_pattern or "http://%s.localhost:8080/"):format(c.subdomain),
+        site_url = require("domain.sites").url(c.subdomain),
         base_url = wm.config.sites.base_url,
         campaign_id = c.id,
         from = { name = mcfg.from_name, email = mcfg.from_email },

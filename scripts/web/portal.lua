@@ -318,7 +318,7 @@ local function account_page(sess, status, extra)
         local live = s.status == "active" or s.status == "past_due" or s.status == "paused"
         local requested = live and nz(s.requested)
         local site_url = nz(s.custom_domain) and ("https://" .. s.custom_domain .. "/")
-            or nz(s.subdomain) and (wm.config.sites.site_url_pattern or "http://%s.localhost:8080/"):format(s.subdomain)
+            or nz(s.subdomain) and require("domain.sites").url(s.subdomain)
         subs[i] = { id = s.id, business = nz(s.business) or "Your website", site_url = site_url or false,
                     plan = plan, price = money(s.amount_cents, s.currency),
                     status = STATUS[s.status] or s.status,

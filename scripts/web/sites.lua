@@ -191,7 +191,7 @@ end
 -- The site's own address, with its trailing slash.
 local function site_url(kind, name)
     if kind == "sub" then
-        return (wm.config.sites.site_url_pattern or "http://%s.localhost:8080/"):format(name)
+        return require("domain.sites").url(name)
     end
     return "https://" .. name .. "/"
 end

@@ -28,7 +28,7 @@ end
 
 function M.site_urls(n)
     local rows = wm.db.query("SELECT subdomain FROM generated_sites ORDER BY created_at DESC LIMIT $1", n or 3) or {}
-    local pattern = wm.config.sites.site_url_pattern or "http://%s.localhost:8080/"
+    local pattern = wm.config.sites.site_url_pattern
     local urls = {}
     for _, r in ipairs(rows) do
         urls[#urls + 1] = pattern:format(r.subdomain)
@@ -61,7 +61,7 @@ function M.run(listen, stop, every)
     local out = io.stdout
     out:write(("WebMagic is running: http://%s/healthz\n"):format(listen))
     out:write(("  sites:  %s (each generated site at its own subdomain)\n"):format(
-        (wm.config.sites.site_url_pattern or "http://%s.localhost:8080/"):format("<subdomain>")))
+        wm.config.sites.site_url_pattern:format("<subdomain>")))
     out:write(("  outbox: %s/outbox/ (one .eml per email)\n"):format(wm.config.paths.var))
     out:write("  jobs:   wm jobs ls   grid: wm grid ls   stop: Ctrl-C\n")
     out:flush()

@@ -241,7 +241,7 @@ function T.robots_sitemap_and_favicon_per_status(t)
 
     assert(wm.db.query("UPDATE generated_sites SET status = 'live', updated_at = '2031-05-06 07:08:09' WHERE id = $1",
         s.id))
-    local url = (wm.config.sites.site_url_pattern or "http://%s.localhost:8080/"):format("serve-r")
+    local url = require("domain.sites").url("serve-r")
     robots = request(host, "/robots.txt")
     t.eq(robots.body, "User-agent: *\nAllow: /\n\nSitemap: " .. url .. "sitemap.xml\n")
     local map = request(host, "/sitemap.xml")
