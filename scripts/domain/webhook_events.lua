@@ -17,27 +17,27 @@ local function enqueue(id)
 end
 
 -- receive(provider, event_id, event_type, body, status, err) -> true (new) | false (stored before)
--- status: "received" (its apply_webhook job is enqueued in the same
--- transaction), "ignored" or "failed" (done with at once).
+-- status: "received" (its apply_webhook job is enqueued by the same
+-- statement), "ignored" or "failed" (done with at once). One statement, so
+-- one commit per delivery: stored and enqueued together or not at all, and
+-- a redelivery (the INSERT inserts nothing) enqueues nothing.
 function _M.receive(provider, event_id, event_type, body, status, err)
-    local res, terr = wm.db.tx(function()
-        local row, ierr = one([[INSERT INTO webhook_events (provider, event_id, event_type, body, status,
-                error, processed_at)
-            VALUES ($1, $2, left($3, 100), $4, $5::text, $6, CASE WHEN $5::text = 'received' THEN NULL ELSE now() END)
-            ON CONFLICT (provider, event_id) DO NOTHING RETURNING id]],
-            provider, event_id, event_type, body, status, err)
-        if ierr then
-            error(ierr, 0)
-        end
-        if row and status == "received" then
-            assert(enqueue(row.id))
-        end
-        return row and "new" or "duplicate"
-    end)
-    if not res then
-        return nil, terr
+    local job_sql, kind, max_attempts = wm.jobs.enqueue_sql("apply_webhook", "new_job", 7)
+    local row, qerr = one([[WITH ev AS (
+            INSERT INTO webhook_events (provider, event_id, event_type, body, status, error, processed_at)
+            VALUES ($1, $2, left($3, 100), $4, $5::text, $6,
+                    CASE WHEN $5::text = 'received' THEN NULL ELSE now() END)
+            ON CONFLICT (provider, event_id) DO NOTHING RETURNING id),
+        new_job AS (
+            SELECT jsonb_build_object('event_id', id) AS payload, 'webhook:' || id AS unique_key
+            FROM ev WHERE $5::text = 'received'),
+        job AS (]] .. job_sql .. [[)
+        SELECT EXISTS (SELECT 1 FROM ev) AS new, (SELECT count(*) FROM job) AS jobs]],
+        provider, event_id, event_type, body, status, err, kind, max_attempts)
+    if not row then
+        return nil, qerr
     end
-    return res == "new"
+    return row.new
 end
 
 -- The event, locked for the caller's transaction.

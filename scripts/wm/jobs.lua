@@ -56,6 +56,24 @@ function M.enqueue(kind, payload, opts)
     return existing[1] and existing[1].id, "duplicate"
 end
 
+-- enqueue_sql(kind, source, first) -> sql, kind, max_attempts
+-- For a caller that creates its jobs in the same statement as the rows that
+-- cause them (one commit, not a transaction of several round trips): the
+-- body of a WITH item that enqueues one `kind` job, available now, per row
+-- of `source` (a WITH item with columns payload jsonb and unique_key text),
+-- skipping a key already live as enqueue does, and wakes the workers. It
+-- returns the ids it inserted. Its two values are $first and $first + 1;
+-- the caller appends the returned kind and max_attempts to its own.
+function M.enqueue_sql(kind, source, first)
+    local stage = stages.get(kind)
+    local sql = ([[
+    INSERT INTO jobs (kind, payload, status, run_at, unique_key, priority, max_attempts)
+    SELECT $%d::text, payload, 'available', now(), unique_key, 0, COALESCE($%d::int, 5) FROM %s
+    ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND status IN %s DO NOTHING
+    RETURNING id, pg_notify('wm_jobs', $%d::text) AS notified]]):format(first, first + 1, source, LIVE, first)
+    return sql, kind, stage and stage.max_attempts or nil
+end
+
 -- Many jobs of one kind in one statement (bulk loads, benchmarks).
 function M.enqueue_many(kind, payloads, opts)
     opts = opts or {}
