@@ -37,6 +37,9 @@ function _M.receive(provider, event_id, event_type, body, status, err)
     if not row then
         return nil, qerr
     end
+    if row.jobs > 0 then
+        wm.jobs.wake(kind)
+    end
     return row.new
 end
 

@@ -61,17 +61,45 @@ end
 -- cause them (one commit, not a transaction of several round trips): the
 -- body of a WITH item that enqueues one `kind` job, available now, per row
 -- of `source` (a WITH item with columns payload jsonb and unique_key text),
--- skipping a key already live as enqueue does, and wakes the workers. It
--- returns the ids it inserted. Its two values are $first and $first + 1;
--- the caller appends the returned kind and max_attempts to its own.
+-- skipping a key already live as enqueue does. It returns the ids it
+-- inserted. Its two values are $first and $first + 1; the caller appends the
+-- returned kind and max_attempts to its own, and calls wake(kind) after the
+-- commit. It does not NOTIFY: a committing transaction that notified holds
+-- PostgreSQL's one notify lock until its WAL is flushed, so a NOTIFY in
+-- every commit of a busy path would flush those commits one at a time.
 function M.enqueue_sql(kind, source, first)
     local stage = stages.get(kind)
     local sql = ([[
     INSERT INTO jobs (kind, payload, status, run_at, unique_key, priority, max_attempts)
     SELECT $%d::text, payload, 'available', now(), unique_key, 0, COALESCE($%d::int, 5) FROM %s
     ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND status IN %s DO NOTHING
-    RETURNING id, pg_notify('wm_jobs', $%d::text) AS notified]]):format(first, first + 1, source, LIVE, first)
+    RETURNING id]]):format(first, first + 1, source, LIVE)
     return sql, kind, stage and stage.max_attempts or nil
+end
+
+local notifying = {}
+
+-- wake(kind): jobs of `kind` were committed (by an enqueue_sql statement).
+-- This host's scheduler claims them now; the other hosts hear of them by
+-- one NOTIFY at a time per kind, in a task of its own (the deliveries that
+-- arrive while it is in flight share the next one), not one per job.
+function M.wake(kind)
+    core.wake(kind)
+    if notifying[kind] then
+        notifying[kind] = "again"
+        return
+    end
+    notifying[kind] = true
+    wm.spawn(function()
+        repeat
+            notifying[kind] = true
+            local ok, err = wm.db.query("SELECT pg_notify('wm_jobs', $1)", kind)
+            if not ok then
+                wm.log.warn("wm_jobs notify failed; the safety poll finds the jobs", { kind = kind, error = err })
+            end
+        until notifying[kind] ~= "again"
+        notifying[kind] = nil
+    end)
 end
 
 -- Many jobs of one kind in one statement (bulk loads, benchmarks).
