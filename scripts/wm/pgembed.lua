@@ -166,9 +166,13 @@ function M.start()
     end
     local data, run, logfile = paths()
     prepare_dirs()
+    -- Group commit: a commit that finds other transactions running waits
+    -- commit_delay microseconds before flushing the WAL, so the commits that
+    -- arrive meanwhile share that one flush (a commit is still durable when
+    -- it returns; synchronous_commit stays on).
     ok, err = pg_cmd("pg_ctl", { "start", "-w", "-t", "60", "-D", data, "-l", logfile, "-o",
         "-c listen_addresses='' -k " .. run .. " -c unix_socket_permissions=0700"
-        .. " -c max_connections=200 -c fsync=on" }, 90)
+        .. " -c max_connections=200 -c fsync=on -c commit_delay=1000 -c commit_siblings=2" }, 90)
     if not ok then
         if M.running() then
             return true        -- started by another process meanwhile
