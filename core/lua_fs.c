@@ -3,7 +3,7 @@
  *
  *   read_file(path[, max_bytes]) -> data | nil, err, code
  *   write_file(path, data[, {fsync=, atomic=, mode=}]) -> true | nil, err, code
- *   stat(path) -> {type="file"|"dir"|"other", size=, mtime=, mode=, uid=} | nil, err, code
+ *   stat(path[, {wait=true}]) -> {type="file"|"dir"|"other", size=, mtime=, mode=, uid=} | nil, err, code
  *   mkdir_p(path[, mode]) -> true | nil, err, code
  *
  * err names the step and the path, code is libuv's name ("ENOENT").
@@ -148,12 +148,23 @@ static int l_write_file(lua_State *L)
     return finish(L, co, rc, op, push_true);
 }
 
+/* stat(path[, {wait = true}]): inline by default (see the top); with wait,
+ * from a task that is not inside `require` (a request handler), it waits
+ * for the thread pool like read_file, so a slow disk holds up no one. */
 static int l_stat(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
+    int wait = 0;
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        lua_getfield(L, 2, "wait");
+        wait = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
+    wm_co_t *co = wait ? wm_sched_current(L) : NULL;
     wm_fs_op_t *op;
-    int rc = wm_fs_stat(wm_sched_loop(), path, NULL, NULL, &op);
-    return finish(L, NULL, rc, op, push_stat);
+    int rc = wm_fs_stat(wm_sched_loop(), path, co ? on_done : NULL, co, &op);
+    return finish(L, co, rc, op, push_stat);
 }
 
 static int l_mkdir_p(lua_State *L)

@@ -3,9 +3,10 @@
 -- a short Cache-Control; If-None-Match answers 304. Files up to 1 MiB stay
 -- cached in memory and are re-read when their size or mtime changes. Dot
 -- files and ".." never resolve.
--- read_file waits on the thread pool: a slow disk never holds up the
--- loop's other requests (stat is a metadata lookup, inline).
+-- stat and read_file wait on the thread pool: a slow disk never holds up
+-- the loop's other requests.
 local stat, read_file = wm.fs.stat, wm.fs.read_file
+local WAIT = { wait = true }
 local floor, format = math.floor, string.format
 
 local DIR = wm.root .. "/scripts/web/static"
@@ -44,7 +45,7 @@ wm.route("GET", "/static/*path", function(req)
         return NOT_FOUND
     end
     local path = DIR .. "/" .. rel
-    local st = stat(path)
+    local st = stat(path, WAIT)
     if not st or st.type ~= "file" then
         return NOT_FOUND
     end
