@@ -45,10 +45,12 @@ end
 -- `provider` is the mail provider about to be called: a campaign left in
 -- 'sending' must be looked up with the one that had it (auto_resolve), not
 -- with the one configured when it was composed.
-function _M.start_sending(id, provider)
+-- provider names the mail provider that gets it; sender (provider.sender(),
+-- when it has one) which of its instances, for auto_resolve.
+function _M.start_sending(id, provider, sender)
     local row, err = one([[UPDATE campaigns SET status = 'sending', sending_started_at = now(), updated_at = now(),
-        email_provider = coalesce($2, email_provider)
-        WHERE id = $1 AND status = 'pending' RETURNING id]], id, provider)
+        email_provider = coalesce($2, email_provider), sending_host = $3
+        WHERE id = $1 AND status = 'pending' RETURNING id]], id, provider, sender)
     if not row then
         return nil, err or "campaign not pending"
     end
@@ -181,10 +183,11 @@ function _M.resolve(id, verdict, actor, message_id)
 end
 
 -- Resolves the stuck campaigns whose provider can tell for certain
--- (provider.lookup(campaign_id) -> "sent", message_id | "not_sent"), when
--- no send job is running for them. Returns how many were resolved.
+-- (provider.lookup(campaign_id, sending_host) -> "sent", message_id |
+-- "not_sent" | nil when this host cannot tell), when no send job is running
+-- for them. Returns how many were resolved.
 function _M.auto_resolve()
-    local rows, err = wm.db.run([[SELECT c.id, c.business_id, c.email_provider FROM campaigns c
+    local rows, err = wm.db.run([[SELECT c.id, c.business_id, c.email_provider, c.sending_host FROM campaigns c
         WHERE c.status = 'sending' AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = 'send'
             AND j.status = 'running' AND j.payload->>'campaign_id' = c.id::text)
         ORDER BY c.sending_started_at LIMIT 500]])
@@ -196,7 +199,7 @@ function _M.auto_resolve()
         local name = c.email_provider ~= wm.null and c.email_provider or nil
         local ok, provider = pcall(require, "providers.mail." .. tostring(name))
         if name and ok and type(provider) == "table" and provider.lookup then
-            local verdict, message_id = provider.lookup(c.id)
+            local verdict, message_id = provider.lookup(c.id, c.sending_host ~= wm.null and c.sending_host or nil)
             local res
             if verdict == "sent" then
                 res = wm.db.tx(function() return _M.resolve(c.id, "sent", { type = "system" }, message_id) end)

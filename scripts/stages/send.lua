@@ -71,7 +71,8 @@ local function claim(campaign_id)
         if today >= wm.config.mail.daily_cap then
             return "cap"
         end
-        assert(campaigns.start_sending(c.id, select(2, providers.get("mail"))))
+        local mailer, name = providers.get("mail")
+        assert(campaigns.start_sending(c.id, name, mailer.sender and mailer.sender() or nil))
         return "go", c
     end)
 end

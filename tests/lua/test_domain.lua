@@ -192,22 +192,27 @@ function T.outbox_resolves_its_own_after_a_crash(t)
     wm.config.providers.mail = "outbox"
     -- A crash after the file was written, before the commit: simulate by
     -- writing through the provider with the campaign left in 'sending'.
+    local outbox = require "providers.mail.outbox"
     local written = campaign("crash1@example.com")
-    assert(campaigns.start_sending(written))
+    assert(campaigns.start_sending(written, "outbox", outbox.sender()))
     local res = assert(require("providers.mail.outbox").send {
         from = { email = "a@b.example" }, to = { email = "crash1@example.com" }, subject = "s", text = "t",
         campaign_id = written })
     -- A crash before the file was written.
     local lost = campaign("crash2@example.com")
-    assert(campaigns.start_sending(lost))
-    t.eq(campaigns.stuck_count(), 2)
+    assert(campaigns.start_sending(lost, "outbox", outbox.sender()))
+    -- Claimed by a host with an outbox of its own: no file here proves nothing.
+    local elsewhere = campaign("crash3@example.com")
+    assert(campaigns.start_sending(elsewhere, "outbox", "otherhost:/srv/wm/var/outbox"))
+    t.eq(campaigns.stuck_count(), 3)
     t.eq(campaigns.auto_resolve(), 2)
     t.eq(status(written), "sent", "its file exists: it was sent")
     t.eq(one("SELECT message_id FROM campaigns WHERE id = $1", written).message_id, res.message_id)
     t.eq(status(lost), "pending", "no file: released")
     t.ok(wm.db.one("SELECT id FROM jobs WHERE kind = 'send' AND payload->>'campaign_id' = $1", lost),
          "and queued to be sent again")
-    t.eq(campaigns.stuck_count(), 0)
+    t.eq(status(elsewhere), "sending", "another host's campaign stays held, never resent from here")
+    t.eq(campaigns.stuck_count(), 1)
 end
 
 function T.cli_lists_and_resolves_stuck(t)

@@ -12,9 +12,11 @@
 --   <UTC yyyymmddThhmmss.mmmZ>-<campaign id>-<message id, filename-safe>.eml,
 --   so `ls` lists the outbox in sending order.
 --   outbox.dir() -> the outbox folder.
---   outbox.lookup(campaign_id) -> "sent", message_id | "not_sent": whether a
---   campaign left in 'sending' (a crash between the rename and the commit)
---   was written; the file name says it for certain.
+--   outbox.lookup(campaign_id, sending_host) -> "sent", message_id |
+--   "not_sent" | nil: whether a campaign left in 'sending' (a crash between
+--   the rename and the commit) was written; the file name says it for
+--   certain. "not_sent" only when sending_host is this outbox
+--   (outbox.sender()): another host's outbox is not this folder.
 local mime = require "lib.mime"
 
 local type, tostring = type, tostring
@@ -37,7 +39,14 @@ local function file_name(now, message_id, campaign_id)
     return stamp .. campaign .. "-" .. id:sub(1, 120) .. ".eml"
 end
 
-function _M.lookup(campaign_id)
+-- This outbox, as campaigns.sending_host records it: hosts with their own
+-- paths.var have outboxes of their own.
+function _M.sender()
+    local var = (wm.config.paths or {}).var or "var"
+    return wm.sys.hostname() .. ":" .. (wm.fs.realpath(var) or var) .. "/outbox"
+end
+
+function _M.lookup(campaign_id, sending_host)
     local tag = "-" .. gsub(tostring(campaign_id), "[^%w-]", "_") .. "-"
     for _, f in ipairs(wm.fs.list_dir(_M.dir()) or {}) do
         local at = f:find(tag, 1, true)
@@ -46,7 +55,11 @@ function _M.lookup(campaign_id)
             return "sent", "<" .. id .. ">"
         end
     end
-    return "not_sent"
+    -- No file here proves nothing about another host's outbox.
+    if sending_host == _M.sender() then
+        return "not_sent"
+    end
+    return nil
 end
 
 function _M.send(msg)
