@@ -37,18 +37,7 @@ local function hash(token)
     return wm.crypto.sha256_hex(token)
 end
 
-local function decode(s)
-    return (s:gsub("+", " "):gsub("%%(%x%x)", function(x) return string.char(tonumber(x, 16)) end))
-end
-
-function _M.form(body)
-    local out = {}
-    for pair in (body or ""):gmatch("[^&]+") do
-        local k, v = pair:match("^([^=]*)=?(.*)$")
-        out[decode(k)] = decode(v)
-    end
-    return out
-end
+_M.form = require("lib.form").parse
 
 local function secure()
     local base = wm.config and wm.config.sites and wm.config.sites.base_url or ""

@@ -53,18 +53,7 @@ function _M.render(status, title, content, ctx, headers)
              body = template.render(LAYOUT, ctx, { partials = { content = content } }) }
 end
 
-local function decode(s)
-    return (s:gsub("+", " "):gsub("%%(%x%x)", function(x) return string.char(tonumber(x, 16)) end))
-end
-
-function _M.form(body)
-    local out = {}
-    for pair in (body or ""):gmatch("[^&]+") do
-        local k, v = pair:match("^([^=]*)=?(.*)$")
-        out[decode(k)] = decode(v)
-    end
-    return out
-end
+_M.form = require("lib.form").parse
 
 -- "Q800.00", "$12.50", "EUR 3.00"
 function _M.money(cents, currency)
