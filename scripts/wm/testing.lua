@@ -108,6 +108,25 @@ local function new_t(name)
         t._cleanup = t._cleanup or {}
         t._cleanup[#t._cleanup + 1] = fn
     end
+    -- Sets keys of config section `section` for this test only: the section
+    -- becomes a copy with `values` over it, and the original comes back after.
+    function t.config(section, values)
+        t._config = t._config or {}
+        local cur = t._config[section]
+        if not cur then
+            local original = wm.config[section]
+            cur = {}
+            for k, v in pairs(original or {}) do
+                cur[k] = v
+            end
+            t._config[section] = cur
+            wm.config[section] = cur
+            t.defer(function() wm.config[section] = original end)
+        end
+        for k, v in pairs(values) do
+            cur[k] = v
+        end
+    end
     return t
 end
 

@@ -17,42 +17,24 @@ local function one(sql, ...)
     return assert(wm.db.one(sql, ...))
 end
 
-local saved = {}
-local function set(t, section, values)
-    if not saved[section] then
-        local copy = {}
-        for k, v in pairs(wm.config[section] or {}) do
-            copy[k] = v
-        end
-        saved[section] = copy
-        t.defer(function()
-            wm.config[section] = saved[section]
-            saved[section] = nil
-        end)
-    end
-    wm.config[section] = wm.config[section] or {}
-    for k, v in pairs(values) do
-        wm.config[section][k] = v
-    end
-end
 
 -- A fresh schema, wm's HTTP server, and one account per role.
 local function setup(t, admin_cfg)
     assert(wm.db.query("DROP SCHEMA public CASCADE"))
     assert(wm.db.query("CREATE SCHEMA public"))
     assert(require("wm.migrate").up())
-    set(t, "paths", { var = t.tmpdir() })
+    t.config("paths", { var = t.tmpdir() })
     local cfg = { session_idle = 7200, session_max = 43200, setup_link_ttl = 3600, login_free_failures = 3,
                   login_delay = 1, login_delay_max = 900 }
     for k, v in pairs(admin_cfg or {}) do
         cfg[k] = v
     end
-    set(t, "admin", cfg)
+    t.config("admin", cfg)
     local http_server = require "wm.http_server"
     local srv = assert(http_server.start { listen = "127.0.0.1:0" })
     port = select(2, srv:address())
     t.defer(function() http_server.stop(0) end)
-    set(t, "sites", { base_url = "http://127.0.0.1:" .. port })
+    t.config("sites", { base_url = "http://127.0.0.1:" .. port })
     for _, role in ipairs(users.ROLES) do
         accounts[role] = assert(wm.db.tx(function()
             return assert(users.add({ email = role .. "@example.com", role = role, password = PASSWORD }))

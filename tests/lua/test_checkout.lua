@@ -38,24 +38,6 @@ local function queue(item, n)
     end
 end
 
-local saved = {}
-local function set(t, section, values)
-    if not saved[section] then
-        local copy = {}
-        for k, v in pairs(wm.config[section] or {}) do
-            copy[k] = v
-        end
-        saved[section] = copy
-        t.defer(function()
-            wm.config[section] = saved[section]
-            saved[section] = nil
-        end)
-    end
-    wm.config[section] = wm.config[section] or {}
-    for k, v in pairs(values) do
-        wm.config[section][k] = v
-    end
-end
 
 local port
 -- A fresh schema, the fake, and wm's own HTTP server with scripts/web.
@@ -63,16 +45,16 @@ local function setup(t, provider, commerce)
     assert(wm.db.query("DROP SCHEMA public CASCADE"))
     assert(wm.db.query("CREATE SCHEMA public"))
     assert(require("wm.migrate").up())
-    set(t, "paths", { var = t.tmpdir() })
+    t.config("paths", { var = t.tmpdir() })
     require("lib.tracking").reset_key()
     local url = fake_url()
     local http_server = require "wm.http_server"
     local srv = assert(http_server.start { listen = "127.0.0.1:0" })
     port = select(2, srv:address())
     t.defer(function() http_server.stop(0) end)
-    set(t, "providers", { payments = provider })
-    set(t, "sites", { base_url = "http://127.0.0.1:" .. port, site_url_pattern = "http://%s.localhost:" .. port .. "/" })
-    set(t, "recurrente", { public_key = PK, secret_key = SK, base_url = url, timeout = 5, retries = 1,
+    t.config("providers", { payments = provider })
+    t.config("sites", { base_url = "http://127.0.0.1:" .. port, site_url_pattern = "http://%s.localhost:" .. port .. "/" })
+    t.config("recurrente", { public_key = PK, secret_key = SK, base_url = url, timeout = 5, retries = 1,
                            webhook_secret = WHSEC })
     local c = { monthly_price_cents = 80000, setup_fee_cents = 0, currency = "GTQ", plan_name = "WebMagic website",
                 success_path = "/?checkout=success", cancel_path = "/?checkout=cancelled", checkout_expiry = 86400,
@@ -80,7 +62,7 @@ local function setup(t, provider, commerce)
     for k, v in pairs(commerce or {}) do
         c[k] = v
     end
-    set(t, "commerce", c)
+    t.config("commerce", c)
     return url
 end
 
@@ -221,7 +203,7 @@ function T.provider_errors_leave_no_row_and_ask_to_try_again(t)
     setup(t, "recurrente")
     local s = site()
     -- 401: wrong keys. The fake answers its documented body.
-    set(t, "recurrente", { secret_key = "sk_test_wrong" })
+    t.config("recurrente", { secret_key = "sk_test_wrong" })
     local res = claim(s)
     no_row_and_try_again(t, s, res, 502)
     local p = require "providers.payments.recurrente"
@@ -229,11 +211,11 @@ function T.provider_errors_leave_no_row_and_ask_to_try_again(t)
     t.eq(ok, nil)
     t.match(err, "HTTP 401: Autenticación Errónea")
     t.eq(info, { retryable = false, status = 401 })
-    set(t, "recurrente", { secret_key = SK })
+    t.config("recurrente", { secret_key = SK })
     -- 422: an amount under Recurrente's minimum.
-    set(t, "commerce", { monthly_price_cents = 100 })
+    t.config("commerce", { monthly_price_cents = 100 })
     no_row_and_try_again(t, s, claim(s), 502)
-    set(t, "commerce", { monthly_price_cents = 80000 })
+    t.config("commerce", { monthly_price_cents = 80000 })
     -- 5xx twice: the call and its retry fail.
     fake_url()
     queue({ status = 503, body = { error = "maintenance" } }, 2)
@@ -242,10 +224,10 @@ function T.provider_errors_leave_no_row_and_ask_to_try_again(t)
     t.eq(res.headers["retry-after"], "60")
     t.eq(#checkout_posts(), 2, "tried again once")
     -- A timeout (the fake stalls past recurrente.timeout), twice.
-    set(t, "recurrente", { timeout = 1 })
+    t.config("recurrente", { timeout = 1 })
     queue({ stall = 2 }, 2)
     no_row_and_try_again(t, s, claim(s), 503)
-    set(t, "recurrente", { timeout = 5 })
+    t.config("recurrente", { timeout = 5 })
     -- One 5xx: the retry makes it.
     fake_url()
     queue({ status = 502 })
@@ -367,13 +349,13 @@ function T.offline_checkout_pays_with_signed_recurrente_webhooks(t)
     t.eq(h[4].headers["svix-id"], ev.headers["svix-id"])
     t.eq(h[5].headers["svix-id"], sub.headers["svix-id"])
     -- A receiver with another secret refuses: the buyer is told, not sent on.
-    set(t, "recurrente", { webhook_secret = "whsec_" .. wm.crypto.b64_encode("another secret, 24 bytes") })
+    t.config("recurrente", { webhook_secret = "whsec_" .. wm.crypto.b64_encode("another secret, 24 bytes") })
     local refused = request(host, path, { method = "POST", form = form { csrf = csrf, action = "pay",
         email = "ana@example.com", full_name = "Ana Rivera" } })
     t.eq(refused.status, 502)
     t.match(refused.body, "answered 401")
     -- Once the checkout is paid, the page says so.
-    set(t, "recurrente", { webhook_secret = WHSEC })
+    t.config("recurrente", { webhook_secret = WHSEC })
     t.ok(wm.db.tx(function() return require("domain.checkouts").paid(k.id) end))
     t.match(request(host, path).body, "has been paid")
 end

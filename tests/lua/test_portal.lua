@@ -25,24 +25,6 @@ local function count(sql, ...)
     return one(sql, ...).n
 end
 
-local saved = {}
-local function set(t, section, values)
-    if not saved[section] then
-        local copy = {}
-        for k, v in pairs(wm.config[section] or {}) do
-            copy[k] = v
-        end
-        saved[section] = copy
-        t.defer(function()
-            wm.config[section] = saved[section]
-            saved[section] = nil
-        end)
-    end
-    wm.config[section] = wm.config[section] or {}
-    for k, v in pairs(values) do
-        wm.config[section][k] = v
-    end
-end
 
 local port, var
 
@@ -51,19 +33,19 @@ local function setup(t)
     assert(wm.db.query("CREATE SCHEMA public"))
     assert(require("wm.migrate").up())
     var = t.tmpdir()
-    set(t, "paths", { var = var })
+    t.config("paths", { var = var })
     require("lib.tracking").reset_key()
     local http_server = require "wm.http_server"
     local srv = assert(http_server.start { listen = "127.0.0.1:0" })
     port = select(2, srv:address())
     t.defer(function() http_server.stop(0) end)
-    set(t, "providers", { payments = "offline", mail = "outbox" })
-    set(t, "sites", { base_url = "http://127.0.0.1:" .. port, site_url_pattern = "http://%s.localhost:" .. port .. "/" })
-    set(t, "recurrente", { webhook_secret = "" })
-    set(t, "commerce", { offline_hooks_url = "", setup_fee_cents = 0, monthly_price_cents = 80000, currency = "GTQ" })
-    set(t, "portal", { link_ttl = 900, session_idle = 3600, session_max = 43200, resend_interval = 300 })
-    set(t, "jobs", { backoff_base = 0.05 })
-    set(t, "autopilot", { enabled = false })
+    t.config("providers", { payments = "offline", mail = "outbox" })
+    t.config("sites", { base_url = "http://127.0.0.1:" .. port, site_url_pattern = "http://%s.localhost:" .. port .. "/" })
+    t.config("recurrente", { webhook_secret = "" })
+    t.config("commerce", { offline_hooks_url = "", setup_fee_cents = 0, monthly_price_cents = 80000, currency = "GTQ" })
+    t.config("portal", { link_ttl = 900, session_idle = 3600, session_max = 43200, resend_interval = 300 })
+    t.config("jobs", { backoff_base = 0.05 })
+    t.config("autopilot", { enabled = false })
     assert(wm.jobs.start_worker { cron = false })
     t.defer(function() wm.jobs.stop_worker(5) end)
 end
@@ -297,7 +279,7 @@ end
 function T.cookie_is_secure_under_https(t)
     setup(t)
     local a = buy(t, "Ana")
-    set(t, "sites", { base_url = "https://portal.example" })
+    t.config("sites", { base_url = "https://portal.example" })
     local res = sign_in(a.link)
     t.eq(res.status, 303)
     local _, raw = cookie_of(res)

@@ -24,32 +24,20 @@ local function status(id)
     return one("SELECT status FROM campaigns WHERE id = $1", id).status
 end
 
-local function set(t, section, values)
-    local saved = wm.config[section]
-    local copy = {}
-    for k, v in pairs(saved) do
-        copy[k] = v
-    end
-    for k, v in pairs(values) do
-        copy[k] = v
-    end
-    wm.config[section] = copy
-    t.defer(function() wm.config[section] = saved end)
-end
 
 local function setup(t, smtp_cfg)
     assert(wm.db.query("DROP SCHEMA public CASCADE"))
     assert(wm.db.query("CREATE SCHEMA public"))
     assert(require("wm.migrate").up())
-    set(t, "paths", { var = t.tmpdir() })
+    t.config("paths", { var = t.tmpdir() })
     require("lib.tracking").reset_key()
-    set(t, "providers", { mail = "smtp" })
+    t.config("providers", { mail = "smtp" })
     local s = { url = "", username = "", password = "", starttls = "required", ca_file = "", timeout = 10,
                 retry_after = 60, bounce_domain = "" }
     for k, v in pairs(smtp_cfg or {}) do
         s[k] = v
     end
-    set(t, "mail", { smtp = s, rate_limits = { smtp = 0, sendgrid = 0, ses = 14 } })
+    t.config("mail", { smtp = s, rate_limits = { smtp = 0, sendgrid = 0, ses = 14 } })
 end
 
 local n = 0
