@@ -57,9 +57,8 @@ import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler
 
-from fakeserver import Server, publish_and_serve
+from fakeserver import CountingHandler, Server, publish_and_serve
 
 STATE = {"active": 0, "last": time.monotonic(), "requests": [], "queue": [], "cache": set(), "answers": {},
          "fail_rate": 0.0, "retry_after": 1, "calls": 0, "answered": 0, "failed": {}}
@@ -185,7 +184,8 @@ def usage_for(body, out_text):
     return u
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(CountingHandler):
+    STATE, LOCK = STATE, LOCK
     protocol_version = "HTTP/1.1"
 
     def log_message(self, fmt, *args):
@@ -337,21 +337,6 @@ class Handler(BaseHTTPRequestHandler):
             "usage": usage,
         }, extra)
 
-    def handle_any(self):
-        with LOCK:
-            STATE["active"] += 1
-            STATE["last"] = time.monotonic()
-        try:
-            self.handle_one()
-        finally:
-            with LOCK:
-                STATE["active"] -= 1
-                STATE["last"] = time.monotonic()
-
-    do_GET = handle_any
-    do_POST = handle_any
-    do_PUT = handle_any
-    do_DELETE = handle_any
 
 
 def main():

@@ -9,7 +9,7 @@ STATE["active"] / STATE["last"] under its LOCK; publish_and_serve watches them.
 import os
 import threading
 import time
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Server(ThreadingHTTPServer):
@@ -18,6 +18,28 @@ class Server(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address):
         pass  # clients that hang up early (timeouts, caps) are the point
+
+
+class CountingHandler(BaseHTTPRequestHandler):
+    """A handler that keeps STATE["active"] / STATE["last"] (the subclass's
+    class attributes STATE and LOCK) around its handle_one(), for every
+    method, so publish_and_serve knows when the fake is idle."""
+
+    STATE = None
+    LOCK = None
+
+    def handle_any(self):
+        with self.LOCK:
+            self.STATE["active"] += 1
+            self.STATE["last"] = time.monotonic()
+        try:
+            self.handle_one()
+        finally:
+            with self.LOCK:
+                self.STATE["active"] -= 1
+                self.STATE["last"] = time.monotonic()
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
 
 
 def publish_and_serve(srv, ports, port_file, idle, state, lock):

@@ -45,9 +45,8 @@ import os
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler
 
-from fakeserver import Server, publish_and_serve
+from fakeserver import CountingHandler, Server, publish_and_serve
 
 STATE = {"active": 0, "last": time.monotonic(), "requests": [], "queue": [], "hooks": []}
 LOCK = threading.Lock()
@@ -129,7 +128,8 @@ def verify_svix(headers, body):
     return False, "bad signature"
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(CountingHandler):
+    STATE, LOCK = STATE, LOCK
     protocol_version = "HTTP/1.1"
 
     def log_message(self, fmt, *args):
@@ -238,22 +238,6 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.send(404, {"error": "Not found"})
 
-    def handle_any(self):
-        with LOCK:
-            STATE["active"] += 1
-            STATE["last"] = time.monotonic()
-        try:
-            self.handle_one()
-        finally:
-            with LOCK:
-                STATE["active"] -= 1
-                STATE["last"] = time.monotonic()
-
-    do_GET = handle_any
-    do_POST = handle_any
-    do_DELETE = handle_any
-    do_PATCH = handle_any
-    do_PUT = handle_any
 
 
 def main():
