@@ -13,24 +13,8 @@ The outbox provider resolves its own (its file names carry the campaign).]]
 
 local function out(...) io.stdout:write(...) end
 
-local function age(s)
-    s = math.floor(s or 0)
-    if s < 120 then
-        return s .. "s"
-    elseif s < 7200 then
-        return math.floor(s / 60) .. "m"
-    elseif s < 172800 then
-        return math.floor(s / 3600) .. "h"
-    end
-    return math.floor(s / 86400) .. "d"
-end
-
-local function one_line(v, n)
-    if v == nil or v == wm.null then
-        return ""
-    end
-    return tostring(v):gsub("%s+", " "):sub(1, n)
-end
+local cells = require "wm.cli_cells"
+local age, one_line = cells.age, cells.text
 
 local function stuck(opts)
     local rows, err = campaigns.stuck(1000)

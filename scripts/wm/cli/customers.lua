@@ -11,18 +11,11 @@ local usage = [[usage: wm customers <ls|show|login-link> [options]
 
 local function out(...) io.stdout:write(...) end
 
-local function v(x)
-    if x == nil or x == wm.null then
-        return ""
-    end
-    return tostring(x):gsub("%s+", " ")
-end
+local cells = require "wm.cli_cells"
+local v = cells.text
 
 local function money(cents, currency)
-    if cents == nil or cents == wm.null then
-        return ""
-    end
-    return ("%s%.2f %s"):format(cents < 0 and "-" or "", math.abs(cents) / 100, v(currency or "GTQ"))
+    return cells.money(cents, currency or "GTQ")
 end
 
 local function ls(opts)

@@ -12,12 +12,7 @@ local usage = [[usage: wm hooks <ls|show|replay> [options]
 
 local function out(...) io.stdout:write(...) end
 
-local function v(x)
-    if x == nil or x == wm.null then
-        return ""
-    end
-    return tostring(x)
-end
+local v = require("wm.cli_cells").text
 
 local function ls(opts)
     local rows, err = webhook_events.ls { status = opts.status, type = opts.type, limit = opts.limit }

@@ -9,19 +9,8 @@ local usage = [[usage: wm payments ls [--customer ID] [--limit N] [--json]
 
 local function out(...) io.stdout:write(...) end
 
-local function v(x)
-    if x == nil or x == wm.null then
-        return ""
-    end
-    return tostring(x):gsub("%s+", " ")
-end
-
-local function money(cents)
-    if cents == nil or cents == wm.null then
-        return ""
-    end
-    return ("%s%.2f"):format(cents < 0 and "-" or "", math.abs(cents) / 100)
-end
+local cells = require "wm.cli_cells"
+local v, money = cells.text, cells.money
 
 return {
     summary = "payments and refunds",
