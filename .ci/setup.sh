@@ -3,15 +3,18 @@
 # then configures and builds wm into build/. Idempotent: a second run
 # installs nothing and rebuilds only what changed. --test adds what the test
 # suite needs (clang for the fuzz smoke, python3 for protocol fixtures,
-# nodejs, npm and chromium for the browser checks).
+# nodejs and npm for the browser checks; postfix, aiosmtpd, dkimpy and
+# SpamAssassin for the mail tests; dnsmasq and caddy for custom domains).
+# Chromium is always installed: the screenshot stage needs it.
 set -eu
 cd "$(dirname "$0")/.."
 
 pkgs="build-essential cmake pkg-config libluajit-5.1-dev libuv1-dev libpq-dev
-libcurl4-openssl-dev libcjson-dev libsodium-dev libhttp-parser-dev zlib1g-dev libbrotli-dev postgresql
-postgresql-client ca-certificates"
+libcurl4-openssl-dev libcjson-dev libsodium-dev libhttp-parser-dev zlib1g-dev libbrotli-dev libssl-dev
+libc-ares-dev postgresql postgresql-client ca-certificates chromium"
 if [ "${1:-}" = "--test" ]; then
-    pkgs="$pkgs clang libclang-rt-14-dev python3 procps chromium nodejs npm postfix python3-aiosmtpd"
+    pkgs="$pkgs clang libclang-rt-14-dev python3 procps nodejs npm postfix python3-aiosmtpd python3-dkim
+spamassassin dnsmasq-base caddy"
 fi
 
 missing=""
