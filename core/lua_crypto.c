@@ -1,6 +1,7 @@
 /* lua_crypto.c unit provides the wm.crypto bindings over crypto.h. Password
  * hashing runs on libuv's thread pool so the loop keeps serving. */
 #include "crypto.h"
+#include "pki.h"
 #include "sched.h"
 
 #include <lauxlib.h>
@@ -228,5 +229,6 @@ void wm_crypto_lua_register(lua_State *L)
         {"hex", l_hex},                     {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, funcs);
+    wm_pki_lua_register(L);
     lua_setfield(L, -2, "crypto");
 }
