@@ -53,6 +53,9 @@ struct wm_httpc_req_s {
     int follow;
     size_t max_body;          /* 0: client default */
     size_t cap;               /* the cap in force while running */
+    char *aws_sigv4;          /* CURLOPT_AWS_SIGV4 spec, or NULL */
+    char *aws_key_id, *aws_secret;
+    size_t uploaded;          /* CURLINFO_SIZE_UPLOAD_T when it ended */
 
     wm_httpc_done_cb cb;
     void *ud;
@@ -252,6 +255,53 @@ void wm_httpc_req_ca_file(wm_httpc_req_t *r, const char *path)
     r->ca_file = path != NULL && *path != '\0' ? wm_strdup(path) : NULL;
 }
 
+/* The spec goes to curl as it is: letters, digits, '-', '_' and at most
+ * three ':' between non-empty parts. */
+static int sigv4_spec_ok(const char *spec)
+{
+    int colons = 0;
+    size_t part = 0;
+    for (const char *p = spec; *p != '\0'; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == ':') {
+            if (part == 0 || ++colons > 3)
+                return 0;
+            part = 0;
+        } else if (isalnum(c) || c == '-' || c == '_') {
+            part++;
+        } else {
+            return 0;
+        }
+    }
+    return part > 0;
+}
+
+/* Overwrites a secret before its memory goes back (volatile: the compiler
+ * may not drop the stores as dead). */
+static void wipe_free(char *s)
+{
+    if (s == NULL)
+        return;
+    for (volatile char *p = s; *p != '\0'; p++)
+        *p = '\0';
+    wm_free(s);
+}
+
+int wm_httpc_req_aws_sigv4(wm_httpc_req_t *r, const char *spec, const char *key_id,
+                           const char *secret)
+{
+    if (spec == NULL || !sigv4_spec_ok(spec) || key_id == NULL || *key_id == '\0'
+        || secret == NULL || *secret == '\0')
+        return WM_EINVAL;
+    wm_free(r->aws_sigv4);
+    wipe_free(r->aws_key_id);
+    wipe_free(r->aws_secret);
+    r->aws_sigv4 = wm_strdup(spec);
+    r->aws_key_id = wm_strdup(key_id);
+    r->aws_secret = wm_strdup(secret);
+    return 0;
+}
+
 /* ---- SMTP requests ---- */
 
 /* An address goes into a MAIL FROM or RCPT TO command line as it is. */
@@ -326,6 +376,9 @@ void wm_httpc_req_free(wm_httpc_req_t *r)
     wm_free(r->username);
     wm_free(r->password);
     wm_free(r->ca_file);
+    wm_free(r->aws_sigv4);
+    wipe_free(r->aws_key_id);
+    wipe_free(r->aws_secret);
     wm_free(r->method);
     wm_free(r->url);
     wm_free(r->body);
@@ -340,6 +393,8 @@ const char *wm_httpc_req_error(const wm_httpc_req_t *r) { return r->errbuf; }
 long wm_httpc_req_status(const wm_httpc_req_t *r) { return r->status; }
 const char *wm_httpc_req_url(const wm_httpc_req_t *r) { return r->eff_url ? r->eff_url : r->url; }
 wm_buf_t *wm_httpc_req_body_buf(wm_httpc_req_t *r) { return &r->resp_body; }
+size_t wm_httpc_req_uploaded(const wm_httpc_req_t *r) { return r->uploaded; }
+size_t wm_httpc_req_body_len(const wm_httpc_req_t *r) { return r->has_body ? r->body_len : 0; }
 int wm_httpc_active(void) { return C.active; }
 
 const char *wm_httpc_outcome_token(wm_httpc_outcome_t o)
@@ -621,6 +676,9 @@ static void req_finish(wm_httpc_req_t *r, CURLcode rc)
     long status = 0;
     curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(r->easy, CURLINFO_EFFECTIVE_URL, &eff);
+    curl_off_t up = 0;
+    if (curl_easy_getinfo(r->easy, CURLINFO_SIZE_UPLOAD_T, &up) == CURLE_OK && up > 0)
+        r->uploaded = (size_t)up;
     r->status = status;
     if (eff != NULL)
         r->eff_url = wm_strdup(eff);
@@ -771,6 +829,13 @@ static int configure_easy(wm_httpc_req_t *r, CURL *e, wm_err_t *err)
     SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
     if (r->ca_file != NULL)
         SETOPT(e, CURLOPT_CAINFO, r->ca_file);
+    if (r->aws_sigv4 != NULL) {
+        /* Setting it also selects CURLAUTH_AWS_SIGV4; the easy handle's
+         * reset (easy_put) clears the credentials before its next use. */
+        SETOPT(e, CURLOPT_AWS_SIGV4, r->aws_sigv4);
+        SETOPT(e, CURLOPT_USERNAME, r->aws_key_id);
+        SETOPT(e, CURLOPT_PASSWORD, r->aws_secret);
+    }
 
     /* curl waits up to a second for "100 Continue" on large bodies unless
      * told not to send Expect. */

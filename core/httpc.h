@@ -85,6 +85,16 @@ void wm_httpc_req_max_body(wm_httpc_req_t *r, size_t max);
 /* Trusts the CA certificates in `path` (PEM) instead of the system's. */
 void wm_httpc_req_ca_file(wm_httpc_req_t *r, const char *path);
 
+/* Signs the request with AWS Signature Version 4 (libcurl's
+ * CURLOPT_AWS_SIGV4): `spec` is "provider1[:provider2[:region[:service]]]",
+ * e.g. "aws:amz:us-east-1:ses" (name the service: curl would otherwise take
+ * it from the host name, which for SES v2 is "email", not the signing name
+ * "ses"). The key id and secret are copied, never logged, and wiped when the
+ * request is freed. WM_EINVAL for an empty or odd spec or an empty key.
+ * Temporary credentials add their x-amz-security-token header themselves. */
+int wm_httpc_req_aws_sigv4(wm_httpc_req_t *r, const char *spec, const char *key_id,
+                           const char *secret);
+
 /* An SMTP request (smtp:// or smtps:// URL; its path is the EHLO name):
  * one message from envelope sender `mail_from` (no angle brackets), the body
  * set with wm_httpc_req_body being the whole RFC 5322 message with CRLF line
@@ -120,6 +130,12 @@ const char *wm_httpc_outcome_token(wm_httpc_outcome_t o);
 /* libcurl's message for a failed request ("" when it succeeded). */
 const char *wm_httpc_req_error(const wm_httpc_req_t *r);
 long wm_httpc_req_status(const wm_httpc_req_t *r);
+/* Request body bytes curl handed to the connection (0 when it never
+ * connected). For a request that failed, all of its body handed over means
+ * the server may have acted on it; less means it cannot have. */
+size_t wm_httpc_req_uploaded(const wm_httpc_req_t *r);
+/* The request body's length (0 without one). */
+size_t wm_httpc_req_body_len(const wm_httpc_req_t *r);
 /* The final URL (after redirects). */
 const char *wm_httpc_req_url(const wm_httpc_req_t *r);
 /* The body received. The caller may take `data` (then set it to NULL). */

@@ -2,14 +2,18 @@
  * httpc.c:
  *
  *   request{method=, url=, headers=, body=, timeout=, follow_redirects=,
- *           max_body=}
- *       -> {status=, headers=, body=, url=} | nil, err
+ *           max_body=, aws_sigv4=, aws_access_key_id=, aws_secret_access_key=}
+ *       -> {status=, headers=, body=, url=} | nil, err, {body_sent=}
  *     Yields the calling task until the response is complete. `headers` in
  *     the result has lower-cased names; a field sent more than once is
  *     joined with ", " (set-cookie with "\n"). err is one of "timeout",
  *     "connect", "dns", "tls", "too_large", "protocol" or
- *     "error: <curl message>". Misuse (no url, a header with CR/LF, called
- *     outside a task) raises.
+ *     "error: <curl message>". body_sent ("none", "started", "all"; absent
+ *     without a body) says how much of the body curl handed over before the
+ *     failure: "all" means the server may have acted on the request.
+ *     aws_sigv4 = "aws:amz:REGION:SERVICE" signs the request (AWS SigV4)
+ *     with the two keys, which are required with it. Misuse (no url, a
+ *     header with CR/LF, a bad aws_sigv4, called outside a task) raises.
  *   smtp{url=, from=, to=, body=, username=, password=, starttls=,
  *        ca_file=, timeout=}
  *       -> {code=} | nil, err, {code=, outcome=, data=}
@@ -69,8 +73,14 @@ static int request_push(wm_co_t *co, lua_State *L, void *op)
             lua_pushfstring(L, "error: %s", wm_httpc_req_error(r));
         else
             lua_pushstring(L, wm_httpc_outcome_token(o));
+        lua_createtable(L, 0, 1);
+        size_t len = wm_httpc_req_body_len(r), up = wm_httpc_req_uploaded(r);
+        if (len > 0) {
+            lua_pushstring(L, up >= len ? "all" : up > 0 ? "started" : "none");
+            lua_setfield(L, -2, "body_sent");
+        }
         wm_httpc_req_free(r);
-        return 2;
+        return 3;
     }
     lua_createtable(L, 0, 4);
     lua_pushinteger(L, (lua_Integer)wm_httpc_req_status(r));
@@ -171,8 +181,26 @@ static int l_request(lua_State *L)
     if (!lua_isnil(L, -1) && !lua_istable(L, -1))
         return luaL_error(L, "wm.http.request: headers must be a table");
 
+    lua_getfield(L, 1, "aws_sigv4");
+    const char *sigv4 = NULL;
+    if (!lua_isnil(L, -1)) {
+        sigv4 = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        if (sigv4 == NULL)
+            return luaL_error(L, "wm.http.request: aws_sigv4 must be a string like \"aws:amz:us-east-1:ses\"");
+    }
+    lua_getfield(L, 1, "aws_access_key_id");
+    const char *key_id = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    lua_getfield(L, 1, "aws_secret_access_key");
+    const char *secret = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+
     /* From here on `r` is ours: free it before raising. */
     wm_httpc_req_t *r = wm_httpc_req_new(method, url);
+    if (sigv4 != NULL && wm_httpc_req_aws_sigv4(r, sigv4, key_id, secret) < 0) {
+        wm_httpc_req_free(r);
+        /* the keys stay out of the message */
+        return luaL_error(L, "wm.http.request: aws_sigv4 needs a spec like \"aws:amz:us-east-1:ses\" "
+                             "and non-empty aws_access_key_id and aws_secret_access_key");
+    }
     if (lua_istable(L, headers_idx)) {
         lua_pushnil(L);
         while (lua_next(L, headers_idx) != 0) {
