@@ -102,6 +102,12 @@ return {
         ["mail.smtp.timeout"] = positive(),
         ["mail.smtp.retry_after"] = positive(),
         ["mail.smtp.bounce_domain"] = { match = "^[%w.-]+$", desc = "a domain name or empty", empty_ok = true },
+        ["mail.ses.region"] = { match = "^[a-z][a-z0-9-]+$", desc = "an AWS region like us-east-1" },
+        ["mail.ses.endpoint"] = optional_http_url,
+        ["mail.ses.timeout"] = positive(),
+        ["mail.ses.retry_after"] = positive(),
+        ["mail.ses.sns_url_pattern"] = { match = "^%^https?://.+/$",
+            desc = "an anchored Lua pattern for a URL up to its path (^https://host/)" },
 
         ["sites.base_url"] = optional_http_url,
         ["sites.site_url_pattern"] = { check = site_pattern },

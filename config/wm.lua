@@ -151,6 +151,35 @@ return {
             -- empty: the sender's.
             bounce_domain = "",
         },
+        -- providers.mail = "ses": Amazon SES v2 (keys: the aws section).
+        ses = {
+            region = "us-east-1",
+            -- Empty: https://email.<region>.amazonaws.com (tests point it at a fake).
+            endpoint = "",
+            -- An SES configuration set (its event destination publishes the
+            -- delivery events to SNS); empty: none.
+            configuration_set = "",
+            -- Seconds one SendEmail call may take.
+            timeout = 30,
+            -- Seconds to wait after a throttling answer before trying again.
+            retry_after = 10,
+            -- POST /hooks/ses accepts SNS messages only from these topics
+            -- (ARNs separated by commas or spaces); empty: none is accepted.
+            sns_topics = "",
+            -- Where SNS signing certificates (and SubscribeURLs) may come
+            -- from: a Lua pattern for the URL up to its path. Keep the default
+            -- in production (https, sns.<region>.amazonaws.com); tests set an
+            -- http://127.0.0.1 fake.
+            sns_url_pattern = "^https://sns%.[a-z0-9-]+%.amazonaws%.com/",
+        },
+    },
+    -- Amazon Web Services keys (SES): WM_AWS_ACCESS_KEY_ID,
+    -- WM_AWS_SECRET_ACCESS_KEY and, for temporary credentials,
+    -- WM_AWS_SESSION_TOKEN.
+    aws = {
+        access_key_id = "",
+        secret_access_key = "",
+        session_token = "",
     },
     sites = {
         -- Where tracking links, unsubscribe and claim links point. Empty:
