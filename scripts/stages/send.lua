@@ -47,7 +47,7 @@ end
 -- "stuck", why | "cap".
 local function claim(campaign_id)
     return wm.db.tx(function(q)
-        local c = q:one([[SELECT c.*, b.contact_status, b.name AS biz_name, s.subdomain
+        local c = q:one([[SELECT c.*, b.contact_status, b.name AS biz_name, s.subdomain, s.screenshot_desktop_url
             FROM campaigns c JOIN businesses b ON b.id = c.business_id
             LEFT JOIN generated_sites s ON s.id = c.site_id
             WHERE c.id = $1 FOR UPDATE OF c]], campaign_id)
@@ -90,6 +90,7 @@ local function message(c)
         to = { name = c.biz_name, email = c.recipient_email },
         postal_address = mcfg.postal_address,
         review_highlight = c.review_highlight ~= wm.null and c.review_highlight or nil,
+        screenshot_url = c.screenshot_desktop_url ~= wm.null and c.screenshot_desktop_url or nil,
     }
 end
 

@@ -227,6 +227,107 @@ function T.email_escapes_every_value(t)
     t.ok(m.html:find(html.escape(html.clean(EVIL)):sub(1, 60), 1, true), "escaped value present")
 end
 
+-- Each thing once: a review the composer already quoted is not quoted again,
+-- in either part; one it did not quote is, in both.
+function T.email_says_the_review_once(t)
+    with_config(t, "test-secret-2")
+    local function count(s, what)
+        local n, at = 0, 1
+        while true do
+            local i = s:find(what, at, true)
+            if not i then
+                return n
+            end
+            n, at = n + 1, i + 1
+        end
+    end
+    local quoted = {
+        '"Fixed our leak in an hour!" is what one of your customers wrote.',
+        "\226\128\156Fixed our leak in an hour\226\128\157, one customer wrote.",  -- curly quotes, no "!"
+        'One customer says "fixed our leak in an hour" and we agree.',
+        "Someone wrote: Fixed our leak   in an hour! That stayed with us.",
+    }
+    for _, p in ipairs(quoted) do
+        local m = assert(email.render(email_input(function(i)
+            i.composer.paragraphs = { p, "So we made you a website." }
+        end)))
+        t.ok(not m.html:find("<blockquote", 1, true), "quoted again in HTML: " .. p)
+        t.eq(count(m.text, "in an hour"), 1, p)
+        t.eq(count(m.html:lower(), "in an hour"), 1, p)
+    end
+    -- Not quoted (a short common phrase is no quote of it): shown once in each part.
+    for _, p in ipairs({ "We noticed your great reviews.", 'People call you "fast" and "honest" there.' }) do
+        local m = assert(email.render(email_input(function(i)
+            i.composer.paragraphs = { p, "So we made you a website." }
+        end)))
+        t.eq(count(m.html, "Fixed our leak in an hour!"), 1, p)
+        t.eq(count(m.text, "Fixed our leak in an hour!"), 1, p)
+    end
+    t.ok(email.quoted_already("Great work!", { "They said \"great   WORK\" twice." }))
+    t.ok(not email.quoted_already("Great work, fast and clean, would hire again", { "Great work, they said." }))
+end
+
+-- The preheader is hidden by display:none alone: no tiny or
+-- background-coloured text, which spam filters score (HTML_FONT_LOW_CONTRAST,
+-- FONT_INVIS_*). tests/mail/test_spamassassin.lua scores whole messages.
+function T.email_preheader_is_hidden_without_invisible_text(t)
+    with_config(t, "test-secret-2")
+    local m = assert(email.render(email_input()))
+    local style = m.html:match('<div style="(display:none;[^"]*)">We built you a free preview site')
+    t.ok(style, "preheader")
+    t.no_match(style, "font%-size")
+    t.no_match(style, "color")
+    t.no_match(style, "opacity")
+    -- Nothing else in the body is tiny or transparent either.
+    t.no_match(m.html, "font%-size:%s*[01]px")
+    t.no_match(m.html, "color:%s*transparent")
+    -- Without a preview text there is no empty preheader.
+    m = assert(email.render(email_input(function(i) i.composer.preview_text = nil end)))
+    t.no_match(m.html, "display:none")
+    -- SpamAssassin's HTML_IMAGE_ONLY_* score an HTML part under 3200 bytes
+    -- with any image (the open pixel): the shortest email the composer's
+    -- schema allows stays above it.
+    m = assert(email.render(email_input(function(i)
+        i.composer = { subject = "Hello", preview_text = "0123456789", greeting = "Hi",
+            paragraphs = { "01234567890123456789", "01234567890123456789" }, cta_label = "Go", sign_off = "Hi" }
+        i.business.name, i.review_highlight, i.from.name, i.postal_address = "A", nil, nil, "1 St"
+    end)))
+    t.ok(#m.html > 3200, "shortest HTML part: " .. #m.html .. " bytes")
+end
+
+-- The site's screenshot: a linked image through the tracked click URL,
+-- with width, height and alt text, above the call to action; only from
+-- under base_url; the plain part unchanged.
+function T.email_shows_the_screenshot(t)
+    with_config(t, "test-secret-2")
+    local shot = BASE .. "/screenshots/joes-plumbing/desktop.png?v=3"
+    local without = assert(email.render(email_input()))
+    local m = assert(email.render(email_input(function(i) i.screenshot_url = shot end)))
+    local a, img = m.html:match('<a href="([^"]+)"[^>]*>(<img src="' .. shot:gsub("%p", "%%%0") .. '"[^>]*>)</a>')
+    t.ok(a, "linked screenshot")
+    t.eq(select(2, tracking.verify_click(a:match("/t/c/(.+)$"))), SITE)
+    t.match(img, ' width="504" height="315" ')
+    t.match(img, ' alt="A picture of the website we made for Joe&#39;s Plumbing"')
+    t.match(img, "max%-width:504px;height:auto")
+    -- Above the call to action, below the words.
+    local at_img = m.html:find(shot, 1, true)
+    t.ok(at_img > m.html:find("Have a look.", 1, true), "after the paragraphs")
+    t.ok(at_img < m.html:find(">See your website</a>", 1, true), "before the button")
+    t.eq(m.text, without.text, "the plain part is the same")
+    t.no_match(m.text, "screenshot")
+    -- Images off: the HTML still has every word; the image leaves only its alt text.
+    local function words(h)
+        return (h:gsub("<img[^>]*>", ""):gsub("<[^>]+>", " "):gsub("%s+", " "))
+    end
+    t.eq(words(m.html), words(without.html))
+    -- Not ours, or not a URL: left out.
+    for _, bad in ipairs({ "https://evil.example/x.png", "http://127.0.0.1:8080.evil.example/x.png",
+        BASE .. "/x.png\" onerror=\"alert(1)", BASE .. "/a b.png", "javascript:alert(1)", "", 42 }) do
+        local r = assert(email.render(email_input(function(i) i.screenshot_url = bad end)))
+        t.no_match(r.html, "<img src=\"[^\"]*\" width=\"504\"", tostring(bad))
+    end
+end
+
 function T.email_refuses_bad_input(t)
     with_config(t, "test-secret-2")
     local function err_of(over)
