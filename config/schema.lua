@@ -126,6 +126,10 @@ return {
         ["outscraper.poll_interval"] = positive(),
         ["outscraper.poll_timeout"] = positive(),
         ["outscraper.timeout"] = positive(),
+        ["sendgrid.base_url"] = http_url,
+        ["sendgrid.timeout"] = positive(),
+        ["sendgrid.retry_after"] = positive(),
+        ["sendgrid.webhook_tolerance"] = positive(),
 
         ["website_check.max_candidates"] = int(0),
         ["website_check.timeout"] = positive(),

@@ -231,6 +231,30 @@ return {
         poll_timeout = 300,
         timeout = 60,
     },
+    -- SendGrid (providers.mail = "sendgrid"): v3 Mail Send with the key from
+    -- WM_SENDGRID_API_KEY (EU subusers: base_url https://api.eu.sendgrid.com).
+    -- Its rate limit is mail.rate_limits.sendgrid.
+    sendgrid = {
+        api_key = "",
+        base_url = "https://api.sendgrid.com",
+        -- Seconds one Mail Send may take; a timeout after the whole request
+        -- went out leaves the campaign 'sending' (SendGrid may have it).
+        timeout = 30,
+        -- Seconds to wait after a 429 that names no reset time.
+        retry_after = 60,
+        -- Mail Send's sandbox mode: validated, never delivered.
+        sandbox = false,
+        -- The signed Event Webhook's verification key (base64 DER, as the
+        -- dashboard shows it, or PEM; WM_SENDGRID_WEBHOOK_PUBLIC_KEY). Empty:
+        -- POST /hooks/sendgrid refuses everything.
+        webhook_public_key = "",
+        -- Seconds a signed batch's timestamp may be off from now.
+        webhook_tolerance = 300,
+        -- Inbound Parse has no signature: it posts to
+        -- /hooks/sendgrid-inbound/<token>, the token from
+        -- WM_SENDGRID_INBOUND_TOKEN (at least 16 characters). Empty: refused.
+        inbound_token = "",
+    },
     -- The HTTP website check (providers.website = "http").
     website_check = {
         max_candidates = 5,
