@@ -348,6 +348,9 @@ return {
         login_free_failures = 3,
         login_delay = 1,
         login_delay_max = 900,
+        -- Requests a second each user may make to the JSON API (/api/v1),
+        -- with bursts of twice that; more answer 429. 0: no limit.
+        api_rate = 20,
     },
     -- The operator's own settings, for stages and providers of their own
     -- (WM_SCRIPTS_PATH): any keys, not checked. Every other section is.

@@ -117,7 +117,8 @@ end
 
 local function deny(req, status, code, message)
     if is_api(req) then
-        return { status = status, headers = { ["Content-Type"] = "application/json", ["Cache-Control"] = "no-store" },
+        return { status = status, headers = { ["Content-Type"] = "application/json", ["Cache-Control"] = "no-store",
+                                              ["X-Content-Type-Options"] = "nosniff" },
                  body = wm.json.encode { error = { code = code, message = message } } }
     end
     return { status = status, headers = { ["Content-Type"] = "text/plain; charset=utf-8",
@@ -144,7 +145,7 @@ function _M.guard(req, role, handler)
     local who = _M.identify(req)
     if not who then
         if is_api(req) then
-            return deny(req, 401, "unauthenticated", "log in, or send Authorization: Bearer <token>")
+            return deny(req, 401, "unauthorized", "log in, or send Authorization: Bearer <token>")
         end
         local next_path = (req.method == "GET" and req.path:sub(1, 7) == "/admin/") and req.path or "/admin/"
         return { status = 303, headers = { Location = "/admin/login?next=" .. next_path:gsub("[^%w/_.-]", ""),
@@ -159,7 +160,7 @@ function _M.guard(req, role, handler)
         local sent = sent_csrf(req)
         if not sent or not wm.crypto.equal(sent, who.session.csrf) then
             wm.log.warn("admin: CSRF token missing or wrong", { user = who.user.email, path = req.path })
-            return deny(req, 403, "csrf", "403 Forbidden: the form's security token is missing or stale; "
+            return deny(req, 403, "forbidden", "403 Forbidden: the form's security token is missing or stale; "
                 .. "reload the page and try again")
         end
     end

@@ -1,8 +1,9 @@
 -- /admin/leads: the businesses, filtered (lead status, city, category,
--- has email, name search) and sorted newest first, keyset-paginated on
--- (created_at, id); /admin/leads/<id>: one business with its raw place,
+-- has email, name search) and sorted newest first, keyset-paginated
+-- (web.admin.queries, which the JSON API shares); /admin/leads/<id>: one business with its raw place,
 -- website evidence, score reasons, LLM calls, sites, campaigns and activity.
 local view = require "web.admin.view"
+local queries = require "web.admin.queries"
 
 local LIST = [[
 <form method="get" action="/admin/leads" class="filters">
@@ -55,23 +56,16 @@ wm.route("GET", "/admin/leads", function(req)
     local q = req.query or {}
     local f = { status = text(q.status), city = text(q.city), category = text(q.category), q = text(q.q),
                 email = q.email == "1" }
-    -- The cursor: "<created_at>|<id>" of the last row shown.
-    local after_t, after_id = (text(q.after) or ""):match("^([%d%-: .]+)|(%x+%-[%x-]+)$")
-    local rows = assert(wm.db.query([[SELECT id, name, coalesce(city, '') AS city, coalesce(category, '') AS category,
-            coalesce(rating::text, '') AS rating, coalesce(review_count::text, '') AS review_count, lead_status,
-            email IS NOT NULL AND email <> '' AS email, to_char(created_at, 'YYYY-MM-DD HH24:MI:SS.US') AS cursor_t,
-            qualification_score AS score
-        FROM businesses
-        WHERE ($1::text IS NULL OR lead_status = $1) AND ($2::text IS NULL OR city ILIKE $2)
-          AND ($3::text IS NULL OR category ILIKE $3) AND ($4::text IS NULL OR name ILIKE '%' || $4 || '%')
-          AND (NOT $5::bool OR (email IS NOT NULL AND email <> ''))
-          AND ($6::timestamp IS NULL OR (created_at, id) < ($6::timestamp, $7::uuid))
-        ORDER BY created_at DESC, id DESC LIMIT $8]],
-        f.status, f.city, f.category, f.q, f.email, after_t, after_id, PAGE + 1))
+    local rows, next_cursor = queries.list("businesses", {
+        filters = { status = f.status, city = f.city, industry = f.category, q = f.q,
+                    has_email = f.email and "true" or nil },
+        cursor = text(q.cursor), limit = PAGE })
+    if not rows then
+        -- A stale or edited link: start again from the first page.
+        return view.redirect("/admin/leads")
+    end
     local next_url
-    if #rows > PAGE then
-        rows[#rows] = nil
-        local last = rows[#rows]
+    if next_cursor then
         local parts = {}
         for _, k in ipairs({ "status", "city", "category", "q" }) do
             if f[k] then
@@ -81,11 +75,15 @@ wm.route("GET", "/admin/leads", function(req)
         if f.email then
             parts[#parts + 1] = "email=1"
         end
-        parts[#parts + 1] = "after=" .. urlencode(last.cursor_t .. "|" .. last.id)
+        parts[#parts + 1] = "cursor=" .. urlencode(next_cursor)
         next_url = "/admin/leads?" .. table.concat(parts, "&")
     end
     for _, r in ipairs(rows) do
-        r.score = view.str(r.score)
+        for _, k in ipairs({ "city", "category", "review_count", "score" }) do
+            r[k] = view.str(r[k])
+        end
+        r.rating = type(r.rating) == "number" and ("%.1f"):format(r.rating) or ""
+        r.email = r.has_email
     end
     local statuses = {}
     for _, s in ipairs(STATUSES) do
@@ -109,24 +107,36 @@ wm.route("GET", "/admin/leads/:id", function(req)
     if not id:match("^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$") then
         return view.not_found(req)
     end
-    local b = assert(wm.db.query("SELECT * FROM businesses WHERE id = $1", id))[1]
+    local b = queries.business(id)
     if not b then
         return view.not_found(req)
     end
-    local sites = assert(wm.db.query([[SELECT coalesce(subdomain, '') AS subdomain, version, coalesce(status, '') AS status, to_char(created_at, 'YYYY-MM-DD HH24:MI') AS created
-        FROM generated_sites WHERE business_id = $1 ORDER BY version DESC]], id))
-    local campaigns = assert(wm.db.query([[SELECT coalesce(subject_line, '') AS subject_line, coalesce(status, '') AS status,
-            coalesce(to_char(sent_at, 'MM-DD HH24:MI'), '–') AS sent, coalesce(to_char(opened_at, 'MM-DD HH24:MI'), '–') AS opened,
-            coalesce(to_char(clicked_at, 'MM-DD HH24:MI'), '–') AS clicked
-        FROM campaigns WHERE business_id = $1 ORDER BY created_at DESC]], id))
-    local calls = assert(wm.db.query([[SELECT agent, model, input_tokens, output_tokens,
-            to_char(cost_micro_usd / 1e6, 'FM990.0000') AS cost, ok, to_char(created_at, 'MM-DD HH24:MI:SS') AS at
-        FROM llm_calls WHERE business_id = $1 ORDER BY created_at DESC LIMIT 100]], id))
-    local activity = assert(wm.db.query([[SELECT action, coalesce(actor_type, '') AS actor_type, to_char(created_at, 'YYYY-MM-DD HH24:MI:SS') AS at
-        FROM activity_log WHERE entity_id = $1 ORDER BY created_at DESC LIMIT 100]], id))
-    for _, k in ipairs({ "lead_status", "city", "state", "rating", "review_count", "email", "qualification_score" }) do
+    -- Timestamps as the database writes them ("YYYY-MM-DD HH:MI:SS..."),
+    -- cut to what a person reads; "–" for none.
+    local function at(v, from, to)
+        return (type(v) == "string" and v ~= "") and v:sub(from, to) or "–"
+    end
+    local sites = queries.business_sites(id)
+    for _, r in ipairs(sites) do
+        r.subdomain, r.status, r.created = view.str(r.subdomain), view.str(r.status), at(r.created_at, 1, 16)
+    end
+    local campaigns = queries.business_campaigns(id)
+    for _, r in ipairs(campaigns) do
+        r.subject_line, r.status = view.str(r.subject_line), view.str(r.status)
+        r.sent, r.opened, r.clicked = at(r.sent_at, 6, 16), at(r.opened_at, 6, 16), at(r.clicked_at, 6, 16)
+    end
+    local calls = queries.business_llm_calls(id)
+    for _, r in ipairs(calls) do
+        r.cost, r.at = ("%.4f"):format(r.cost_micro_usd / 1e6), at(r.created_at, 6, 19)
+    end
+    local activity = queries.business_activity(id)
+    for _, r in ipairs(activity) do
+        r.actor_type, r.at = view.str(r.actor_type), at(r.created_at, 1, 19)
+    end
+    for _, k in ipairs({ "lead_status", "city", "state", "review_count", "email", "qualification_score" }) do
         b[k] = view.str(b[k])
     end
+    b.rating = type(b.rating) == "number" and ("%.1f"):format(b.rating) or ""
     return view.page(req, b.name, SHOW, { b = b, reasons = pretty(b.qualification_reasons) or "",
         evidence = pretty(b.website_evidence) or "", raw_place = pretty(b.raw_place) or "–", sites = sites,
         campaigns = campaigns, calls = calls, has_calls = #calls > 0, activity = activity })

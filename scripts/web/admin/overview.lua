@@ -2,6 +2,7 @@
 -- the funnel from lead to purchase with each step's rate, daily charts
 -- from analytics_snapshots (30 or 90 days), and the job queue.
 local view = require "web.admin.view"
+local queries = require "web.admin.queries"
 
 local TEMPLATE = [[
 <section class="cards">
@@ -27,28 +28,6 @@ local TEMPLATE = [[
 {{#queue}}<tr><td><a href="/admin/jobs?kind={{kind}}">{{kind}}</a></td><td class="num">{{waiting}}</td><td class="num">{{running}}</td><td class="num">{{retryable}}</td><td class="num">{{discarded}}</td></tr>{{/queue}}
 </tbody></table>{{/has_queue}}
 ]]
-
-local FUNNEL = [[
-WITH b AS (SELECT id, lead_status, contact_status FROM businesses WHERE created_at >= now() - interval '30 days')
-SELECT
-  (SELECT count(*) FROM b)::int AS leads,
-  (SELECT count(*) FROM b WHERE lead_status IN ('no_website', 'qualified'))::int AS no_website,
-  (SELECT count(*) FROM b WHERE lead_status = 'qualified')::int AS qualified,
-  (SELECT count(DISTINCT s.business_id) FROM generated_sites s JOIN b ON b.id = s.business_id)::int AS sites,
-  (SELECT count(DISTINCT c.business_id) FROM campaigns c JOIN b ON b.id = c.business_id WHERE c.sent_at IS NOT NULL)::int AS emailed,
-  (SELECT count(DISTINCT c.business_id) FROM campaigns c JOIN b ON b.id = c.business_id WHERE c.opened_at IS NOT NULL)::int AS opened,
-  (SELECT count(DISTINCT c.business_id) FROM campaigns c JOIN b ON b.id = c.business_id WHERE c.clicked_at IS NOT NULL)::int AS clicked,
-  (SELECT count(DISTINCT k.business_id) FROM checkouts k JOIN b ON b.id = k.business_id)::int AS checkout,
-  (SELECT count(*) FROM b WHERE contact_status = 'purchased')::int AS purchased]]
-
--- The seed's "Dashboard metrics" query, as written there.
-local METRICS = [[
-SELECT
-    COUNT(*) FILTER (WHERE website_status = 'generated') as sites_generated,
-    COUNT(*) FILTER (WHERE contact_status = 'purchased') as conversions,
-    COUNT(*) FILTER (WHERE contact_status = 'emailed') as emails_sent
-FROM businesses
-WHERE created_at >= NOW() - INTERVAL '30 days']]
 
 local SERIES = {
     { "leads_scraped", "Leads" }, { "sites_generated", "Sites" }, { "emails_sent", "Emails sent" },
@@ -80,44 +59,34 @@ end
 
 wm.route("GET", "/admin/", function(req)
     local days = (req.query and req.query.days == "90") and 90 or 30
-    local m = assert(wm.db.one(METRICS))
-    local f = assert(wm.db.one(FUNNEL))
-    local cost = assert(wm.db.one([[SELECT coalesce(sum(cost_micro_usd), 0)::float8 / 1e6 AS usd FROM llm_calls
-        WHERE created_at >= now() - interval '30 days']]))
+    local m = queries.metrics()
+    local f = queries.funnel()
+    local cost_usd = queries.llm_cost_usd_30d()
     local metrics = {
         { label = "Sites generated (30 d)", value = view.thousands(m.sites_generated) },
         { label = "Emails sent (30 d)", value = view.thousands(m.emails_sent) },
         { label = "Conversions (30 d)", value = view.thousands(m.conversions) },
-        { label = "LLM cost per site (30 d)", value = f.sites > 0 and ("$%.2f"):format(cost.usd / f.sites) or "–" },
-    }
-    local steps = {
-        { "leads", "Leads" }, { "no_website", "Verified no website" }, { "qualified", "Qualified" },
-        { "sites", "Site built" }, { "emailed", "Emailed" }, { "opened", "Opened" }, { "clicked", "Clicked" },
-        { "checkout", "Checkout started" }, { "purchased", "Purchased" },
+        { label = "LLM cost per site (30 d)", value = f.sites > 0 and ("$%.2f"):format(cost_usd / f.sites) or "–" },
     }
     local funnel, prev = {}, nil
-    for _, s in ipairs(steps) do
+    for _, s in ipairs(queries.FUNNEL_STEPS) do
         local n = f[s[1]]
         funnel[#funnel + 1] = { label = s[2], count = view.thousands(n), rate = prev and view.pct(n, prev) or "",
                                 share = view.pct(n, f.leads),
                                 width = f.leads > 0 and ("%.1f"):format(100 * n / f.leads) or "0" }
         prev = n
     end
-    local rows = assert(wm.db.query([[SELECT to_char(snapshot_date, 'MM-DD') AS day, leads_scraped, sites_generated,
-            emails_sent, emails_opened, emails_clicked, purchases, revenue_cents, mrr_cents, api_costs_cents
-        FROM analytics_snapshots WHERE snapshot_date > current_date - $1::int ORDER BY snapshot_date]], days))
+    local rows = queries.snapshots(days)
+    for _, r in ipairs(rows) do
+        r.day = r.day:sub(6)   -- MM-DD
+    end
     local charts = {}
     if #rows > 0 then
         for _, s in ipairs(SERIES) do
             charts[#charts + 1] = chart(rows, s[1], s[2], s[3], days)
         end
     end
-    local queue = assert(wm.db.query([[SELECT kind,
-            count(*) FILTER (WHERE status IN ('available', 'scheduled'))::int AS waiting,
-            count(*) FILTER (WHERE status = 'running')::int AS running,
-            count(*) FILTER (WHERE status = 'retryable')::int AS retryable,
-            count(*) FILTER (WHERE status = 'discarded')::int AS discarded
-        FROM jobs WHERE status NOT IN ('completed', 'cancelled') GROUP BY kind ORDER BY kind]]))
+    local queue = queries.queue()
     return view.page(req, "Overview", TEMPLATE, { metrics = metrics, funnel = funnel, charts = charts,
         no_snapshots = #rows == 0, days = days, queue = queue, has_queue = #queue > 0 })
 end, { role = "viewer" })

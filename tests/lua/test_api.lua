@@ -1,0 +1,422 @@
+-- The JSON API (/api/v1) through a real wm HTTP server on 127.0.0.1:
+-- bearer tokens and sessions, roles, CSRF for cookies only, keyset
+-- pagination that walks every row once whatever the ties, cursors that
+-- cannot be forged into SQL, errors as JSON, hostile data, the rate limit.
+local T = {}
+
+local users = require "domain.admin_users"
+
+local PASSWORD = "correct horse battery"
+local port
+local accounts = {}
+
+local function one(sql, ...)
+    return assert(wm.db.one(sql, ...))
+end
+
+local function setup(t, admin_cfg)
+    assert(wm.db.query("DROP SCHEMA public CASCADE"))
+    assert(wm.db.query("CREATE SCHEMA public"))
+    assert(require("wm.migrate").up())
+    t.config("paths", { var = t.tmpdir() })
+    local cfg = { session_idle = 7200, session_max = 43200, setup_link_ttl = 3600, login_free_failures = 3,
+                  login_delay = 1, login_delay_max = 900, api_rate = 0 }
+    for k, v in pairs(admin_cfg or {}) do
+        cfg[k] = v
+    end
+    t.config("admin", cfg)
+    local http_server = require "wm.http_server"
+    local srv = assert(http_server.start { listen = "127.0.0.1:0" })
+    port = select(2, srv:address())
+    t.defer(function() http_server.stop(0) end)
+    t.config("sites", { base_url = "http://127.0.0.1:" .. port })
+    for _, role in ipairs(users.ROLES) do
+        accounts[role] = assert(wm.db.tx(function()
+            return assert(users.add({ email = role .. "@example.com", role = role, password = PASSWORD }))
+        end))
+    end
+end
+
+local function token_for(role)
+    return (assert(wm.db.tx(function() return users.token_create(accounts[role].id, "test") end)))
+end
+
+local function header(res, name)
+    for k, v in pairs(res.headers) do
+        if k:lower() == name:lower() then
+            return type(v) == "table" and v[1] or v
+        end
+    end
+    return nil
+end
+
+-- A request; opts: token (bearer), cookie, csrf, body. Returns the
+-- response and its decoded JSON body (asserting that it is JSON).
+local function call(t, method, path, opts)
+    opts = opts or {}
+    local headers = {}
+    if opts.token then
+        headers.Authorization = "Bearer " .. opts.token
+    end
+    if opts.cookie then
+        headers.Cookie = "wm_admin=" .. opts.cookie
+    end
+    if opts.csrf then
+        headers["X-CSRF-Token"] = opts.csrf
+    end
+    local res = assert(wm.http.request { method = method, url = "http://127.0.0.1:" .. port .. path,
+                                         headers = headers, body = opts.body, timeout = 30 })
+    t.eq(header(res, "content-type"), "application/json", method .. " " .. path)
+    t.eq(header(res, "x-content-type-options"), "nosniff", method .. " " .. path)
+    local body = wm.json.decode(res.body)
+    t.ok(type(body) == "table", "JSON from " .. path .. ": " .. tostring(res.body))
+    return res, body
+end
+
+local function expect_error(t, res, body, status, code)
+    t.eq(res.status, status)
+    t.eq(type(body.error), "table")
+    t.eq(body.error.code, code)
+    t.ok(type(body.error.message) == "string" and body.error.message ~= "")
+end
+
+local function login(t, role)
+    local res = assert(wm.http.request { method = "POST", url = "http://127.0.0.1:" .. port .. "/admin/login",
+        headers = { ["Content-Type"] = "application/x-www-form-urlencoded" },
+        body = "email=" .. role .. "%40example.com&password=" .. PASSWORD:gsub(" ", "+"), timeout = 30 })
+    t.eq(res.status, 303)
+    local cookie = header(res, "set-cookie"):match("^wm_admin=([^;]+)")
+    local page = assert(wm.http.request { url = "http://127.0.0.1:" .. port .. "/admin/jobs",
+                                          headers = { Cookie = "wm_admin=" .. cookie }, timeout = 30 })
+    return cookie, page.body:match('name="csrf" value="([^"]+)"')
+end
+
+local function business(name, fields)
+    fields = fields or {}
+    local n = one("SELECT count(*)::int AS n FROM businesses").n + 1
+    return one([[INSERT INTO businesses (gmb_id, slug, name, city, category, rating, email, qualification_score,
+            lead_status, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10::timestamp, now())) RETURNING id]],
+        "g" .. n, "s" .. n, name, fields.city or "Austin", fields.category or "plumber", fields.rating,
+        fields.email, fields.score or 0, fields.status or "qualified", fields.created_at).id
+end
+
+local function job(status)
+    return one([[INSERT INTO jobs (kind, status, attempt, max_attempts, last_error)
+        VALUES ('scrape', $1, 3, 3, 'boom') RETURNING id]], status).id
+end
+
+function T.bearer_tokens_and_sessions_authenticate_everything_else_is_401(t)
+    setup(t)
+    local res, body = call(t, "GET", "/api/v1/businesses")
+    expect_error(t, res, body, 401, "unauthorized")
+    res, body = call(t, "GET", "/api/v1/me", { token = "wmt_not-a-token" })
+    expect_error(t, res, body, 401, "unauthorized")
+
+    local tok = token_for("viewer")
+    t.eq(one("SELECT last_used_at FROM admin_api_tokens").last_used_at, wm.null)
+    res, body = call(t, "GET", "/api/v1/me", { token = tok })
+    t.eq(res.status, 200)
+    t.eq({ body.data.email, body.data.role, body.data.via }, { "viewer@example.com", "viewer", "token" })
+    t.ok(one("SELECT last_used_at FROM admin_api_tokens").last_used_at ~= wm.null, "last_used_at recorded")
+
+    -- The dashboard's session cookie works as well.
+    local cookie = login(t, "editor")
+    res, body = call(t, "GET", "/api/v1/me", { cookie = cookie })
+    t.eq({ res.status, body.data.role, body.data.via }, { 200, "editor", "session" })
+
+    -- Revoked: 401 at once.
+    local id = one("SELECT id FROM admin_api_tokens WHERE user_id = $1", accounts.viewer.id).id
+    assert(wm.db.tx(function() return users.token_revoke(id, { type = "system" }) end))
+    res, body = call(t, "GET", "/api/v1/me", { token = tok })
+    expect_error(t, res, body, 401, "unauthorized")
+
+    -- A disabled user's token (and session) open nothing.
+    local tok2 = token_for("editor")
+    t.eq(call(t, "GET", "/api/v1/me", { token = tok2 }).status, 200)
+    assert(wm.db.query("UPDATE admin_users SET is_active = false WHERE id = $1", accounts.editor.id))
+    res, body = call(t, "GET", "/api/v1/me", { token = tok2 })
+    expect_error(t, res, body, 401, "unauthorized")
+    res, body = call(t, "GET", "/api/v1/me", { cookie = cookie })
+    expect_error(t, res, body, 401, "unauthorized")
+end
+
+function T.roles_decide_and_csrf_binds_only_cookies(t)
+    setup(t)
+    local viewer, editor = token_for("viewer"), token_for("editor")
+    local id = job("discarded")
+    local res, body = call(t, "POST", "/api/v1/jobs/" .. id .. "/retry", { token = viewer })
+    expect_error(t, res, body, 403, "forbidden")
+    t.eq(one("SELECT status FROM jobs WHERE id = $1", id).status, "discarded")
+    t.eq(call(t, "GET", "/api/v1/jobs", { token = viewer }).status, 200)
+
+    -- A bearer token needs no CSRF token: no browser sends it by itself.
+    res, body = call(t, "POST", "/api/v1/jobs/" .. id .. "/retry", { token = editor })
+    t.eq(res.status, 200)
+    t.eq({ body.data.id, body.data.status }, { id, "available" })
+    local a = one("SELECT actor_type, actor_id, details FROM activity_log WHERE action = 'job.retried'")
+    t.eq({ a.actor_type, a.actor_id, a.details.job_id }, { "admin", accounts.editor.id, id })
+
+    -- A cookie does: without the session's token nothing changes.
+    local id2 = job("retryable")
+    local cookie, csrf = login(t, "editor")
+    res, body = call(t, "POST", "/api/v1/jobs/" .. id2 .. "/cancel", { cookie = cookie })
+    expect_error(t, res, body, 403, "forbidden")
+    res, body = call(t, "POST", "/api/v1/jobs/" .. id2 .. "/cancel", { cookie = cookie, csrf = "x" .. csrf:sub(2) })
+    expect_error(t, res, body, 403, "forbidden")
+    t.eq(one("SELECT status FROM jobs WHERE id = $1", id2).status, "retryable")
+    res = call(t, "POST", "/api/v1/jobs/" .. id2 .. "/cancel", { cookie = cookie, csrf = csrf })
+    t.eq(res.status, 200)
+    t.eq(one("SELECT status FROM jobs WHERE id = $1", id2).status, "cancelled")
+
+    -- A job in the wrong state, or none.
+    res, body = call(t, "POST", "/api/v1/jobs/" .. id2 .. "/cancel", { token = editor })
+    expect_error(t, res, body, 400, "bad_request")
+    res, body = call(t, "POST", "/api/v1/jobs/999999/retry", { token = editor })
+    expect_error(t, res, body, 404, "not_found")
+end
+
+-- Every page of `path` with `limit`, following next_cursor: the ids in order.
+local function walk(t, path, tok, limit)
+    local ids, cursor, pages = {}, nil, 0
+    repeat
+        local sep = path:find("?", 1, true) and "&" or "?"
+        local url = path .. sep .. "limit=" .. limit .. (cursor and ("&cursor=" .. cursor) or "")
+        local res, body = call(t, "GET", url, { token = tok })
+        t.eq(res.status, 200, url)
+        t.ok(#body.data <= limit)
+        for _, r in ipairs(body.data) do
+            ids[#ids + 1] = r.id
+        end
+        cursor = body.next_cursor ~= wm.null and body.next_cursor or nil
+        pages = pages + 1
+        t.ok(pages < 100, "the walk ends")
+    until not cursor
+    return ids, pages
+end
+
+function T.pagination_walks_every_row_once_across_ties(t)
+    setup(t)
+    local tok = token_for("viewer")
+    -- 23 businesses: one created_at for most (an insert in one
+    -- transaction), three ratings, some without rating or email.
+    local ratings = { 4.5, 4.5, 3.0, wm.null }
+    assert(wm.db.tx(function()
+        for i = 1, 23 do
+            business(("Shop %02d"):format(i % 7), { rating = ratings[i % 4 + 1], score = (i % 3) * 10,
+                email = i % 2 == 0 and ("o" .. i .. "@example.com") or nil,
+                created_at = i > 20 and ("2026-01-0" .. (i - 20) .. " 10:00:00") or nil })
+        end
+    end))
+    local cases = {
+        { "-created", "coalesce(created_at, '-infinity') DESC, id DESC" },
+        { "created", "coalesce(created_at, '-infinity'), id" },
+        { "rating", "coalesce(rating, -1), id" },
+        { "-rating", "coalesce(rating, -1) DESC, id DESC" },
+        { "name", "name, id" },
+        { "-score", "coalesce(qualification_score, -1) DESC, id DESC" },
+    }
+    for _, c in ipairs(cases) do
+        local want = {}
+        for _, r in ipairs(assert(wm.db.query("SELECT id FROM businesses ORDER BY " .. c[2]))) do
+            want[#want + 1] = r.id
+        end
+        for _, limit in ipairs({ 1, 5, 23, 500 }) do
+            local ids, pages = walk(t, "/api/v1/businesses?sort=" .. c[1], tok, limit)
+            t.eq(ids, want, c[1] .. " limit " .. limit)
+            t.eq(pages, math.max(1, math.ceil(23 / limit)), "pages for " .. c[1] .. " limit " .. limit)
+        end
+    end
+    -- With filters: the same walk over the rows that match.
+    local want = {}
+    for _, r in ipairs(assert(wm.db.query([[SELECT id FROM businesses WHERE email IS NOT NULL AND rating >= 4
+            ORDER BY coalesce(rating, -1) DESC, id DESC]]))) do
+        want[#want + 1] = r.id
+    end
+    t.ok(#want >= 3)
+    t.eq(walk(t, "/api/v1/businesses?sort=-rating&has_email=true&min_rating=4", tok, 2), want)
+    -- Status, city and industry filters.
+    local res, body = call(t, "GET", "/api/v1/businesses?status=qualified&city=austin&industry=PLUMBER&limit=500",
+        { token = tok })
+    t.eq({ res.status, #body.data }, { 200, 23 })
+    res, body = call(t, "GET", "/api/v1/businesses?status=new", { token = tok })
+    t.eq({ res.status, #body.data, body.next_cursor }, { 200, 0, wm.null })
+    -- Jobs have bigint ids: the same walk.
+    for _ = 1, 7 do
+        job("completed")
+    end
+    local jobs_want = {}
+    for _, r in ipairs(assert(wm.db.query("SELECT id FROM jobs ORDER BY id DESC"))) do
+        jobs_want[#jobs_want + 1] = r.id
+    end
+    t.eq(walk(t, "/api/v1/jobs", tok, 3), jobs_want)
+    t.eq(#walk(t, "/api/v1/jobs?sort=updated&status=completed", tok, 2), 7)
+end
+
+function T.bad_cursors_limits_sorts_and_filters_are_400(t)
+    setup(t)
+    local tok = token_for("viewer")
+    for i = 1, 3 do
+        business("B" .. i)
+    end
+    local _, first = call(t, "GET", "/api/v1/businesses?limit=1", { token = tok })
+    local good = first.next_cursor
+    t.ok(type(good) == "string" and good:match("^[%w_-]+$"), "base64url: " .. tostring(good))
+    t.eq(call(t, "GET", "/api/v1/businesses?limit=1&cursor=" .. good, { token = tok }).status, 200)
+    local forged = {
+        "not-a-cursor!",
+        "AAAA",
+        wm.crypto.b64url_encode("[1,2]"),
+        -- Another sort's cursor.
+        wm.crypto.b64url_encode(wm.json.encode { s = "rating", k = "4.5", i = first.data[1].id }),
+        -- A key that is not a timestamp, and SQL in the key.
+        wm.crypto.b64url_encode(wm.json.encode { s = "-created", k = "yesterday", i = first.data[1].id }),
+        wm.crypto.b64url_encode(wm.json.encode { s = "-created", k = "2026-01-01 00:00:00') OR (1=1", i = first.data[1].id }),
+        wm.crypto.b64url_encode(wm.json.encode { s = "-created", k = "2026-01-01 00:00:00", i = "1; DROP TABLE jobs" }),
+    }
+    for _, c in ipairs(forged) do
+        local res, body = call(t, "GET", "/api/v1/businesses?cursor=" .. c, { token = tok })
+        expect_error(t, res, body, 400, "bad_cursor")
+    end
+    -- A cursor is bound to its sort.
+    local res, body = call(t, "GET", "/api/v1/businesses?sort=name&cursor=" .. good, { token = tok })
+    expect_error(t, res, body, 400, "bad_cursor")
+    for _, q in ipairs({ "limit=0", "limit=501", "limit=ten", "sort=password_hash", "sort=--name", "min_rating=high",
+                         "has_email=maybe", "nope=1", "grid_cell=x" }) do
+        res, body = call(t, "GET", "/api/v1/businesses?" .. q, { token = tok })
+        expect_error(t, res, body, 400, "bad_request")
+    end
+    t.eq(call(t, "GET", "/api/v1/businesses?limit=500", { token = tok }).status, 200)
+    t.eq(one("SELECT count(*)::int AS n FROM jobs").n, 0, "the injected DROP did nothing")
+end
+
+function T.unknown_paths_and_methods_answer_json(t)
+    setup(t)
+    local tok = token_for("viewer")
+    local res, body = call(t, "GET", "/api/v1/nothing-here", { token = tok })
+    expect_error(t, res, body, 404, "not_found")
+    res, body = call(t, "GET", "/api/v1/businesses/123/extra")
+    expect_error(t, res, body, 404, "not_found")
+    res, body = call(t, "GET", "/api/v1/businesses/00000000-0000-0000-0000-000000000000", { token = tok })
+    expect_error(t, res, body, 404, "not_found")
+    res, body = call(t, "GET", "/api/v1/businesses/not-a-uuid", { token = tok })
+    expect_error(t, res, body, 404, "not_found")
+    res, body = call(t, "DELETE", "/api/v1/businesses", { token = tok })
+    expect_error(t, res, body, 405, "bad_request")
+    t.match(header(res, "allow"), "GET")
+end
+
+function T.hostile_data_is_valid_json_and_no_secret_leaves(t)
+    setup(t)
+    local tok = token_for("viewer")
+    local name = "<img src=x onerror=alert(1)>"
+    local id = business(name, { city = "</script><script>alert(2)</script>", email = "x@example.com" })
+    local site = one([[INSERT INTO generated_sites (business_id, subdomain, html_content, claim_token, status)
+        VALUES ($1, 'hostile', '<p>secret html</p>', 'claim-secret-123', 'preview') RETURNING id]], id).id
+    assert(wm.db.query([[INSERT INTO campaigns (business_id, site_id, subject_line, email_body, recipient_email, status)
+        VALUES ($1, $2, 'Hi & <b>', 'body', 'x@example.com', 'sent')]], id, site))
+    assert(wm.db.query([[INSERT INTO llm_calls (agent, provider, model, business_id, ok, cost_micro_usd)
+        VALUES ('analyst', 'offline', 'm', $1, true, 1234)]], id))
+    local pw_hash = one("SELECT password_hash FROM admin_users WHERE id = $1", accounts.viewer.id).password_hash
+    local tok_hash = one("SELECT token_hash FROM admin_api_tokens").token_hash
+    for _, path in ipairs({ "/api/v1/businesses", "/api/v1/businesses/" .. id, "/api/v1/sites", "/api/v1/campaigns",
+                            "/api/v1/activity", "/api/v1/me" }) do
+        local res, body = call(t, "GET", path, { token = tok })
+        t.eq(res.status, 200, path)
+        t.ok(not res.body:find("<", 1, true) and not res.body:find(">", 1, true), "no raw markup in " .. path)
+        for _, secret in ipairs({ "claim-secret-123", "secret html", pw_hash, tok_hash, tok, "password_hash",
+                                  "token_hash", "claim_token" }) do
+            t.ok(not res.body:find(secret, 1, true), secret .. " stays out of " .. path)
+        end
+        t.ok(body.data ~= nil)
+    end
+    local _, body = call(t, "GET", "/api/v1/businesses/" .. id, { token = tok })
+    t.eq(body.data.name, name, "decodes to the name as stored")
+    t.eq(body.data.sites[1].subdomain, "hostile")
+    t.eq(body.data.campaigns[1].subject_line, "Hi & <b>")
+    t.eq(body.data.llm_calls[1].cost_micro_usd, 1234)
+    t.eq(#body.data.activity, 0)
+    local _, list = call(t, "GET", "/api/v1/businesses", { token = tok })
+    t.eq(list.data[1].name, name)
+    t.eq(list.data[1].has_email, true)
+    -- The Leads page shows the same row, escaped.
+    local cookie = login(t, "viewer")
+    local page = assert(wm.http.request { url = "http://127.0.0.1:" .. port .. "/admin/leads/" .. id,
+                                          headers = { Cookie = "wm_admin=" .. cookie }, timeout = 30 })
+    t.eq(page.status, 200)
+    t.ok(page.body:find("&lt;img src=x onerror=alert(1)&gt;", 1, true))
+    t.ok(page.body:find("0.0012", 1, true), "the LLM call's cost on the page")
+end
+
+function T.the_other_lists_and_metrics(t)
+    setup(t)
+    local tok = token_for("viewer")
+    local b = business("Metrics Co", { email = "m@example.com" })
+    assert(wm.db.query("UPDATE businesses SET website_status = 'generated', contact_status = 'emailed' WHERE id = $1", b))
+    local s = one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status)
+        VALUES ($1, 'mco', 'x', 'live') RETURNING id]], b).id
+    assert(wm.db.query([[INSERT INTO campaigns (business_id, site_id, subject_line, email_body, recipient_email, status,
+        sent_at) VALUES ($1, $2, 's', 'b', 'm@example.com', 'sent', now())]], b, s))
+    local c = one([[INSERT INTO customers (business_id, site_id, email, status, lifetime_value_cents)
+        VALUES ($1, $2, 'm@example.com', 'active', 5000) RETURNING id]], b, s).id
+    assert(wm.db.query([[INSERT INTO payments (customer_id, amount_cents, payment_type, status, paid_at)
+        VALUES ($1, 5000, 'subscription', 'succeeded', now())]], c))
+    job("available")
+    job("retryable")
+    job("discarded")
+    local expect = { sites = "mco", campaigns = "sent", customers = "m@example.com", payments = 5000 }
+    local field = { sites = "subdomain", campaigns = "status", customers = "email", payments = "amount_cents" }
+    for entity, v in pairs(expect) do
+        local res, body = call(t, "GET", "/api/v1/" .. entity, { token = tok })
+        t.eq(res.status, 200, entity)
+        t.eq(#body.data, 1, entity)
+        t.eq(body.data[1][field[entity]], v, entity)
+        t.eq(body.next_cursor, wm.null)
+    end
+    local _, pays = call(t, "GET", "/api/v1/payments?customer_id=" .. c .. "&status=succeeded&sort=-amount", { token = tok })
+    t.eq(#pays.data, 1)
+    local _, none = call(t, "GET", "/api/v1/sites?status=archived", { token = tok })
+    t.eq(#none.data, 0)
+    t.eq(wm.json.encode(none.data), "[]", "an empty list is a JSON array")
+
+    local res, m = call(t, "GET", "/api/v1/metrics", { token = tok })
+    t.eq(res.status, 200)
+    t.eq({ m.data.dashboard.sites_generated, m.data.dashboard.emails_sent, m.data.dashboard.conversions }, { 1, 1, 0 })
+    t.eq(m.data.funnel[1].step, "leads")
+    t.eq(m.data.funnel[1].count, 1)
+    t.eq(m.data.funnel[1].rate, wm.null)
+    local by = {}
+    for _, f in ipairs(m.data.funnel) do
+        by[f.step] = f
+    end
+    t.eq({ by.sites.count, by.emailed.count, by.emailed.rate, by.purchased.count }, { 1, 1, 1, 0 })
+    t.eq(m.data.queue.depth, 2, "waiting + retryable")
+    t.eq(m.data.queue.by_kind[1].kind, "scrape")
+    t.eq(m.data.queue.by_kind[1].discarded, 1)
+
+    -- Activity: filterable by entity.
+    assert(wm.db.query([[INSERT INTO activity_log (action, entity_type, entity_id, actor_type)
+        VALUES ('business.touched', 'business', $1, 'system'), ('other', 'site', $2, 'system')]], b, s))
+    local _, act = call(t, "GET", "/api/v1/activity?entity_id=" .. b, { token = tok })
+    t.eq(#act.data, 1)
+    t.eq(act.data[1].action, "business.touched")
+end
+
+function T.each_user_is_rate_limited(t)
+    setup(t, { api_rate = 1 })
+    local tok = token_for("viewer")
+    local statuses = {}
+    for i = 1, 4 do
+        local res, body = call(t, "GET", "/api/v1/me", { token = tok })
+        statuses[i] = res.status
+        if res.status == 429 then
+            expect_error(t, res, body, 429, "rate_limited")
+            t.ok(tonumber(header(res, "retry-after")) >= 1)
+        end
+    end
+    t.eq(statuses, { 200, 200, 429, 429 }, "a burst of twice the rate, then 429")
+    -- Another user has a bucket of their own.
+    t.eq(call(t, "GET", "/api/v1/me", { token = token_for("editor") }).status, 200)
+end
+
+return T
