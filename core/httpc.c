@@ -838,8 +838,13 @@ static int configure_easy(wm_httpc_req_t *r, CURL *e, wm_err_t *err)
     }
 
     /* curl waits up to a second for "100 Continue" on large bodies unless
-     * told not to send Expect. */
-    if (!r->has_expect) {
+     * told not to send Expect. A signed request cannot say "Expect:" (no
+     * such header): libcurl 7.88 would sign it as an empty header the
+     * server never receives, so there curl may send Expect and is told
+     * not to wait for its answer. */
+    if (r->aws_sigv4 != NULL) {
+        SETOPT(e, CURLOPT_EXPECT_100_TIMEOUT_MS, 0L);
+    } else if (!r->has_expect) {
         struct curl_slist *l = curl_slist_append(r->headers, "Expect:");
         if (l == NULL)
             return wm_err_set(err, WM_ENOMEM, "httpc: out of memory");
