@@ -16,6 +16,9 @@
 --     names) controls become spaces. Also refused: extra
 --     headers that would replace a structural one (From, To, Cc, Bcc,
 --     Subject, Date, Message-ID, MIME-Version, Content-*, ...).
+--     With mail.dkim set (lib.dkim), the message is DKIM-signed; a DKIM
+--     set-up without its key is an error (nil, "dkim: ..."), never an
+--     unsigned message. msg.dkim = false builds it unsigned.
 --   mime.encode_word(s) -> s or RFC 2047 encoded words (folded)
 --   mime.quoted_printable(s) -> s encoded, CRLF line ends, lines <= 76
 --   mime.format_address(addr) -> "Name <email>" | nil, err
@@ -27,6 +30,7 @@ local byte, char, sub, find, format, match, gsub, concat, lower =
     table.concat, string.lower
 local floor = math.floor
 local lib_text = require "lib.text"
+local dkim = require "lib.dkim"
 
 local _M = { _VERSION = "0.1" }
 
@@ -398,14 +402,14 @@ function _M.build(msg)
             .. _M.quoted_printable(body)
     end
 
-    local body
+    local eml
     if text and html then
         local b = boundary()
         while find(text, b, 1, true) or find(html, b, 1, true) do
             b = boundary()
         end
         h[#h + 1] = 'Content-Type: multipart/alternative; boundary="' .. b .. '"'
-        body = concat({
+        eml = concat(h, "\r\n") .. "\r\n\r\n" .. concat({
             "This is a multi-part message in MIME format.",
             "--" .. b,
             part("text/plain", text),
@@ -414,10 +418,23 @@ function _M.build(msg)
             "--" .. b .. "--",
             "",
         }, "\r\n")
-        return concat(h, "\r\n") .. "\r\n\r\n" .. body, mid
+    else
+        eml = concat(h, "\r\n") .. "\r\n" .. part(text and "text/plain" or "text/html", text or html) .. "\r\n"
     end
-    local only = part(text and "text/plain" or "text/html", text or html)
-    return concat(h, "\r\n") .. "\r\n" .. only .. "\r\n", mid
+    if msg.dkim ~= false then
+        local d
+        d, err = dkim.config()
+        if err then
+            return nil, err
+        end
+        if d then
+            eml, err = dkim.sign(eml, d)
+            if not eml then
+                return nil, err
+            end
+        end
+    end
+    return eml, mid
 end
 
 return _M

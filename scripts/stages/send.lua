@@ -78,6 +78,12 @@ local function claim(campaign_id)
 end
 
 local function message(c)
+    -- A DKIM set-up that cannot sign is the operator's to fix: the campaign
+    -- waits (released, retried) instead of failing in the provider.
+    local _, dkim_err = require("lib.dkim").config()
+    if dkim_err then
+        return nil, dkim_err
+    end
     local mcfg = wm.config.mail
     local composer = wm.json.decode(c.email_body) or {}
     return email.render {
