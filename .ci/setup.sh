@@ -5,15 +5,16 @@
 # suite needs (clang for the fuzz smoke, python3 for protocol fixtures,
 # nodejs and npm for the browser checks; postfix, aiosmtpd, dkimpy and
 # SpamAssassin for the mail tests; dnsmasq and caddy for custom domains).
-# Chromium is always installed: the screenshot stage needs it.
+# Chromium, nodejs and npm are always installed: the screenshot stage and
+# Lighthouse (tools/lighthouse, npm ci from its lock file) need them.
 set -eu
 cd "$(dirname "$0")/.."
 
 pkgs="build-essential cmake pkg-config libluajit-5.1-dev libuv1-dev libpq-dev
 libcurl4-openssl-dev libcjson-dev libsodium-dev libhttp-parser-dev zlib1g-dev libbrotli-dev libssl-dev
-libc-ares-dev postgresql postgresql-client ca-certificates chromium"
+libc-ares-dev postgresql postgresql-client ca-certificates chromium nodejs npm"
 if [ "${1:-}" = "--test" ]; then
-    pkgs="$pkgs clang libclang-rt-14-dev python3 procps nodejs npm postfix python3-aiosmtpd python3-dkim
+    pkgs="$pkgs clang libclang-rt-14-dev python3 procps postfix python3-aiosmtpd python3-dkim
 spamassassin dnsmasq-base caddy"
 fi
 
@@ -37,6 +38,15 @@ if [ -n "$missing" ]; then
     $SUDO apt-get update -qq
     # shellcheck disable=SC2086
     $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# Lighthouse scores sites in production (scripts/lib/lighthouse.lua): npm ci
+# from the lock file, again only when the lock file is newer than what npm
+# last installed (node_modules/.package-lock.json).
+lh=tools/lighthouse
+if [ ! -f $lh/node_modules/.package-lock.json ] || [ $lh/package-lock.json -nt $lh/node_modules/.package-lock.json ]; then
+    echo "setup: installing Lighthouse (npm ci in $lh)"
+    (cd $lh && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
 # Debian starts a system PostgreSQL on install; wm does not need it (it runs

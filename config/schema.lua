@@ -102,8 +102,6 @@ return {
         ["mail.smtp.timeout"] = positive(),
         ["mail.smtp.retry_after"] = positive(),
         ["mail.smtp.bounce_domain"] = { match = "^[%w.-]+$", desc = "a domain name or empty", empty_ok = true },
-        ["mail.dkim.domain"] = { match = "^[%w][%w.-]*%.%a+$", desc = "a domain name or empty", empty_ok = true },
-        ["mail.dkim.selector"] = { match = "^[%w][%w.-]*$", desc = "a DNS label like wm2026 or empty", empty_ok = true },
         ["mail.ses.region"] = { match = "^[a-z][a-z0-9-]+$", desc = "an AWS region like us-east-1" },
         ["mail.ses.endpoint"] = optional_http_url,
         ["mail.ses.timeout"] = positive(),
@@ -113,6 +111,14 @@ return {
 
         ["sites.base_url"] = optional_http_url,
         ["sites.site_url_pattern"] = { check = site_pattern },
+        ["sites.serve_max_age"] = num(0, 3600),
+        ["lighthouse.dir"] = { nonempty = true },
+        ["lighthouse.node"] = { nonempty = true },
+        ["lighthouse.chromium"] = { nonempty = true },
+        ["lighthouse.sample_every"] = int(0),
+        ["lighthouse.concurrency"] = int(1, 16),
+        ["lighthouse.timeout"] = positive(),
+        ["lighthouse.form_factor"] = { enum = { "mobile", "desktop" } },
 
         ["llm.model"] = { nonempty = true },
         ["llm.max_tokens.*"] = int(0),

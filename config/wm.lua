@@ -151,17 +151,6 @@ return {
             -- empty: the sender's.
             bounce_domain = "",
         },
-        -- DKIM signing in wm (lib/dkim.lua: rsa-sha256, relaxed/relaxed) for
-        -- relays that do not sign; empty domain: off. The private key (PEM)
-        -- comes from WM_MAIL_DKIM_PRIVATE_KEY or the file named by
-        -- WM_MAIL_DKIM_KEY_FILE; the public key is published at
-        -- <selector>._domainkey.<domain> (README: Sending for real).
-        dkim = {
-            domain = "",
-            selector = "",
-            private_key = "",
-            key_file = "",
-        },
         -- providers.mail = "ses": Amazon SES v2 (keys: the aws section).
         ses = {
             region = "us-east-1",
@@ -200,6 +189,11 @@ return {
         -- A generated site's address; %s is its subdomain. Empty:
         -- http://%s.<http.sites_domain>:<port of http.listen>/.
         site_url_pattern = "",
+        -- Seconds a site host answers from memory before it asks the
+        -- database again. A change (NOTIFY wm_sites, migration 023) is seen
+        -- at once; this bounds how stale an answer may be when a
+        -- notification is lost (the listener reconnecting).
+        serve_max_age = 1,
     },
     tracking = {
         -- HMAC key for tracking and unsubscribe links (WM_TRACKING_SECRET);
@@ -290,6 +284,25 @@ return {
         reviews_full = 200,
         points = { no_website = 30, email = 25, rating = 20, reviews = 15, independent = 10, chain = -50,
                    recent = 5, stale = -25 },
+    },
+    -- Lighthouse on generated sites (scripts/lib/lighthouse.lua): npm's
+    -- lighthouse in `dir` (.ci/setup.sh installs it) on Debian's Chromium.
+    -- It costs seconds of a core per site, so it runs on a sample: the first
+    -- site of each template variant, one in `sample_every` (0: none beyond
+    -- the firsts), and every site whose cheap checks changed.
+    lighthouse = {
+        enabled = true,
+        dir = "tools/lighthouse",
+        node = "node",
+        chromium = "/usr/bin/chromium",
+        first_of_variant = true,
+        sample_every = 20,
+        -- Runs at once on one host, and seconds one may take (then node and
+        -- the browser are killed).
+        concurrency = 1,
+        timeout = 120,
+        -- "mobile" (Lighthouse's default: a phone on a slow network) or "desktop".
+        form_factor = "mobile",
     },
     -- What a site costs and how it is bought (the claim page, checkouts).
     commerce = {

@@ -387,8 +387,8 @@ function T.size_limit_drops_optional_sections_then_fails(t)
 end
 
 function T.csp_and_no_script_or_handlers(t)
-    t.eq(render.csp(), "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
-        .. "form-action 'self'; frame-ancestors 'none'")
+    t.eq(render.csp(), "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+        .. "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
     local page = must_render(t, sample())
     t.ok(not page:find("<form", 1, true) and not page:find("<input", 1, true))
     assert_safe(t, page)

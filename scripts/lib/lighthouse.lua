@@ -1,0 +1,221 @@
+-- Lighthouse scores of a site as it will be live (no preview banner, no
+-- noindex), on Debian's Chromium: npm's lighthouse under tools/lighthouse
+-- (installed by .ci/setup.sh), driven by tools/lighthouse/run.mjs through
+-- wm.exec, so a timeout kills node and the browser (one process group).
+--
+--   lighthouse.available() -> true | false, why
+--   lighthouse.variant(html) -> the page's template variant ("hero-split", ...)
+--   lighthouse.should_run(site) -> bool, reason
+--       site = {id=, html_content= (or variant=), checks_changed=}: the sample
+--       Lighthouse runs on (it costs seconds of a core per site, a screenshot
+--       a fraction of one): the first site of each template variant, then one
+--       site in lighthouse.sample_every (chosen by the id, so every host
+--       picks the same ones), and every site whose cheap checks changed
+--       (checks_changed = true, the caller's judgement). lighthouse.enabled =
+--       false: never.
+--   lighthouse.run(site[, {form_factor=, timeout=}]) -> result | nil, err
+--       site = {html=} (the page to score as it is) or a generated_sites row
+--       ({id=, business_id=, subdomain=, status=, html_content=}: the page
+--       rendered as live by domain.sites.live_html). result = {scores =
+--       {performance=, accessibility=, best_practices=, seo=} (0..100),
+--       score = the lowest of the four, failed = {{id=, title=, category=,
+--       score=}, ...} (the audits that cost points), variant=, seconds=,
+--       report = Lighthouse's whole result (a table)}. At most
+--       lighthouse.concurrency runs at once in this process; the others wait.
+--   lighthouse.record(site_id, result) -> run id | nil, err
+--       stores the run (lighthouse_runs, the report as JSONB) and sets
+--       generated_sites.lighthouse_score.
+--   lighthouse.score(site[, opts]) -> result | nil, err     run + record
+local _M = {}
+
+local CATEGORIES = { "performance", "accessibility", "best-practices", "seo" }
+
+local function cfg()
+    return wm.config.lighthouse
+end
+
+local function repo_path(p)
+    if p:sub(1, 1) == "/" then
+        return p
+    end
+    return (wm.root or ".") .. "/" .. p
+end
+
+local function driver()
+    return repo_path(cfg().dir) .. "/run.mjs"
+end
+
+-- Whether node, the package and Chromium are there (a cheap look, no run).
+function _M.available()
+    local c = cfg()
+    if not c.enabled then
+        return false, "lighthouse.enabled is false"
+    end
+    if not wm.fs.stat(repo_path(c.dir) .. "/node_modules/lighthouse/package.json") then
+        return false, "npm's lighthouse is not installed in " .. c.dir .. " (run .ci/setup.sh, or npm ci there)"
+    end
+    if not wm.fs.stat(c.chromium) then
+        return false, "Chromium is not at " .. c.chromium .. " (lighthouse.chromium)"
+    end
+    return true
+end
+
+function _M.variant(html)
+    local hero = type(html) == "string" and html:match('class="wm%-hero wm%-hero%-([%w-]+)"')
+    return hero and ("hero-" .. hero) or "other"
+end
+
+-- ---- sampling ----
+
+-- The id's place in 0..n-1 (its first 8 hex digits), the same on every host.
+local function bucket(id, n)
+    local hex = tostring(id):gsub("-", ""):sub(1, 8)
+    local v = tonumber(hex, 16) or 0
+    return v % n
+end
+
+function _M.should_run(site)
+    local c = cfg()
+    if not c.enabled then
+        return false, "disabled"
+    end
+    if site.checks_changed then
+        return true, "cheap checks changed"
+    end
+    local variant = site.variant or _M.variant(site.html_content or site.html)
+    if c.first_of_variant then
+        local seen, err = wm.db.one("SELECT 1 AS x FROM lighthouse_runs WHERE variant = $1 LIMIT 1", variant)
+        if err then
+            return nil, err
+        end
+        if not seen then
+            return true, "first site of variant " .. variant
+        end
+    end
+    local every = c.sample_every
+    if every >= 1 and site.id and bucket(site.id, every) == 0 then
+        return true, ("one in %d"):format(every)
+    end
+    return false, "not sampled"
+end
+
+-- ---- running ----
+
+-- A counting semaphore: at most lighthouse.concurrency runs in this process.
+local running, waiters = 0, {}
+
+local function acquire()
+    while running >= math.max(1, cfg().concurrency) do
+        local ev = wm.event()
+        waiters[#waiters + 1] = ev
+        ev:wait()
+    end
+    running = running + 1
+end
+
+local function release()
+    running = running - 1
+    local ev = table.remove(waiters, 1)
+    if ev then
+        ev:set()
+    end
+end
+
+-- The page as live and the headers and robots.txt its host would send.
+local function live_page(site)
+    local html = site.html
+    if not html then
+        local sites = require "domain.sites"
+        html = sites.live_html and sites.live_html(site) or site.html_content
+    end
+    if type(html) ~= "string" or html == "" then
+        return nil, "no page to score"
+    end
+    local url = site.subdomain and require("domain.sites").url(site.subdomain) or "http://127.0.0.1/"
+    local headers = {
+        ["Content-Security-Policy"] = require("sites.render").csp(),
+        ["X-Content-Type-Options"] = "nosniff",
+        ["Referrer-Policy"] = "no-referrer",
+        ["Cache-Control"] = "no-cache",
+    }
+    return html, headers, "User-agent: *\nAllow: /\n\nSitemap: " .. url .. "sitemap.xml\n"
+end
+
+function _M.run(site, opts)
+    opts = opts or {}
+    local ok, why = _M.available()
+    if not ok then
+        return nil, why
+    end
+    local html, headers, robots = live_page(site)
+    if not html then
+        return nil, headers
+    end
+    local c = cfg()
+    local form_factor = opts.form_factor or c.form_factor
+    local input = wm.json.encode { html = html, headers = headers, robots = robots, form_factor = form_factor }
+    acquire()
+    local started = wm.monotonic()
+    local r, err, partial = wm.exec {
+        argv = { c.node, driver() },
+        stdin = input,
+        env = { CHROME_PATH = c.chromium, PATH = os.getenv("PATH") or "/usr/bin:/bin",
+                HOME = os.getenv("HOME") or "/tmp", TMPDIR = os.getenv("TMPDIR") or "/tmp" },
+        timeout = opts.timeout or c.timeout,
+        max_output = 64 * 1024 * 1024,
+    }
+    local seconds = wm.monotonic() - started
+    release()
+    if not r then
+        if err == "timeout" then
+            return nil, ("lighthouse took over %d s (killed)"):format(opts.timeout or c.timeout)
+        end
+        return nil, "lighthouse: " .. tostring(err) .. (partial and partial.stderr and (": " .. partial.stderr) or "")
+    end
+    if r.code ~= 0 then
+        local msg = (r.stderr or ""):match("lighthouse: ([^\n]*)") or (r.stderr or ""):sub(1, 300)
+        return nil, ("lighthouse failed (exit %s): %s"):format(tostring(r.code or r.signal), msg)
+    end
+    local out, derr = wm.json.decode(r.stdout)
+    if type(out) ~= "table" or type(out.scores) ~= "table" then
+        return nil, "lighthouse: unreadable output: " .. tostring(derr)
+    end
+    local scores, low = {}, nil
+    for _, k in ipairs(CATEGORIES) do
+        local v = out.scores[k]
+        if type(v) ~= "number" then
+            return nil, "lighthouse: no " .. k .. " score"
+        end
+        scores[(k:gsub("-", "_"))] = v
+        low = low and math.min(low, v) or v
+    end
+    return { scores = scores, score = low, failed = out.failed or {}, variant = _M.variant(html),
+             form_factor = form_factor, seconds = seconds, report = out.lhr }
+end
+
+function _M.record(site_id, result)
+    return wm.db.tx(function(q)
+        local row = q:one([[INSERT INTO lighthouse_runs (site_id, variant, form_factor, performance, accessibility,
+                best_practices, seo, score, seconds, report)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb) RETURNING id]],
+            site_id, result.variant, result.form_factor, result.scores.performance, result.scores.accessibility,
+            result.scores.best_practices, result.scores.seo, result.score, result.seconds, result.report)
+        q:query("UPDATE generated_sites SET lighthouse_score = $2 WHERE id = $1", site_id, result.score)
+        return row.id
+    end)
+end
+
+function _M.score(site, opts)
+    local result, err = _M.run(site, opts)
+    if not result then
+        return nil, err
+    end
+    local id, rerr = _M.record(site.id, result)
+    if not id then
+        return nil, rerr
+    end
+    result.run_id = id
+    return result
+end
+
+return _M
