@@ -102,6 +102,8 @@ return {
         ["mail.smtp.timeout"] = positive(),
         ["mail.smtp.retry_after"] = positive(),
         ["mail.smtp.bounce_domain"] = { match = "^[%w.-]+$", desc = "a domain name or empty", empty_ok = true },
+        ["mail.dkim.domain"] = { match = "^[%w][%w.-]*%.%a+$", desc = "a domain name or empty", empty_ok = true },
+        ["mail.dkim.selector"] = { match = "^[%w][%w.-]*$", desc = "a DNS label like wm2026 or empty", empty_ok = true },
         ["mail.ses.region"] = { match = "^[a-z][a-z0-9-]+$", desc = "an AWS region like us-east-1" },
         ["mail.ses.endpoint"] = optional_http_url,
         ["mail.ses.timeout"] = positive(),

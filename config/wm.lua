@@ -151,6 +151,17 @@ return {
             -- empty: the sender's.
             bounce_domain = "",
         },
+        -- DKIM signing in wm (lib/dkim.lua: rsa-sha256, relaxed/relaxed) for
+        -- relays that do not sign; empty domain: off. The private key (PEM)
+        -- comes from WM_MAIL_DKIM_PRIVATE_KEY or the file named by
+        -- WM_MAIL_DKIM_KEY_FILE; the public key is published at
+        -- <selector>._domainkey.<domain> (README: Sending for real).
+        dkim = {
+            domain = "",
+            selector = "",
+            private_key = "",
+            key_file = "",
+        },
         -- providers.mail = "ses": Amazon SES v2 (keys: the aws section).
         ses = {
             region = "us-east-1",
