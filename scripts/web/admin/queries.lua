@@ -198,8 +198,9 @@ LISTS.jobs = {
         kind = { "j.kind = %s", text, "text" },
         status = { "j.status = %s", text, "text" },
     },
+    -- id is the order of creation, on the primary key; updated (recent
+    -- changes) sorts without an index of its own: jobs is the busiest table.
     sorts = {
-        created = { "j.created_at", "timestamptz" },
         updated = { "j.updated_at", "timestamptz" },
         id = { "j.id", "int8" },
     },
