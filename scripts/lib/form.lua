@@ -3,7 +3,13 @@
 --
 --   form.decode(s) -> s with "+" as space and %XX decoded
 --   form.parse(body) -> { name = value } (the last of repeated names wins)
+--   form.multipart(body, content_type) -> { name = value } | nil, err
+--     multipart/form-data (RFC 7578): each part's name and its bytes as
+--     sent (a part's own Content-Transfer-Encoding is not undone; senders
+--     send 8bit); the first of repeated names wins; file parts are kept
+--     under their name like any other.
 local char, tonumber = string.char, tonumber
+local find, sub, match, lower = string.find, string.sub, string.match, string.lower
 
 local _M = {}
 
@@ -22,6 +28,49 @@ function _M.parse(body)
         out[_M.decode(k)] = _M.decode(v)
     end
     return out
+end
+
+function _M.multipart(body, content_type)
+    local boundary = match(content_type or "", '[Bb][Oo][Uu][Nn][Dd][Aa][Rr][Yy]="([^"]+)"')
+        or match(content_type or "", "[Bb][Oo][Uu][Nn][Dd][Aa][Rr][Yy]=([^;%s]+)")
+    if not boundary or not match(lower(content_type), "^%s*multipart/form%-data") then
+        return nil, "not multipart/form-data with a boundary"
+    end
+    body = body or ""
+    local delim = "--" .. boundary
+    local out = {}
+    local pos = find(body, delim, 1, true)
+    if not pos then
+        return nil, "no part"
+    end
+    pos = pos + #delim
+    while true do
+        if sub(body, pos, pos + 1) == "--" then
+            return out
+        end
+        local hstart = find(body, "\n", pos, true)
+        if not hstart then
+            return nil, "truncated part"
+        end
+        local hend, bstart = find(body, "\r?\n\r?\n", hstart + 1)
+        if not hend then
+            return nil, "truncated part headers"
+        end
+        local headers = sub(body, hstart + 1, hend - 1)
+        local next_delim = find(body, "\r\n" .. delim, bstart + 1, true)
+        local crlf = 2
+        if not next_delim then
+            next_delim, crlf = find(body, "\n" .. delim, bstart + 1, true), 1
+        end
+        if not next_delim then
+            return nil, "unterminated part"
+        end
+        local name = match(headers, '[Nn][Aa][Mm][Ee]="([^"]*)"') or match(headers, "[Nn][Aa][Mm][Ee]=([^;%s]+)")
+        if name and out[name] == nil then
+            out[name] = sub(body, bstart + 1, next_delim - 1)
+        end
+        pos = next_delim + crlf + #delim
+    end
 end
 
 return _M
