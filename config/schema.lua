@@ -122,6 +122,16 @@ return {
         ["lighthouse.timeout"] = positive(),
         ["lighthouse.form_factor"] = { enum = { "mobile", "desktop" } },
 
+        ["screenshots.chromium"] = { nonempty = true },
+        ["screenshots.node"] = { nonempty = true },
+        ["screenshots.driver"] = { nonempty = true },
+        ["screenshots.concurrency"] = int(1, 64),
+        ["screenshots.timeout"] = positive(),
+        ["screenshots.wait"] = positive(),
+        ["quality.max_bytes"] = int(1),
+        ["quality.max_attempts"] = int(1, 20),
+        ["quality.min_lighthouse"] = int(0, 100),
+
         ["llm.model"] = { nonempty = true },
         ["llm.max_tokens.*"] = int(0),
         ["llm.keep_raw"] = { enum = { "failures", "all" } },

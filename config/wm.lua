@@ -206,6 +206,34 @@ return {
         -- notification is lost (the listener reconnecting).
         serve_max_age = 1,
     },
+    -- The screenshot stage: every site is photographed in headless Chromium
+    -- (desktop 1280x800, mobile 390x844, a 320x200 thumbnail under
+    -- paths.var/screenshots) before the quality gate may let it be emailed.
+    screenshots = {
+        chromium = "/usr/bin/chromium",
+        node = "node",
+        -- The program node runs: it drives Chromium and prints what the gate
+        -- needs (relative: to the repository). Tests point it at a fast fake.
+        driver = "scripts/browser/screenshot.js",
+        -- Browsers at once on one host, and seconds one may take (then its
+        -- whole process group is killed and the job retried).
+        concurrency = 2,
+        timeout = 90,
+        -- Seconds a site waits before it is tried again when Chromium or node
+        -- is missing (it is never emailed without a screenshot).
+        wait = 300,
+    },
+    -- The quality gate before outreach (domain/sites.lua quality_failures).
+    quality = {
+        -- The stored page's size limit.
+        max_bytes = 30720,
+        -- Builds of a site the gate judges: a failing one goes back to the
+        -- architect with its failures, the last is held for review.
+        max_attempts = 3,
+        -- The score each Lighthouse category must reach where it ran (on
+        -- lighthouse.*'s sample).
+        min_lighthouse = 90,
+    },
     tracking = {
         -- HMAC key for tracking and unsubscribe links (WM_TRACKING_SECRET);
         -- empty: a per-installation key kept in paths.var/tracking.key.

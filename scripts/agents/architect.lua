@@ -168,13 +168,18 @@ end
 
 function _M.build_messages(ctx)
     ctx = ctx or {}
-    return common.data_message({
+    local data = {
         { name = "business", value = common.business_facts(ctx.business) },
         { name = "reviews", value = wm.json.array(common.reviews(ctx.reviews, 10)) },
         { name = "analyst", value = common.output(ctx.analyst) },
         { name = "concept", value = common.output(ctx.concept) },
         { name = "brief", value = common.output(ctx.director) },
-    }, "Write the page's content as the JSON object now.")
+    }
+    -- The quality gate rejected the previous page: what to fix this time.
+    if type(ctx.feedback) == "table" and #ctx.feedback > 0 then
+        data[#data + 1] = { name = "quality_feedback", value = wm.json.array(ctx.feedback) }
+    end
+    return common.data_message(data, "Write the page's content as the JSON object now.")
 end
 
 return _M

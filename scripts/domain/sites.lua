@@ -1,4 +1,7 @@
 -- Site state: the one home of generated_sites.status.
+--   draft (built, not yet judged) -> preview (passed the quality gate: may be
+--   emailed) | held (failed it quality.max_attempts times: kept for review)
+--   draft -> draft (failed it: rebuilt by the architect with the failures)
 --   preview (built, emailed as a preview) -> live (sold: the first payment)
 --   live -> archived (the cancelled subscription's period ended)
 --   live: paused_at set while unpaid beyond the grace period, cleared when paid
@@ -6,12 +9,13 @@ local activity = require "lib.activity"
 
 local _M = {}
 
--- create_preview{business_id=, subdomain=, html=, design_brief=, builder_prompt=, claim_token=}
--- -> {id, subdomain}; the business goes generating -> generated.
-function _M.create_preview(s)
+-- create_draft{business_id=, subdomain=, html=, design_brief=, builder_prompt=, claim_token=}
+-- -> {id, subdomain}; the business goes generating -> generated. The site is
+-- neither served nor emailed until the quality gate passes it (judge).
+function _M.create_draft(s)
     local rows, err = wm.db.run([[INSERT INTO generated_sites (business_id, subdomain, html_content,
             design_brief, builder_prompt, version, status, claim_token)
-        VALUES ($1, $2, $3, $4::jsonb, $5, 1, 'preview', $6) RETURNING id, subdomain]],
+        VALUES ($1, $2, $3, $4::jsonb, $5, 1, 'draft', $6) RETURNING id, subdomain]],
         s.business_id, s.subdomain, s.html, s.design_brief or wm.null, s.builder_prompt, s.claim_token)
     if not rows then
         return nil, err
@@ -29,6 +33,106 @@ local one = wm.db.run_one
 -- or derived from the address wm serve listens on), with its trailing slash.
 function _M.url(subdomain)
     return wm.config.sites.site_url_pattern:format(subdomain)
+end
+
+-- draft -> draft with new content: the architect's rebuild after the gate
+-- failed it (the page and the prompt that built it).
+function _M.rebuild_draft(id, html, builder_prompt)
+    local row, err = one([[UPDATE generated_sites SET html_content = $2, builder_prompt = $3, updated_at = now()
+        WHERE id = $1 AND status = 'draft' RETURNING id, business_id]], id, html, builder_prompt)
+    if row then
+        assert(activity.log("site.rebuilt", "site", id, { bytes = #html }))
+    end
+    return row, err
+end
+
+-- The quality gate, its one home: why a page may not be emailed.
+-- check = {bytes = the stored page's size, problems = {...} (what the browser
+-- saw: console errors, requests leaving the origin, invalid markup),
+-- lighthouse = {category = score 0..100} | nil when it did not run}
+-- -> the failures, an array of sentences (empty: it passes).
+function _M.quality_failures(check)
+    local q = wm.config.quality
+    local failures = {}
+    if check.bytes > q.max_bytes then
+        failures[#failures + 1] = ("the page is %d bytes, over the %d-byte limit"):format(check.bytes, q.max_bytes)
+    end
+    for _, p in ipairs(check.problems or {}) do
+        failures[#failures + 1] = tostring(p)
+    end
+    local cats = {}
+    for k, v in pairs(check.lighthouse or {}) do
+        if type(v) == "number" then
+            cats[#cats + 1] = k
+        end
+    end
+    table.sort(cats)
+    for _, k in ipairs(cats) do
+        local v = check.lighthouse[k]
+        if v < q.min_lighthouse then
+            failures[#failures + 1] = ("Lighthouse %s scored %d, under %d"):format(k, v, q.min_lighthouse)
+        end
+    end
+    return failures
+end
+
+local VERDICT_ACTION = { preview = "site.passed_gate", rebuild = "site.gate_failed", held = "site.held" }
+
+-- judge(id, shot), shot = {desktop_url=, mobile_url=, thumb_url=, load_time_ms=,
+-- lighthouse_score= | nil, failures = quality_failures(...)}: the verdict on a
+-- photographed draft, recorded with its pictures. -> "preview" (it may be
+-- emailed) | "rebuild" (still a draft: the architect tries again with the
+-- failures) | "held" (failed quality.max_attempts builds: kept for review).
+-- nil, err when the site is not a draft.
+function _M.judge(id, shot)
+    local site, err = one([[SELECT id, quality_attempts FROM generated_sites
+        WHERE id = $1 AND status = 'draft' FOR UPDATE]], id)
+    if not site then
+        return nil, err or ("site " .. tostring(id) .. " is not a draft")
+    end
+    local attempts = site.quality_attempts + 1
+    local verdict = "preview"
+    if #shot.failures > 0 then
+        verdict = attempts < wm.config.quality.max_attempts and "rebuild" or "held"
+    end
+    local ok
+    ok, err = wm.db.run([[UPDATE generated_sites SET screenshot_desktop_url = $2, screenshot_mobile_url = $3,
+            screenshot_thumb_url = $4, load_time_ms = $5, lighthouse_score = coalesce($6, lighthouse_score),
+            quality_attempts = $7, quality_failures = $8::jsonb, quality_checked_at = now(),
+            status = $9, held_at = CASE WHEN $10 THEN now() END, updated_at = now()
+        WHERE id = $1]], id, shot.desktop_url, shot.mobile_url, shot.thumb_url, shot.load_time_ms or wm.null,
+        shot.lighthouse_score or wm.null, attempts, wm.json.array(shot.failures),
+        verdict == "rebuild" and "draft" or verdict, verdict == "held")
+    if not ok then
+        return nil, err
+    end
+    assert(activity.log(VERDICT_ACTION[verdict], "site", id, { attempt = attempts,
+                                                               failures = wm.json.array(shot.failures) }))
+    return verdict
+end
+
+-- The seed's "Get sites ready for outreach" query, unchanged (status
+-- preview, contact pending, screenshot present): what compose may email.
+_M.READY_FOR_OUTREACH = [[
+SELECT s.*, b.email, b.name as business_name
+FROM generated_sites s
+JOIN businesses b ON s.business_id = b.id
+WHERE s.status = 'preview'
+  AND b.contact_status = 'pending'
+  AND s.screenshot_desktop_url IS NOT NULL]]
+
+-- The business's site when that query selects it, else nil.
+function _M.ready_for_outreach(business_id)
+    return wm.db.one("SELECT * FROM (" .. _M.READY_FOR_OUTREACH .. [[) ready
+        WHERE business_id = $1 ORDER BY version DESC LIMIT 1]], business_id)
+end
+
+-- Sites held for review, newest first, with their reasons.
+function _M.held(limit)
+    return wm.db.query([[SELECT s.id, s.subdomain, b.name AS business_name, s.quality_attempts,
+            s.quality_failures, s.held_at, s.screenshot_desktop_url
+        FROM generated_sites s JOIN businesses b ON b.id = s.business_id
+        WHERE s.status = 'held' ORDER BY s.held_at DESC LIMIT $1]], limit or 100)
 end
 
 -- The page a sold site shows: the preview's content rendered again without
@@ -54,6 +158,14 @@ local function render_live(site)
         brief = out.director,
         content = out.architect,
     }
+end
+
+-- The page as it will be when live (no preview banner, claim link or
+-- noindex): what the screenshot stage photographs. The stored page when the
+-- agent outputs are gone.
+function _M.live_html(site)
+    local html = render_live(site)
+    return html or site.html_content
 end
 
 -- preview | archived -> live (sold): deployed_at and sold_at are set (kept
@@ -127,6 +239,35 @@ function _M.public_html(site)
         return require("sites.paused").page(row.name)
     end
     return site.html_content
+end
+
+-- An operator asks for the site to be built again: the architect runs for
+-- its business with {regenerate = id} (a new version with
+-- previous_version_id = id). Returns {id, job_id}.
+function _M.regenerate(id, actor)
+    local site, err = one([[SELECT id, business_id FROM generated_sites WHERE id = $1 AND status <> 'archived']], id)
+    if not site then
+        return nil, err or "no such site, or it is archived"
+    end
+    local job
+    job, err = wm.jobs.enqueue("architect", { business_id = site.business_id, regenerate = id },
+        { unique_key = "architect:regenerate:" .. id })
+    if not job then
+        return nil, err
+    end
+    assert(activity.log("site.regenerate", "site", id, { job_id = job }, actor and actor.type, actor and actor.id))
+    return { id = id, job_id = job }
+end
+
+-- preview | live -> archived by an operator: no longer served.
+function _M.archive_by_operator(id, actor)
+    local row, err = one([[UPDATE generated_sites SET status = 'archived', paused_at = NULL, updated_at = now()
+        WHERE id = $1 AND status IN ('draft', 'preview', 'live', 'sold') RETURNING id, business_id]], id)
+    if not row then
+        return nil, err or "no such site, or it is archived already"
+    end
+    assert(activity.log("site.archived", "site", id, { reason = "operator" }, actor and actor.type, actor and actor.id))
+    return row
 end
 
 return _M

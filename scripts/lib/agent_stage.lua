@@ -49,6 +49,10 @@ function _M.run(job, agent, store, next_kind, prepare)
         if job.payload.simulate then
             ctx.simulate = job.payload.simulate
         end
+        -- What the quality gate found in the previous build (the architect's).
+        if job.payload.feedback then
+            ctx.feedback = job.payload.feedback
+        end
         output, err, call = llm.run_agent(agent, ctx, { job_id = job.id })
         if output == nil then
             activity.log("agent.failed", "business", b.id, { agent = agent, error = tostring(err),

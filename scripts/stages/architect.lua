@@ -1,8 +1,10 @@
--- architect {business_id}: the site's content, rendered through templates
--- that escape every value (LLM-written HTML is sanitised), stored as
--- generated_sites version 1 in status 'preview' with its design brief and
+-- architect {business_id[, feedback]}: the site's content, rendered through
+-- templates that escape every value (LLM-written HTML is sanitised), stored
+-- as generated_sites version 1 in status 'draft' with its design brief and
 -- the prompt that built it; the business's website_status becomes
--- 'generated'. A business that has a site already gets no second one.
+-- 'generated'; then the screenshot stage photographs and judges it. A
+-- business that has a site already gets no second one: only a draft the
+-- quality gate sent back (feedback = its failures) is written again.
 local agent_stage = require "lib.agent_stage"
 local pipeline = require "lib.pipeline"
 local render = require "sites.render"
@@ -35,10 +37,20 @@ end
 
 function M.run(job)
     -- (agent_stage.run loads the business and checks it.)
-    if wm.db.one("SELECT id FROM generated_sites WHERE business_id = $1", job.payload.business_id) then
+    local existing = wm.db.one("SELECT id, subdomain, claim_token, status FROM generated_sites WHERE business_id = $1",
+                               job.payload.business_id)
+    if existing and not (existing.status == "draft" and job.payload.feedback) then
         return true                         -- regenerate nothing that exists
     end
     return agent_stage.run(job, "architect", function(q, biz, content, prompt)
+        if existing then
+            local html, rerr = M.build(biz, content, existing.claim_token, existing.subdomain)
+            if not html then
+                error("rendering failed: " .. tostring(rerr), 0)
+            end
+            assert(sites.rebuild_draft(existing.id, html, prompt))
+            return
+        end
         local token = wm.crypto.random_token(24)
         local sub = subdomain_for(biz.slug)
         if q:one("SELECT 1 FROM generated_sites WHERE subdomain = $1", sub) then
@@ -48,12 +60,12 @@ function M.run(job)
         if not html then
             error("rendering failed: " .. tostring(rerr), 0)
         end
-        assert(sites.create_preview {
+        assert(sites.create_draft {
             business_id = biz.id, subdomain = sub, html = html, claim_token = token, builder_prompt = prompt,
             design_brief = pipeline.agent_output(biz.id, "director"),
         })
         assert(pipeline.recount_grid(biz.coverage_grid_id))
-    end, "compose")
+    end, "screenshot")
 end
 
 return M

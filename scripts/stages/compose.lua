@@ -1,6 +1,7 @@
--- compose {business_id}: the email_composer agent writes subject, preview
--- text and body around the review highlight; lib/email.lua renders the
--- plain and HTML parts (tracked links, unsubscribe, postal address); one
+-- compose {business_id}: for the business's site the seed's "Get sites
+-- ready for outreach" query selects (none: nothing to do), the
+-- email_composer agent writes subject, preview text and body around the
+-- review highlight; lib/email.lua renders the plain and HTML parts (tracked links, unsubscribe, postal address); one
 -- campaigns row per site, status 'pending', with its variant. Then send.
 local agent_stage = require "lib.agent_stage"
 local pipeline = require "lib.pipeline"
@@ -16,9 +17,13 @@ return {
         if not b then
             return nil, err, discard
         end
-        local site = wm.db.one("SELECT id, subdomain FROM generated_sites WHERE business_id = $1 ORDER BY version DESC LIMIT 1", b.id)
-        if not site then
-            return nil, "no site for business " .. b.id, { discard = true }
+        -- Only what the seed's outreach query selects: a preview that passed
+        -- the quality gate (photographed), its business not contacted yet.
+        local site, serr = require("domain.sites").ready_for_outreach(b.id)
+        if serr then
+            return nil, serr
+        elseif not site then
+            return true                     -- none: not judged yet, held, or contacted already
         end
         local existing = wm.db.one("SELECT id, status FROM campaigns WHERE site_id = $1", site.id)
         if existing then

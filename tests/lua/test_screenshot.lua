@@ -1,0 +1,298 @@
+-- The screenshot stage and the quality gate before outreach: a draft is
+-- photographed in the real Chromium (PNG sizes read from the files, URLs in
+-- the seed's columns, load time, served with cache headers); a missing
+-- browser is said once and the site waits, never emailed; a browser that
+-- hangs loses its whole process group; the gate's failures go back to the
+-- architect and the site is held after quality.max_attempts builds; the
+-- seed's outreach query selects exactly the photographed previews.
+local T = {}
+
+local stage = require "stages.screenshot"
+local sites = require "domain.sites"
+local CORE = require "wm.core.jobs"
+
+local function one(sql, ...)
+    return assert(wm.db.one(sql, ...))
+end
+
+local function count(sql, ...)
+    return one(sql, ...).n
+end
+
+-- A page that passes every check: lang, a title, one h1, nothing loaded.
+local GOOD = [[<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Good Plumbing</title>
+<link rel="icon" href="data:,"><meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{margin:0;font:18px/1.5 sans-serif;background:#1d4ed8;color:#fff}h1{margin:40px}</style></head>
+<body><main><h1>Good Plumbing</h1><p>Fast, fair, friendly.</p></main></body></html>]]
+
+local port
+
+local function setup(t)
+    assert(wm.db.query("DROP SCHEMA public CASCADE"))
+    assert(wm.db.query("CREATE SCHEMA public"))
+    assert(require("wm.migrate").up())
+    require("lib.prompts").invalidate()
+    assert(require("lib.prompts").sync())
+    local http_server = require "wm.http_server"
+    local srv = assert(http_server.start { listen = "127.0.0.1:0" })
+    t.defer(function() http_server.stop(0) end)
+    port = select(2, srv:address())
+    t.config("paths", { var = t.tmpdir() })
+    t.config("sites", { base_url = "http://127.0.0.1:" .. port,
+                        site_url_pattern = "http://%s.localhost:" .. port .. "/" })
+    t.config("screenshots", { driver = "scripts/browser/screenshot.js", chromium = "/usr/bin/chromium",
+                              timeout = 90, wait = 300 })
+    t.config("quality", { max_bytes = 30720, max_attempts = 3 })
+    t.config("lighthouse", { enabled = false })
+    t.config("autopilot", { enabled = false })
+    t.config("jobs", { backoff_base = 0.05 })
+end
+
+local n = 0
+-- A business and its draft site with `html` stored (no agent outputs: the
+-- stage photographs the stored page).
+local function draft(html, status)
+    n = n + 1
+    local b = one([[INSERT INTO businesses (gmb_id, slug, name, email, lead_status, website_status)
+        VALUES ($1, $1, $2, $3, 'qualified', 'generated') RETURNING id]], "gmb-shot-" .. n, "Shop " .. n,
+        "owner" .. n .. "@example.com")
+    local s = one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status, claim_token)
+        VALUES ($1, $2, $3, $4, $5) RETURNING id]], b.id, "shop-shot-" .. n, html, status or "draft", "claim" .. n)
+    return s.id, b.id
+end
+
+local function shoot(business_id)
+    return stage.run({ id = 1, attempt = 1, payload = { business_id = business_id } })
+end
+
+local function need_chromium(t)
+    if not wm.fs.stat("/usr/bin/chromium") then
+        t.skip("Debian's chromium is not installed (sh .ci/setup.sh installs it)")
+    end
+end
+
+-- Width and height from a PNG's IHDR chunk.
+local function png_size(data)
+    local function u32(i)
+        local a, b, c, d = data:byte(i, i + 3)
+        return ((a * 256 + b) * 256 + c) * 256 + d
+    end
+    assert(data:sub(1, 8) == "\137PNG\r\n\26\n" and data:sub(13, 16) == "IHDR", "not a PNG")
+    return u32(17), u32(21)
+end
+
+local function file_of(url)
+    local rel = assert(url:match("^http://127%.0%.0%.1:%d+/screenshots/(.+)$"), url)
+    return wm.config.paths.var .. "/screenshots/" .. rel
+end
+
+function T.photographs_a_draft_in_chromium_and_passes_it(t)
+    need_chromium(t)
+    setup(t)
+    local site_id, biz = draft(GOOD)
+    local o = shoot(biz)
+    t.eq(o.outcome, CORE.COMPLETED, tostring(o))
+    local s = one("SELECT * FROM generated_sites WHERE id = $1", site_id)
+    t.eq(s.status, "preview", "passed the gate")
+    t.eq(#s.quality_failures, 0)
+    t.eq(s.quality_attempts, 1)
+    t.ok(type(s.load_time_ms) == "number" and s.load_time_ms > 0, "load time from navigation timing")
+    for col, size in pairs({ screenshot_desktop_url = { 1280, 800 }, screenshot_mobile_url = { 390, 844 },
+                             screenshot_thumb_url = { 320, 200 } }) do
+        local url = s[col]
+        t.match(url, "^http://127%.0%.0%.1:" .. port .. "/screenshots/" .. site_id:gsub("%-", "%%-")
+                     .. "/%x+%-%a+%.png$", col)
+        local w, h = png_size(assert(wm.fs.read_file(file_of(url))))
+        t.eq({ w, h }, size, col .. " dimensions")
+    end
+    -- The desktop picture shows the page (its blue background), not a blank.
+    t.ok(#assert(wm.fs.read_file(file_of(s.screenshot_desktop_url))) > 1000)
+    t.eq(count("SELECT count(*)::int AS n FROM jobs WHERE kind = 'compose' AND payload->>'business_id' = $1",
+               biz), 1, "compose is next")
+    t.eq(count("SELECT count(*)::int AS n FROM activity_log WHERE action = 'site.passed_gate' AND entity_id = $1",
+               site_id), 1)
+
+    -- Served at its URL: long-cached, its ETag answering 304.
+    local res = assert(wm.http.request { url = s.screenshot_desktop_url })
+    t.eq(res.status, 200)
+    t.eq(res.headers["content-type"], "image/png")
+    t.match(res.headers["cache-control"], "max%-age=31536000")
+    t.match(res.headers["cache-control"], "immutable")
+    t.eq(res.body, wm.fs.read_file(file_of(s.screenshot_desktop_url)))
+    local again = assert(wm.http.request { url = s.screenshot_desktop_url,
+                                           headers = { ["If-None-Match"] = res.headers.etag } })
+    t.eq(again.status, 304)
+    local bad = assert(wm.http.request { url = "http://127.0.0.1:" .. port .. "/screenshots/" .. site_id
+                                               .. "/..%2f..%2fpg.png" })
+    t.eq(bad.status, 404)
+
+    -- A rerun takes no second picture and enqueues compose (once) again.
+    local before = s.screenshot_desktop_url
+    t.eq(shoot(biz).outcome, CORE.COMPLETED)
+    t.eq(one("SELECT screenshot_desktop_url FROM generated_sites WHERE id = $1", site_id).screenshot_desktop_url,
+         before)
+end
+
+function T.real_browser_failures_hold_the_site_with_its_reasons(t)
+    need_chromium(t)
+    setup(t)
+    t.config("quality", { max_attempts = 1 })
+    -- Two h1, a picture from elsewhere, an inline script (CSP blocks it: a
+    -- console error), no lang.
+    local site_id, biz = draft([[<!DOCTYPE html><html><head><meta charset="utf-8"><title>Bad</title>
+        <link rel="icon" href="data:,"></head><body><h1>One</h1><h1>Two</h1>
+        <img src="https://example.com/logo.png" alt=""><script>console.error("boom")</script></body></html>]])
+    t.eq(shoot(biz).outcome, CORE.COMPLETED)
+    local s = one("SELECT * FROM generated_sites WHERE id = $1", site_id)
+    t.eq(s.status, "held")
+    t.ok(s.held_at ~= wm.null)
+    t.ok(s.screenshot_desktop_url ~= wm.null, "photographed all the same, for the review")
+    local why = table.concat(s.quality_failures, "\n")
+    t.match(why, "https://example%.com/logo%.png", "the request leaving the origin")
+    t.match(why, "console error")
+    t.match(why, "2 h1 elements")
+    t.match(why, "no lang")
+    t.eq(sites.ready_for_outreach(biz), nil, "never emailed")
+    t.eq(count("SELECT count(*)::int AS n FROM jobs WHERE kind IN ('compose', 'architect')"), 0)
+    t.eq(count("SELECT count(*)::int AS n FROM activity_log WHERE action = 'site.held' AND entity_id = $1",
+               site_id), 1)
+    local listed = assert(sites.held(10))
+    t.eq(#listed, 1)
+    t.eq(listed[1].id, site_id, "in wm sites held")
+end
+
+function T.missing_chromium_is_said_once_and_the_site_waits(t)
+    setup(t)
+    local warnings = {}
+    local warn = wm.log.warn
+    wm.log.warn = function(msg, fields)
+        warnings[#warnings + 1] = msg
+        return warn(msg, fields)
+    end
+    t.defer(function() wm.log.warn = warn end)
+    local site_id, biz = draft(GOOD)
+    for _, chromium in ipairs({ "/nonexistent/chromium", "/nonexistent/chromium", "chromium-not-on-path" }) do
+        t.config("screenshots", { chromium = chromium })
+        local o = shoot(biz)
+        t.eq(o.outcome, CORE.SNOOZE, tostring(o))
+        t.eq(o.delay, 300, "waits screenshots.wait, no attempt spent")
+    end
+    local said = {}
+    for _, w in ipairs(warnings) do
+        if w:find("Chromium not found", 1, true) then
+            said[#said + 1] = w
+        end
+    end
+    t.eq(#said, 2, "once per reason: " .. table.concat(said, " | "))
+    t.match(said[1], "/nonexistent/chromium")
+    t.match(said[1], "not emailed")
+    t.match(said[2], "chromium%-not%-on%-path")
+    t.config("screenshots", { chromium = "/usr/bin/chromium", node = "/nonexistent/node" })
+    t.match(stage.missing() or "", "node not found")
+    local s = one("SELECT status, screenshot_desktop_url FROM generated_sites WHERE id = $1", site_id)
+    t.eq(s.status, "draft")
+    t.eq(s.screenshot_desktop_url, wm.null)
+    t.eq(sites.ready_for_outreach(biz), nil)
+    t.eq(count("SELECT count(*)::int AS n FROM jobs WHERE kind = 'compose'"), 0, "never emailed")
+end
+
+function T.timeout_kills_the_browsers_whole_process_group(t)
+    setup(t)
+    local dir = t.tmpdir()
+    -- A "browser" that starts a child and both sleep, never answering.
+    local fake = dir .. "/chromium"
+    assert(wm.fs.write_file(fake, "#!/bin/sh\necho $$ >> " .. dir .. "/pids\nsleep 60 &\necho $! >> "
+        .. dir .. "/pids\nwait\n", { mode = tonumber("755", 8) }))
+    t.config("screenshots", { chromium = fake, timeout = 2 })
+    local site_id, biz = draft(GOOD)
+    local t0 = wm.monotonic()
+    local o = shoot(biz)
+    local elapsed = wm.monotonic() - t0
+    t.eq(o.outcome, CORE.RETRY, tostring(o))
+    t.match(o.error, "process group was killed")
+    t.ok(elapsed < 15, "gave up after " .. elapsed .. " s")
+    local pids = {}
+    for pid in (assert(wm.fs.read_file(dir .. "/pids"))):gmatch("%d+") do
+        pids[#pids + 1] = pid
+    end
+    t.eq(#pids, 2, "the fake browser and its child started")
+    t.wait_for("the browser and its child to be gone", function()
+        for _, pid in ipairs(pids) do
+            local st = wm.fs.read_file("/proc/" .. pid .. "/stat")
+            -- Gone, or a zombie waiting for a parent that is gone too.
+            if st and not st:match("^%d+ %b() Z") then
+                return false
+            end
+        end
+        return true
+    end, 5)
+    t.eq(one("SELECT status FROM generated_sites WHERE id = $1", site_id).status, "draft")
+end
+
+-- The whole loop up to the gate, with the fast driver, and a gate nothing
+-- passes (10-byte pages): each site goes back to the architect with the
+-- failures, twice, then is held; nobody is emailed.
+function T.gate_failures_feed_back_to_the_architect_then_hold(t)
+    setup(t)
+    t.config("screenshots", { driver = wm.root .. "/tests/fakes/screenshot_driver.js" })
+    t.config("quality", { max_bytes = 10, max_attempts = 3 })
+    t.config("leads", { per_cell = 8 })
+    t.config("llm", { simulate = "" })
+    local cell = one([[INSERT INTO coverage_grid (state, city, industry, industry_category, population)
+        VALUES ('TX', 'Austin', 'plumber', 'Services', 960000) RETURNING id]])
+    assert(wm.jobs.enqueue("scrape", { grid_id = cell.id }))
+    assert(wm.jobs.start_worker { cron = false })
+    t.wait_for("the loop to finish", function()
+        return count([[SELECT count(*)::int AS n FROM jobs WHERE status IN ('available', 'running')
+            OR (status IN ('scheduled', 'retryable') AND run_at < now() + interval '5 seconds')]]) == 0
+    end, 120)
+    wm.jobs.stop_worker(5)
+    local rows = assert(wm.db.query("SELECT * FROM generated_sites"))
+    t.ok(#rows > 0, "sites were built")
+    for _, s in ipairs(rows) do
+        t.eq(s.status, "held", s.subdomain)
+        t.eq(s.quality_attempts, 3)
+        t.match(s.quality_failures[1], "over the 10%-byte limit")
+        t.eq(count([[SELECT count(*)::int AS n FROM activity_log WHERE entity_id = $1
+            AND action = 'site.gate_failed']], s.id), 2)
+        t.eq(count("SELECT count(*)::int AS n FROM activity_log WHERE entity_id = $1 AND action = 'site.rebuilt'",
+                   s.id), 2, "the architect wrote it again twice")
+        -- The rebuilds were asked with the failures: their prompts differ
+        -- from the first build's.
+        t.eq(count([[SELECT count(DISTINCT prompt_hash)::int AS n FROM llm_calls WHERE agent = 'architect'
+            AND business_id = $1]], s.business_id), 2)
+        t.eq(count([[SELECT count(*)::int AS n FROM jobs WHERE kind = 'architect' AND status = 'completed'
+            AND payload->>'business_id' = $1 AND payload->'feedback'->>0 LIKE '%byte limit%']], s.business_id), 2)
+    end
+    t.eq(count("SELECT count(*)::int AS n FROM campaigns"), 0, "nobody emailed")
+    t.eq(count("SELECT count(*)::int AS n FROM jobs WHERE status = 'discarded'"), 0)
+    t.eq(#assert(sites.held(100)), #rows)
+end
+
+function T.seed_query_selects_exactly_the_photographed_previews(t)
+    setup(t)
+    local shot = "http://127.0.0.1/screenshots/x/1-desktop.png"
+    local ready = draft(GOOD, "preview")
+    local no_shot = draft(GOOD, "preview")
+    local emailed, emailed_biz = draft(GOOD, "preview")
+    local draft_shot = draft(GOOD, "draft")
+    local held = draft(GOOD, "held")
+    assert(wm.db.query("UPDATE generated_sites SET screenshot_desktop_url = $1 WHERE id <> $2", shot, no_shot))
+    assert(wm.db.query("UPDATE businesses SET contact_status = 'emailed' WHERE id = $1", emailed_biz))
+    local rows = assert(wm.db.query(sites.READY_FOR_OUTREACH))
+    t.eq(#rows, 1)
+    t.eq(rows[1].id, ready)
+    t.ok(rows[1].email and rows[1].business_name, "with the seed's email and business_name")
+    -- The query is the seed's own text (tests/schema/seed_queries.sql).
+    local seed = assert(wm.fs.read_file(wm.root .. "/tests/schema/seed_queries.sql"))
+    local norm = function(s) return (s:gsub("%s+", " "):gsub("^ ", ""):gsub(" $", "")) end
+    t.ok(norm(seed):find(norm(sites.READY_FOR_OUTREACH), 1, true), "unchanged from the seed")
+    -- Compose emails only that one.
+    for _, id in ipairs({ no_shot, emailed, draft_shot, held }) do
+        local b = one("SELECT business_id FROM generated_sites WHERE id = $1", id).business_id
+        t.eq(require("stages.compose").run({ id = 1, attempt = 1, payload = { business_id = b } }), true)
+    end
+    t.eq(count("SELECT count(*)::int AS n FROM campaigns"), 0, "no campaign for a site the query leaves out")
+end
+
+return T
