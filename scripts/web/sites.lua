@@ -14,11 +14,17 @@
 --                    browsers' automatic request a 404
 --   /claim/<token>   handed to web/claim.lua with the site found
 --
--- Every request is answered from a database lookup that started after it
--- arrived, but concurrent requests for one site share lookups: while one
--- is in flight, the requests that arrive wait for the next, which serves
--- them all. So a busy site costs one query per round trip, not per request,
--- and a change committed before a request arrives is always seen.
+-- A host's answer (its page, or that there is none) comes from memory for
+-- sites.serve_max_age seconds (default 1) after a database lookup that
+-- started within that time; then the next request looks it up again. A
+-- change to generated_sites NOTIFYs wm_sites (migration 023) with the hosts
+-- it touches, which forgets them here at once; the age bound holds when a
+-- notification is lost (the listener reconnecting), so the database's word
+-- is served within serve_max_age, and a busy site costs one query per
+-- serve_max_age per process instead of one per request. Concurrent lookups
+-- of one site are shared: while one is in flight, the requests that arrive
+-- wait for the next, which serves them all. serve_max_age = 0 looks every
+-- request up. /claim/ always asks the database.
 --
 -- While the database is down a site answers from lib.site_cache (the bytes
 -- last served from the database); whenever the database answers, its answer
@@ -319,6 +325,63 @@ local function lookup(kind, name)
     return r[2], r[3], r[4]
 end
 
+-- ---- the answers in memory ----
+
+-- key -> monotonic time the lookup that gave its answer started; the
+-- answer is the site_cache entry in `held` (weak: site_cache's LRU, which
+-- bounds the bytes, keeps it alive) or, in `none`, that there is no site.
+-- An entry the LRU let go reads as a miss, so memory stays bounded by it.
+local fresh, fresh_count = {}, 0
+local held = setmetatable({}, { __mode = "v" })
+local none = {}
+local FRESH_MAX = 20000
+-- Bumped by every notification: a lookup that started before one may
+-- carry what it announced as changed, so its answer is not kept.
+local generation = 0
+local listening = false
+
+local function forget(payload)
+    generation = generation + 1
+    local key = type(payload) == "string" and payload ~= "" and payload
+    if not key then
+        fresh, fresh_count, none = {}, 0, {}
+    elseif fresh[key] then
+        fresh[key], held[key], none[key] = nil, nil, nil
+        fresh_count = fresh_count - 1
+    end
+end
+
+local function remember(key, at, entry)
+    if not fresh[key] then
+        if fresh_count >= FRESH_MAX then
+            fresh, fresh_count, none = {}, 0, {}
+        end
+        fresh_count = fresh_count + 1
+    end
+    fresh[key], held[key], none[key] = at, entry, not entry or nil
+end
+
+-- LISTEN once per process, from the first request's task (the pool may
+-- need opening); without it answers are only bounded by their age.
+local function ensure_listen()
+    if listening then
+        return
+    end
+    listening = true
+    wm.spawn(function()
+        local ok, err = wm.db.listen("wm_sites", forget)
+        if not ok then
+            listening = false
+            wm.log.warn("sites: cannot LISTEN wm_sites; answers are bounded by sites.serve_max_age only",
+                { error = tostring(err) })
+        end
+    end)
+end
+
+local function max_age()
+    return wm.config.sites.serve_max_age
+end
+
 local function serve(req)
     local host = (req.headers.host or ""):lower():gsub(":%d+$", "")
     -- An address, the server's own name or the bare sites domain is not a
@@ -333,6 +396,20 @@ local function serve(req)
     else
         kind, name = "domain", host
     end
+    local key = kind .. ":" .. name
+    local claim = req.path:match("^/claim/([%w_%-]+)$")
+    local at = fresh[key]
+    if at and not claim and wm.monotonic() - at < max_age() then
+        if none[key] then
+            return not_found()
+        end
+        local entry = held[key]
+        if entry then
+            return answer(req, kind, name, entry)
+        end
+    end
+    ensure_listen()
+    local started, gen = wm.monotonic(), generation
     local found, err, state = lookup(kind, name)
     if err then
         if not outage.confirm(err, state) then
@@ -347,12 +424,14 @@ local function serve(req)
         end
         return answer(req, kind, name, cached)
     end
+    if gen == generation and max_age() > 0 then
+        remember(key, started, found and found.entry or nil)
+    end
     if not found then
         -- Archived, replaced or never there: an outage must not bring it back.
         site_cache.drop(kind, name)
         return not_found()
     end
-    local claim = req.path:match("^/claim/([%w_%-]+)$")
     if claim then
         return require("web.claim").handle(req, found.site, claim)
     end

@@ -46,6 +46,14 @@ local function setup(t)
     local srv = assert(http_server.start { listen = "127.0.0.1:0" })
     t.defer(function() http_server.stop(0) end)
     local _, port = srv:address()
+    -- The server's LISTEN wm_sites is up once a notification of our own
+    -- gets back (changes() below relies on it).
+    local seen = false
+    assert(wm.db.listen("wm_sites", function(payload) seen = seen or payload == "probe" end))
+    t.wait_for("LISTEN wm_sites", function()
+        assert(wm.db.query("SELECT pg_notify('wm_sites', 'probe')"))
+        return seen
+    end, 10)
     -- request(host, path[, headers as {{name, value}, ...}[, method]]), or
     -- request{ {host, path, headers, method}, ... } -> replies in order (one
     -- python for them all).
@@ -93,6 +101,17 @@ local function page(name)
     return html
 end
 
+-- Runs sql in the database and waits until its wm_sites notification
+-- (migration 023's trigger) reached this process, where the server forgets
+-- the host: from then on its next request is the database's answer.
+local function change(t, sql, ...)
+    local got = wm.event()
+    assert(wm.db.listen("wm_sites", function() got:set() end))
+    assert(wm.db.query(sql, ...))
+    t.ok(got:wait(5), "the change was notified")
+    wm.sleep(0.05)       -- the server's own listener runs in a task of its own
+end
+
 local function seed(sub, html, status)
     local b = one("INSERT INTO businesses (name, slug) VALUES ('Serving Co', $1) RETURNING id", sub)
     return one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status, claim_token)
@@ -135,9 +154,9 @@ function T.encodings_decode_to_the_same_bytes_each_with_its_etag(t)
 
     -- A new version: new bytes and new tags for every encoding.
     local html2 = html:gsub("Leaks fixed today", "Leaks fixed tonight")
-    assert(wm.db.query("UPDATE generated_sites SET html_content = $2 WHERE subdomain = $1", "serve-a", html2))
+    change(t, "UPDATE generated_sites SET html_content = $2 WHERE subdomain = $1", "serve-a", html2)
     local gz2 = request(host, "/", { { "Accept-Encoding", "gzip" } })
-    t.eq(gz2.gunzip, html2, "a change committed before the request is seen at once")
+    t.eq(gz2.gunzip, html2, "a notified change is seen at once")
     t.ok(gz2.headers.etag ~= gz.headers.etag)
     t.eq(request(host, "/").body, html2)
 end
@@ -239,8 +258,7 @@ function T.robots_sitemap_and_favicon_per_status(t)
     t.eq(icon.body, "")
     t.eq(request(host, "/other.txt").status, 404)
 
-    assert(wm.db.query("UPDATE generated_sites SET status = 'live', updated_at = '2031-05-06 07:08:09' WHERE id = $1",
-        s.id))
+    change(t, "UPDATE generated_sites SET status = 'live', updated_at = '2031-05-06 07:08:09' WHERE id = $1", s.id)
     local url = require("domain.sites").url("serve-r")
     robots = request(host, "/robots.txt")
     t.eq(robots.body, "User-agent: *\nAllow: /\n\nSitemap: " .. url .. "sitemap.xml\n")
@@ -274,6 +292,82 @@ function T.concurrent_requests_share_lookups_and_all_get_the_page(t)
     end
     t.eq(site_cache.cached("sub", "serve-c"), true)
     t.ok(site_cache.get("sub", "serve-c").br, "compressed once and kept")
+end
+
+-- The hot path: a site answered from memory costs no query, and what the
+-- database says still wins within sites.serve_max_age, even when its
+-- notification is lost (simulated by changing the row with triggers off).
+function T.served_from_memory_and_a_change_is_seen_within_max_age(t)
+    local request, port = setup(t)
+    t.config("sites", { serve_max_age = 1 })
+    local html = page("Memory Co")
+    local s = seed("serve-m", html, "live")
+    local host = "serve-m.localhost"
+    t.eq(request(host, "/").body, html)
+
+    local function get()
+        return assert(wm.http.request { url = "http://127.0.0.1:" .. port .. "/", timeout = 10,
+                                        headers = { Host = host } })
+    end
+    local before = wm.db.stats().queries
+    local started = wm.monotonic()
+    for _ = 1, 200 do
+        t.eq(get().body, html)
+    end
+    local queries, took = wm.db.stats().queries - before, wm.monotonic() - started
+    -- One lookup per serve_max_age at most, where there was one per request.
+    t.ok(queries <= math.ceil(took) + 1, ("%d queries for 200 requests in %.2f s"):format(queries, took))
+
+    -- A notification lost: the row changes with its triggers off
+    -- (session_replication_role = replica), so only the age bound can show it.
+    local html2 = html:gsub("Leaks fixed today", "Leaks fixed by noon")
+    t.ok(html2 ~= html)
+    local function silently(sql, ...)
+        local args = { ... }
+        assert(wm.db.tx(function(q)
+            q:query("SET LOCAL session_replication_role = replica")
+            assert(q:query(sql, unpack(args)))
+        end))
+    end
+    t.eq(get().body, html)
+    silently("UPDATE generated_sites SET html_content = $2 WHERE id = $1", s.id, html2)
+    local changed = wm.monotonic()
+    t.wait_for("the new page", function() return get().body == html2 end, 5)
+    local lag = wm.monotonic() - changed
+    t.ok(lag <= 1.5, ("seen after %.2f s (serve_max_age 1)"):format(lag))
+
+    -- Archived the same way: gone within the bound, and its copy with it.
+    silently("UPDATE generated_sites SET status = 'archived' WHERE id = $1", s.id)
+    changed = wm.monotonic()
+    t.wait_for("the 404", function() return get().status == 404 end, 5)
+    t.ok(wm.monotonic() - changed <= 1.5)
+    t.eq(site_cache.cached("sub", "serve-m"), false)
+end
+
+-- With a long serve_max_age only the notification can explain a change
+-- being seen at once: an update, an archive and a new site each are.
+function T.notified_changes_are_seen_at_once(t)
+    local request = setup(t)
+    t.config("sites", { serve_max_age = 3600 })
+    local html = page("Notify Co")
+    local s = seed("serve-n", html, "preview")
+    local host = "serve-n.localhost"
+    t.eq(request(host, "/").body, html)
+    t.eq(request("serve-n2.localhost", "/").status, 404, "not there yet (remembered as such)")
+
+    local html2 = html:gsub("Leaks fixed today", "Leaks fixed at dawn")
+    change(t, "UPDATE generated_sites SET html_content = $2 WHERE id = $1", s.id, html2)
+    t.eq(request(host, "/").body, html2)
+    change(t, "UPDATE generated_sites SET status = 'live' WHERE id = $1", s.id)
+    local live = request(host, "/")
+    t.eq(live.headers["x-robots-tag"], nil, "live: indexed")
+    change(t, "UPDATE generated_sites SET status = 'archived' WHERE id = $1", s.id)
+    t.eq(request(host, "/").status, 404)
+
+    local b = one("INSERT INTO businesses (name, slug) VALUES ('Notify Two', 'serve-n2') RETURNING id")
+    change(t, [[INSERT INTO generated_sites (business_id, subdomain, html_content, status)
+        VALUES ($1, 'serve-n2', $2, 'preview')]], b.id, html)
+    t.eq(request("serve-n2.localhost", "/").status, 200, "a new site is no longer a remembered 404")
 end
 
 function T.codec_round_trips_and_refuses_garbage(t)
