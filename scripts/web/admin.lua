@@ -3,6 +3,7 @@
 -- scripts/web/admin/view.lua). Each page file registers its routes with
 -- wm.route and the least role each needs.
 local dir = wm.root .. "/scripts/web/admin/"
-for _, name in ipairs({ "auth.lua", "overview.lua", "leads.lua", "jobs.lua", "campaigns.lua", "users.lua" }) do
+for _, name in ipairs({ "auth.lua", "overview.lua", "leads.lua", "jobs.lua", "campaigns.lua", "users.lua",
+    "coverage.lua", "sites.lua", "prompts.lua" }) do
     dofile(dir .. name)
 end
