@@ -77,10 +77,11 @@ function _M.wake(keys)
     return true
 end
 
--- replay(id) -> "enqueued" | "applied" | "ignored" | nil, err
+-- replay(id[, actor]) -> "enqueued" | "applied" | "ignored" | nil, err
 -- A failed or pending event goes back to received and is applied again; an
 -- applied or ignored one is left alone (a replay never applies twice).
-function _M.replay(id)
+-- actor = {type=, id=} (the dashboard's staff member); the CLI's is "user".
+function _M.replay(id, actor)
     return wm.db.tx(function()
         local ev = _M.lock(id)
         if not ev then
@@ -93,7 +94,7 @@ function _M.replay(id)
             RETURNING id]], id))
         assert(enqueue(id))
         assert(require("lib.activity").log("webhook.replayed", "webhook_event", nil, { id = id, from = ev.status },
-                                           "user"))
+                                           actor and actor.type or "user", actor and actor.id))
         return "enqueued"
     end)
 end

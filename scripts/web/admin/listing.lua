@@ -1,0 +1,119 @@
+-- What the dashboard's long lists (customers, payments, webhook events,
+-- activity) share: reading filters from the query string, links that keep
+-- them, keyset cursors ("<sort value>|<id>" of the last row shown) and
+-- column headers that sort. Sort orders are chosen from each page's own
+-- whitelist of SQL fragments; every value reaches SQL as a parameter.
+local _M = {}
+
+local UUID = "%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x"
+
+function _M.enc(v)
+    return (tostring(v):gsub("[^%w_.~-]", function(c) return ("%%%02X"):format(c:byte()) end))
+end
+
+-- A non-empty string filter (at most 200 bytes), or nil.
+function _M.text(v)
+    if type(v) ~= "string" then
+        return nil
+    end
+    v = v:gsub("^%s+", ""):gsub("%s+$", "")
+    return v ~= "" and v:sub(1, 200) or nil
+end
+
+-- A real YYYY-MM-DD date, or nil (PostgreSQL would refuse 2000-13-99).
+function _M.date(v)
+    local y, m, d = (type(v) == "string" and v or ""):match("^(%d%d%d%d)%-(%d%d)%-(%d%d)$")
+    if not y then
+        return nil
+    end
+    local t = os.time { year = tonumber(y), month = tonumber(m), day = tonumber(d), hour = 12 }
+    return os.date("%Y-%m-%d", t) == v and v or nil
+end
+
+-- One of `allowed` (a list), or nil.
+function _M.one_of(v, allowed)
+    for _, a in ipairs(allowed) do
+        if v == a then
+            return v
+        end
+    end
+    return nil
+end
+
+-- What a cursor's sort value may look like, by kind, so that a forged one
+-- is ignored (the first page) rather than an error from PostgreSQL.
+local VALUE = { timestamp = "^%d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d%.%d+$", int = "^%-?%d%d?%d?%d?%d?%d?%d?%d?%d?$",
+                text = "^.*$" }
+
+-- The cursor's sort value and id (a uuid, or digits for bigint ids), or
+-- nil. kind: "timestamp", "int" or "text" (the default).
+function _M.cursor(v, kind)
+    v = type(v) == "string" and v or ""
+    local value, id = v:match("^(.*)|(" .. UUID .. ")$")
+    if not value then
+        value, id = v:match("^(.*)|(%d%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?)$")
+    end
+    if not value or not value:match(VALUE[kind or "text"]) then
+        return nil, nil
+    end
+    if kind == "timestamp" then
+        local h, mi, sec = value:match(" (%d%d):(%d%d):(%d%d)")
+        if not _M.date(value:sub(1, 10)) or tonumber(h) > 23 or tonumber(mi) > 59 or tonumber(sec) > 59 then
+            return nil, nil
+        end
+    end
+    return value, id
+end
+
+-- path?k=v&... for the filters in `f` named by `keys` (in that order), plus
+-- `extra` (a table of more pairs, e.g. the cursor), skipping empty ones.
+function _M.url(path, f, keys, extra)
+    local parts = {}
+    for _, k in ipairs(keys) do
+        local v = f[k]
+        if v ~= nil and v ~= false and v ~= "" then
+            parts[#parts + 1] = k .. "=" .. _M.enc(v == true and "1" or v)
+        end
+    end
+    for _, kv in ipairs(extra or {}) do
+        parts[#parts + 1] = kv[1] .. "=" .. _M.enc(kv[2])
+    end
+    return #parts > 0 and (path .. "?" .. table.concat(parts, "&")) or path
+end
+
+-- Trims the extra row fetched (LIMIT page + 1) and returns the next page's
+-- link, or nil when this is the last page. cursor_of(row) -> "<value>|<id>".
+function _M.next_page(rows, page, path, f, keys, cursor_of)
+    if #rows <= page then
+        return nil
+    end
+    rows[#rows] = nil
+    return _M.url(path, f, keys, { { "after", cursor_of(rows[#rows]) } })
+end
+
+-- Header cells for a table: {label=, num=, href=, current=} per column;
+-- a column with `sort` (its sort name; `asc` when it sorts ascending)
+-- links to that order, the others do not sort. The link keeps the filters and starts from the first page.
+function _M.headers(path, f, keys, columns, current)
+    local out = {}
+    for _, c in ipairs(columns) do
+        local h = { label = c.label, num = c.num or false, current = false, href = false,
+                    dir = c.asc and "ascending" or "descending", arrow = c.asc and "▴" or "▾" }
+        if c.sort then
+            local g = {}
+            for k, v in pairs(f) do
+                g[k] = v
+            end
+            g.sort = c.sort
+            h.href = _M.url(path, g, keys)
+            h.current = c.sort == current
+        end
+        out[#out + 1] = h
+    end
+    return out
+end
+
+-- The template of such a header row.
+_M.THEAD = [[<thead><tr>{{#head}}<th{{#num}} class="num"{{/num}}{{#current}} aria-sort="{{dir}}"{{/current}}>{{#href}}<a href="{{href}}">{{label}}{{#current}} {{arrow}}{{/current}}</a>{{/href}}{{^href}}{{label}}{{/href}}</th>{{/head}}</tr></thead>]]
+
+return _M
