@@ -16,31 +16,72 @@ local function enqueue(id)
     return wm.jobs.enqueue("apply_webhook", { event_id = id }, { unique_key = "webhook:" .. id })
 end
 
--- receive(provider, event_id, event_type, body, status, err) -> true (new) | false (stored before)
--- status: "received" (its apply_webhook job is enqueued by the same
--- statement), "ignored" or "failed" (done with at once). One statement, so
--- one commit per delivery: stored and enqueued together or not at all, and
--- a redelivery (the INSERT inserts nothing) enqueues nothing.
-function _M.receive(provider, event_id, event_type, body, status, err)
+-- Deliveries are stored in groups (lib.group_commit): the events that
+-- arrive while the previous statement is in flight are stored and their
+-- jobs enqueued by the next one, one commit for the lot. Each caller still
+-- gets its answer only after that commit.
+local receiver
+
+-- One statement for a group of deliveries. Within the group an event id
+-- appears once (a redelivery racing its first delivery shares its row).
+local function store(items)
+    local cols = { {}, {}, {}, {}, {}, {} }
+    local first_of, keys = {}, {}
+    for i, it in ipairs(items) do
+        local key = it[1] .. "\0" .. it[2]
+        if not first_of[key] then
+            first_of[key] = i
+            keys[#keys + 1] = key
+            for c = 1, 6 do
+                local v = it[c]
+                cols[c][#keys] = v == nil and wm.null or v
+            end
+        end
+    end
     local job_sql, kind, max_attempts = wm.jobs.enqueue_sql("apply_webhook", "new_job", 7)
-    local row, qerr = one([[WITH ev AS (
+    local array = wm.db.array
+    local rows, err = wm.db.query([[WITH input AS (
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                AS i(provider, event_id, event_type, body, status, error)),
+        ev AS (
             INSERT INTO webhook_events (provider, event_id, event_type, body, status, error, processed_at)
-            VALUES ($1, $2, left($3, 100), $4, $5::text, $6,
-                    CASE WHEN $5::text = 'received' THEN NULL ELSE now() END)
-            ON CONFLICT (provider, event_id) DO NOTHING RETURNING id),
+            SELECT provider, event_id, left(event_type, 100), body, status, error,
+                   CASE WHEN status = 'received' THEN NULL ELSE now() END FROM input
+            ON CONFLICT (provider, event_id) DO NOTHING RETURNING id, provider, event_id, status),
         new_job AS (
             SELECT jsonb_build_object('event_id', id) AS payload, 'webhook:' || id AS unique_key
-            FROM ev WHERE $5::text = 'received'),
+            FROM ev WHERE status = 'received'),
         job AS (]] .. job_sql .. [[)
-        SELECT EXISTS (SELECT 1 FROM ev) AS new, (SELECT count(*) FROM job) AS jobs]],
-        provider, event_id, event_type, body, status, err, kind, max_attempts)
-    if not row then
-        return nil, qerr
+        SELECT ev.provider, ev.event_id, (SELECT count(*) FROM job) AS jobs FROM ev]],
+        array(cols[1]), array(cols[2]), array(cols[3]), array(cols[4]), array(cols[5]), array(cols[6]),
+        kind, max_attempts)
+    if not rows then
+        return nil, err
     end
-    if row.jobs > 0 then
+    local stored = {}
+    for _, r in ipairs(rows) do
+        stored[r.provider .. "\0" .. r.event_id] = true
+    end
+    if rows[1] and rows[1].jobs > 0 then
         wm.jobs.wake(kind)
     end
-    return row.new
+    -- New: the first delivery of an id in this group that inserted its row.
+    local results = {}
+    for i, it in ipairs(items) do
+        local key = it[1] .. "\0" .. it[2]
+        results[i] = stored[key] == true and first_of[key] == i
+    end
+    return results
+end
+
+-- receive(provider, event_id, event_type, body, status, err) -> true (new) | false (stored before)
+-- status: "received" (its apply_webhook job is enqueued by the same
+-- statement), "ignored" or "failed" (done with at once). Stored and
+-- enqueued together or not at all, in a commit of its own (never the
+-- caller's transaction); a redelivery (nothing inserted) enqueues nothing.
+function _M.receive(provider, event_id, event_type, body, status, err)
+    receiver = receiver or require("lib.group_commit").new(store)
+    return receiver:submit({ provider, event_id, event_type, body, status, err })
 end
 
 -- The event, locked for the caller's transaction.
