@@ -78,4 +78,43 @@ function _M.resume(id, actor)
     return row
 end
 
+-- A cell's priority (higher goes first), set by an operator.
+function _M.set_priority(id, priority, actor)
+    priority = tonumber(priority)
+    if type(priority) ~= "number" or priority % 1 ~= 0 or priority < -1000 or priority > 1000 then
+        return nil, "priority must be a whole number from -1000 to 1000"
+    end
+    local before, err = one("SELECT priority FROM coverage_grid WHERE id::text = $1 FOR UPDATE", id)
+    if not before then
+        return nil, err or "no such cell"
+    end
+    local row
+    row, err = one([[UPDATE coverage_grid SET priority = $2, updated_at = now() WHERE id::text = $1
+        RETURNING id, priority]], id, priority)
+    if not row then
+        return nil, err
+    end
+    assert(activity.log("grid.priority", "coverage_grid", row.id, { from = before.priority, to = priority },
+                        actor and actor.type, actor and actor.id))
+    return row
+end
+
+-- any but paused or in_progress -> cooldown for `days` from now (an
+-- operator leaves a cell alone for a while; the autopilot brings it back).
+function _M.cool_down(id, days, actor)
+    days = tonumber(days)
+    if not days or days % 1 ~= 0 or days < 1 or days > 3650 then
+        return nil, "days must be a whole number from 1 to 3650"
+    end
+    local row, err = one([[UPDATE coverage_grid SET status = 'cooldown', updated_at = now(),
+            cooldown_until = now() + make_interval(days => $2::int)
+        WHERE id::text = $1 AND status NOT IN ('paused', 'in_progress') RETURNING id, cooldown_until]], id, days)
+    if not row then
+        return nil, err or "cell is paused or being scraped"
+    end
+    assert(activity.log("grid.cooldown", "coverage_grid", row.id, { cooldown_until = row.cooldown_until, days = days },
+                        actor and actor.type, actor and actor.id))
+    return row
+end
+
 return _M

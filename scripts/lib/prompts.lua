@@ -33,6 +33,18 @@
 --   prompts.count_success(ids)          success_count + 1 (a conversion)
 --   prompts.ls([agent[, all]]) -> rows | nil, err
 --   prompts.invalidate()                drops this process's cache
+--   prompts.edit(id, content, actor[, description]) -> row | nil, err
+--       a new version of setting `id`'s section (same agent, section,
+--       variant and weight; version = the section's highest + 1), active in
+--       its place; the old row is kept as it was, inactive. Joins the
+--       caller's transaction; writes activity with the actor ({type=, id=}).
+--   prompts.set_weight(id, weight, actor), prompts.set_active(id, bool, actor)
+--       the A/B controls, each with its activity row
+--   prompts.drift() -> { [agent] = { template = "same" | "differs" | "missing",
+--       sections = { ["section\0variant"] = { state = "same" | "differs" |
+--       "missing" | "extra", repo = content|nil, ids = {active ids} } } } }
+--       what the database's active prompts have that the repository's do not
+--       (`wm prompts sync` makes them the same again)
 --   prompts.listen()                    (re)registers the LISTEN wm_prompts callback
 local common = require "agents.common"
 
@@ -517,6 +529,108 @@ function _M.ls(agent, all)
         FROM prompt_settings
         WHERE ($1::text IS NULL OR agent_name = $1) AND ($2::bool OR is_active)
         ORDER BY agent_name, section_name, variant NULLS FIRST, version]], agent, all and true or false)
+end
+
+-- ---- editing (the dashboard) ---------------------------------------------------------------
+
+local function log(action, id, details, actor)
+    assert(require("lib.activity").log(action, "prompt_setting", id, details, actor and actor.type,
+        actor and actor.id))
+end
+
+function _M.edit(id, content, actor, description)
+    if type(content) ~= "string" or content:match("^%s*$") then
+        return nil, "the content may not be empty"
+    end
+    content = content:gsub("\r\n", "\n")
+    local old, err = wm.db.run_one([[SELECT id, agent_name, section_name, variant, weight, description, content, version,
+        is_active FROM prompt_settings WHERE id = $1 FOR UPDATE]], id)
+    if not old then
+        return nil, err or "no such prompt setting"
+    end
+    if old.content == content and (description == nil or description == old.description) then
+        return nil, "nothing changed"
+    end
+    -- One writer per section at a time, so two edits cannot take one version number.
+    assert(wm.db.run("SELECT pg_advisory_xact_lock($1, hashtext($2))", SYNC_LOCK,
+        old.agent_name .. "." .. old.section_name))
+    local v = assert(wm.db.run_one([[SELECT coalesce(max(version), 0) + 1 AS v FROM prompt_settings
+        WHERE agent_name = $1 AND section_name = $2]], old.agent_name, old.section_name)).v
+    local row
+    row, err = wm.db.run_one([[INSERT INTO prompt_settings (agent_name, section_name, content, description, version,
+            is_active, variant, weight, created_by)
+        VALUES ($1, $2, $3, $4, $5, true, $6, $7, $8) RETURNING id, version]],
+        old.agent_name, old.section_name, content, description or old.description, v, old.variant, old.weight,
+        actor and actor.type == "admin" and actor.id or NULL)
+    if not row then
+        return nil, err
+    end
+    if old.is_active then
+        assert(wm.db.run("UPDATE prompt_settings SET is_active = false, updated_at = now() WHERE id = $1", id))
+    end
+    log("prompt.edited", row.id, { agent = old.agent_name, section = old.section_name, from_id = id,
+        from_version = old.version, version = v }, actor)
+    return row
+end
+
+function _M.set_weight(id, weight, actor)
+    weight = tonumber(weight)
+    if not weight or weight % 1 ~= 0 or weight < 0 or weight > 10000 then
+        return nil, "the weight must be a whole number from 0 to 10000"
+    end
+    local old, err = wm.db.run_one("SELECT weight FROM prompt_settings WHERE id = $1 FOR UPDATE", id)
+    if not old then
+        return nil, err or "no such prompt setting"
+    end
+    assert(wm.db.run("UPDATE prompt_settings SET weight = $2, updated_at = now() WHERE id = $1", id, weight))
+    log("prompt.weight", id, { from = old.weight, to = weight }, actor)
+    return { id = id, weight = weight }
+end
+
+function _M.set_active(id, active, actor)
+    local row, err = wm.db.run_one([[UPDATE prompt_settings SET is_active = $2, updated_at = now()
+        WHERE id = $1 AND is_active IS DISTINCT FROM $2 RETURNING id]], id, active and true or false)
+    if not row then
+        return nil, err or (active and "it is active already" or "it is inactive already")
+    end
+    log(active and "prompt.activated" or "prompt.deactivated", id, {}, actor)
+    return row
+end
+
+function _M.drift()
+    local out = {}
+    for _, name in ipairs(_M.AGENTS) do
+        local m = _M.agent(name)
+        local t = m.template
+        local a = { sections = {} }
+        out[name] = a
+        local tpl = wm.db.one([[SELECT system_prompt, output_format, placeholder_sections FROM prompt_templates
+            WHERE agent_name = $1]], name)
+        if not tpl then
+            a.template = "missing"
+        else
+            local same = template_hash(tpl.system_prompt, tpl.output_format, tpl.placeholder_sections)
+                == template_hash(t.system_prompt, t.output_format, t.placeholder_sections)
+            a.template = same and "same" or "differs"
+        end
+        for _, s in ipairs(m.sections) do
+            a.sections[s.section_name .. "\0" .. (s.variant or "")] = { state = "missing", repo = s.content, ids = {} }
+        end
+        local rows = assert(wm.db.query([[SELECT id, section_name, variant, content FROM prompt_settings
+            WHERE agent_name = $1 AND is_active]], name))
+        for _, r in ipairs(rows) do
+            local key = r.section_name .. "\0" .. (r.variant ~= NULL and r.variant or "")
+            local d = a.sections[key]
+            if not d then
+                d = { state = "extra", ids = {} }
+                a.sections[key] = d
+            elseif d.state ~= "differs" then
+                d.state = r.content == d.repo and "same" or "differs"
+            end
+            d.ids[#d.ids + 1] = r.id
+        end
+    end
+    return out
 end
 
 return _M

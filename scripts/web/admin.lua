@@ -4,6 +4,7 @@
 -- wm.route and the least role each needs.
 local dir = wm.root .. "/scripts/web/admin/"
 for _, name in ipairs({ "auth.lua", "overview.lua", "leads.lua", "jobs.lua", "campaigns.lua", "users.lua",
+    "coverage.lua", "sites.lua", "prompts.lua",
     "customers.lua", "payments.lua", "webhooks.lua", "activity.lua" }) do
     dofile(dir .. name)
 end

@@ -231,6 +231,9 @@ local function snapshot()
         portal_links = one("SELECT count(*)::int AS n FROM portal_links").n,
         users = assert(wm.db.query("SELECT id, role, is_active FROM admin_users ORDER BY id")),
         campaigns = assert(wm.db.query("SELECT id, status FROM campaigns ORDER BY id")),
+        cells = assert(wm.db.query("SELECT id, status, priority FROM coverage_grid ORDER BY id")),
+        sites = assert(wm.db.query("SELECT id, status FROM generated_sites ORDER BY id")),
+        prompts = assert(wm.db.query("SELECT id, is_active, weight FROM prompt_settings ORDER BY id")),
         activity = one("SELECT count(*)::int AS n FROM activity_log WHERE action NOT LIKE 'admin_user.log%'").n,
     }
 end
@@ -244,6 +247,22 @@ function T.every_mutating_route_refuses_lower_roles_and_logs_allowed_ones(t)
     end
     local b = one([[INSERT INTO businesses (gmb_id, slug, name, email, lead_status) VALUES ('g1', 's1', 'Shop', 'o@example.com',
         'qualified') RETURNING id]]).id
+    -- A grid cell, a site and a prompt setting per call, for the dashboard's pages.
+    local made = 0
+    local function page_rows()
+        made = made + 1
+        local function cell(status)
+            return one([[INSERT INTO coverage_grid (state, city, industry, status) VALUES ('TX', 'Austin', $1, $2)
+                RETURNING id]], "walk " .. made .. status, status).id
+        end
+        local site = function(n)
+            return one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status)
+                VALUES ($1, $2, 'x', 'preview') RETURNING id]], b, "walk-" .. made .. "-" .. n).id
+        end
+        local prompt = one([[INSERT INTO prompt_settings (agent_name, section_name, content, version, is_active, weight)
+            VALUES ('analyst', $1, 'text', 1, true, 100) RETURNING id]], "walk_" .. made).id
+        return { pending = cell("pending"), paused = cell("paused"), site1 = site(1), site2 = site(2), prompt = prompt }
+    end
     -- A customer who bought through an offline checkout (the provider
     -- cancels and refunds only what it sold), with a failed webhook event.
     local bought = 0
@@ -267,14 +286,17 @@ function T.every_mutating_route_refuses_lower_roles_and_logs_allowed_ones(t)
         return { customer = c, subscription = sub, payment = pay, event = ev }
     end
     -- One target per parameterised route, each in the state its action takes.
-    local function targets()
+    -- (Only the asked pattern's costly rows are made: an account's argon2id
+    -- hash per call made the walk outlast its time limit on a busy machine.)
+    local function targets(pattern)
         local sold = sale()
         local c = one([[INSERT INTO campaigns (business_id, subject_line, email_body, recipient_email, status,
             sending_started_at) VALUES ($1, 's', 'b', 'o@example.com', 'sending', now()) RETURNING id]], b).id
-        local victim = assert(wm.db.tx(function()
+        local pr = page_rows()
+        local victim = pattern:find("^/admin/users/") and assert(wm.db.tx(function()
             return assert(users.add({ email = "v" .. wm.crypto.random_token(4):lower():gsub("[^%w]", "") .. "@example.com",
                                       role = "viewer", password = PASSWORD }))
-        end)).id
+        end)).id or "none"
         return {
             ["/admin/jobs/:id/retry"] = { path = "/admin/jobs/" .. job("discarded") .. "/retry" },
             ["/admin/jobs/:id/cancel"] = { path = "/admin/jobs/" .. job("retryable") .. "/cancel" },
@@ -292,6 +314,17 @@ function T.every_mutating_route_refuses_lower_roles_and_logs_allowed_ones(t)
             -- The link is shown in the answer (never put in a redirect's URL).
             ["/admin/customers/:id/portal-link"] = { path = "/admin/customers/" .. sold.customer .. "/portal-link",
                                                      status = 200 },
+            ["/admin/coverage/:id/pause"] = { path = "/admin/coverage/" .. pr.pending .. "/pause" },
+            ["/admin/coverage/:id/resume"] = { path = "/admin/coverage/" .. pr.paused .. "/resume" },
+            ["/admin/coverage/:id/priority"] = { path = "/admin/coverage/" .. pr.pending .. "/priority",
+                                                 form = { priority = "5" } },
+            ["/admin/coverage/:id/cooldown"] = { path = "/admin/coverage/" .. pr.pending .. "/cooldown",
+                                                 form = { days = "3" } },
+            ["/admin/sites/:id/regenerate"] = { path = "/admin/sites/" .. pr.site1 .. "/regenerate" },
+            ["/admin/sites/:id/archive"] = { path = "/admin/sites/" .. pr.site2 .. "/archive" },
+            ["/admin/prompts/:id"] = { path = "/admin/prompts/" .. pr.prompt, form = { content = "new text" } },
+            ["/admin/prompts/:id/weight"] = { path = "/admin/prompts/" .. pr.prompt .. "/weight", form = { weight = "50" } },
+            ["/admin/prompts/:id/active"] = { path = "/admin/prompts/" .. pr.prompt .. "/active", form = { active = "0" } },
         }
     end
     local walked = 0
@@ -299,7 +332,7 @@ function T.every_mutating_route_refuses_lower_roles_and_logs_allowed_ones(t)
         if r.method == "POST" and r.pattern:sub(1, 7) == "/admin/" and r.role ~= "public" and r.pattern ~= "/admin/logout" then
             walked = walked + 1
             for _, role in ipairs(users.ROLES) do
-                local target = targets()[r.pattern]
+                local target = targets(r.pattern)[r.pattern]
                 t.ok(target, "a target for " .. r.pattern)
                 if target.prepare then
                     target.prepare()

@@ -22,7 +22,10 @@ local HEADERS = {
 
 local NAV = {
     { href = "/admin/", label = "Overview", role = "viewer" },
+    { href = "/admin/coverage", label = "Coverage", role = "viewer" },
     { href = "/admin/leads", label = "Leads", role = "viewer" },
+    { href = "/admin/sites", label = "Sites", role = "viewer" },
+    { href = "/admin/prompts", label = "Prompts", role = "viewer" },
     { href = "/admin/jobs", label = "Jobs", role = "viewer" },
     { href = "/admin/campaigns", label = "Campaigns", role = "viewer" },
     { href = "/admin/customers", label = "Customers", role = "viewer" },
@@ -46,6 +49,14 @@ local FLASH = {
     refund_requested = "The payment provider was asked to refund; the payment shows refunded when its webhook arrives.",
     replayed = "The event will be applied again now.",
     replay_noop = "The event was already applied (or ignored): a replay changes nothing.",
+    cell_paused = "The cell is paused: the autopilot skips it until it is resumed.",
+    cell_resumed = "The cell is pending again.",
+    cell_priority = "The cell's priority was changed.",
+    cell_cooldown = "The cell is cooling down.",
+    site_regenerating = "The site will be built again: a new version appears when the architect is done.",
+    site_archived = "The site was archived: it is no longer served.",
+    prompt_saved = "Saved as a new version; the old one is kept.",
+    prompt_changed = "The prompt setting was changed.",
 }
 
 local LAYOUT = [[<!DOCTYPE html>

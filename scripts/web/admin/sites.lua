@@ -1,0 +1,209 @@
+-- /admin/sites: the generated sites, filtered by status and name, with
+-- their screenshot thumbnails (a neutral placeholder until the screenshot
+-- stage took one); /admin/sites/<id>: the site in a sandboxed iframe, its
+-- versions with a diff of the visible text between a version and the one
+-- before it, regenerate and archive (editors, domain.sites).
+-- /admin/sites/<id>/html serves a version's stored page to that iframe
+-- with a CSP of its own (no script, sandboxed, framed only by the dashboard).
+local view = require "web.admin.view"
+local sites = require "domain.sites"
+local textdiff = require "lib.textdiff"
+
+local LIST = [[
+<form method="get" action="/admin/sites" class="filters">
+<label>Status <select name="status"><option value="">any</option>{{#statuses}}<option{{#selected}} selected{{/selected}}>{{name}}</option>{{/statuses}}</select></label>
+<label>Business <input type="search" name="q" value="{{f.q}}"></label>
+<button type="submit">Filter</button></form>
+{{^rows}}<p class="empty">{{#filtered}}No site matches these filters. <a href="/admin/sites">Show all</a>.{{/filtered}}{{^filtered}}No sites yet. The architect builds one for each qualified lead; <code>wm jobs ls</code> shows where the pipeline is.{{/filtered}}</p>{{/rows}}
+{{#has_rows}}<ul class="site-grid">
+{{#rows}}<li class="card"><a href="/admin/sites/{{id}}" class="thumb">{{#thumb}}<img src="{{thumb}}" alt="Screenshot of {{name}}" width="320" height="200" loading="lazy">{{/thumb}}{{^thumb}}<svg viewBox="0 0 320 200" width="100%" role="img" aria-label="No screenshot yet"><rect width="320" height="200" fill="#f1f5f9"/><rect x="24" y="24" width="272" height="22" rx="4" fill="#e2e8f0"/><rect x="24" y="62" width="180" height="12" rx="3" fill="#e2e8f0"/><rect x="24" y="84" width="220" height="12" rx="3" fill="#e2e8f0"/><rect x="24" y="124" width="120" height="52" rx="4" fill="#e2e8f0"/><rect x="156" y="124" width="140" height="52" rx="4" fill="#e2e8f0"/><text x="160" y="114" text-anchor="middle" font-size="13" fill="#94a3b8">no screenshot yet</text></svg>{{/thumb}}</a>
+<div><a href="/admin/sites/{{id}}"><strong>{{name}}</strong></a><br><span class="muted">{{subdomain}} · v{{version}}</span> <span class="pill {{status}}">{{status}}</span>{{#paused}} <span class="pill failed">paused</span>{{/paused}}<br><small class="muted">{{city}} · {{created}}</small></div></li>{{/rows}}
+</ul>
+{{#next}}<p><a class="button alt" href="{{next}}">Older sites →</a></p>{{/next}}{{/has_rows}}]]
+
+local SHOW = [[
+<p><a href="/admin/sites">← Sites</a> · <a href="/admin/leads/{{s.business_id}}">the business</a>{{#public_url}} · <a href="{{public_url}}" rel="noopener">open the site</a>{{/public_url}}</p>
+<section class="cards">
+<div class="card"><div class="label">Status</div><div class="value small"><span class="pill {{s.status}}">{{s.status}}</span>{{#s.paused}} (page paused){{/s.paused}}</div></div>
+<div class="card"><div class="label">Version</div><div class="value small">{{s.version}} of {{latest}}</div></div>
+<div class="card"><div class="label">Size</div><div class="value small">{{size}}</div></div>
+<div class="card"><div class="label">Built</div><div class="value small">{{s.created}}</div></div>
+</section>
+{{#can_edit}}<p class="actions">{{#regenerable}}<form method="post" action="/admin/sites/{{s.id}}/regenerate"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" data-confirm="Build this site again with the architect? The current version is kept.">Regenerate</button></form>{{/regenerable}}
+{{#archivable}} <form method="post" action="/admin/sites/{{s.id}}/archive"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="alt" data-confirm="Archive this site? It will no longer be served.">Archive</button></form>{{/archivable}}</p>{{/can_edit}}
+<iframe class="site-frame" sandbox="" src="/admin/sites/{{s.id}}/html" title="The site, version {{s.version}}" loading="lazy"></iframe>
+<h2>Versions</h2>
+<div class="scroll"><table><thead><tr><th>Version</th><th>Status</th><th>Built</th><th class="num">Size</th><th></th></tr></thead><tbody>
+{{#versions}}<tr{{#current}} aria-current="true"{{/current}}><td>v{{version}}{{#current}} (shown){{/current}}</td><td><span class="pill {{status}}">{{status}}</span></td><td>{{created}}</td><td class="num">{{size}}</td><td>{{^current}}<a href="/admin/sites/{{id}}">show</a>{{/current}}</td></tr>{{/versions}}
+</tbody></table></div>
+<h2>What changed{{#prev}} <small>v{{prev.version}} → v{{s.version}}, visible text</small>{{/prev}}</h2>
+{{^prev}}<p class="empty">This is the first version: there is nothing earlier to compare with. Regenerate to make a new one.</p>{{/prev}}
+{{#prev}}{{^hunks}}<p class="empty">The visible text is the same as in v{{prev.version}} (the design may differ).</p>{{/hunks}}
+{{#has_hunks}}<p class="muted">{{stats.added}} lines added, {{stats.removed}} removed.</p>
+{{#hunks}}<pre class="diff">{{#lines}}<span class="{{cls}}">{{mark}} {{text}}</span>
+{{/lines}}</pre>{{/hunks}}{{/has_hunks}}{{/prev}}]]
+
+local STATUSES = { "draft", "preview", "live", "archived", "sold" }
+local PAGE = 48
+
+local function text(v)
+    return (type(v) == "string" and v ~= "") and v or nil
+end
+
+local function urlencode(v)
+    return (tostring(v):gsub("[^%w_.~-]", function(c) return ("%%%02X"):format(c:byte()) end))
+end
+
+-- A screenshot URL the dashboard's CSP lets it show (img-src 'self'): one
+-- under sites.base_url becomes its path on this host; anything else is
+-- not shown.
+local function thumb(url)
+    if type(url) ~= "string" or url == "" then
+        return nil
+    end
+    if url:sub(1, 1) == "/" and url:sub(2, 2) ~= "/" then
+        return url
+    end
+    local base = (wm.config.sites.base_url or ""):gsub("/+$", "")
+    if base ~= "" and url:sub(1, #base + 1) == base .. "/" then
+        return url:sub(#base + 1)
+    end
+    return nil
+end
+
+local function kb(n)
+    return ("%.1f KB"):format((tonumber(n) or 0) / 1024)
+end
+
+wm.route("GET", "/admin/sites", function(req)
+    local q = req.query or {}
+    local f = { status = text(q.status), q = text(q.q) }
+    local after_t, after_id = (text(q.after) or ""):match("^([%d%-: .]+)|(%x+%-[%x-]+)$")
+    -- The newest version of each business's site (older ones are on its page).
+    local rows = assert(wm.db.query([[SELECT s.id, s.subdomain, s.version, coalesce(s.status, '') AS status,
+            s.paused_at IS NOT NULL AS paused, s.screenshot_desktop_url, b.name, coalesce(b.city, '') AS city,
+            to_char(s.created_at, 'YYYY-MM-DD HH24:MI') AS created,
+            to_char(s.created_at, 'YYYY-MM-DD HH24:MI:SS.US') AS cursor_t
+        FROM generated_sites s JOIN businesses b ON b.id = s.business_id
+        WHERE NOT EXISTS (SELECT 1 FROM generated_sites n WHERE n.previous_version_id = s.id)
+          AND ($1::text IS NULL OR s.status = $1) AND ($2::text IS NULL OR b.name ILIKE '%' || $2 || '%')
+          AND ($3::timestamp IS NULL OR (s.created_at, s.id) < ($3::timestamp, $4::uuid))
+        ORDER BY s.created_at DESC, s.id DESC LIMIT $5]], f.status, f.q, after_t, after_id, PAGE + 1))
+    local next_url
+    if #rows > PAGE then
+        rows[#rows] = nil
+        local last = rows[#rows]
+        local parts = {}
+        for _, k in ipairs({ "status", "q" }) do
+            if f[k] then
+                parts[#parts + 1] = k .. "=" .. urlencode(f[k])
+            end
+        end
+        parts[#parts + 1] = "after=" .. urlencode(last.cursor_t .. "|" .. last.id)
+        next_url = "/admin/sites?" .. table.concat(parts, "&")
+    end
+    for _, r in ipairs(rows) do
+        r.thumb = thumb(r.screenshot_desktop_url)
+    end
+    local statuses = {}
+    for _, s in ipairs(STATUSES) do
+        statuses[#statuses + 1] = { name = s, selected = s == f.status }
+    end
+    return view.page(req, "Sites", LIST, { rows = rows, has_rows = #rows > 0, next = next_url, statuses = statuses,
+        filtered = (f.status or f.q) and true or nil, f = { q = f.q or "" } })
+end, { role = "viewer" })
+
+local function load(id)
+    if not view.uuid(id) then
+        return nil
+    end
+    return assert(wm.db.query([[SELECT s.id, s.business_id, s.subdomain, s.version, coalesce(s.status, '') AS status,
+            s.paused_at IS NOT NULL AS paused, s.previous_version_id, s.html_content, b.name,
+            to_char(s.created_at, 'YYYY-MM-DD HH24:MI') AS created
+        FROM generated_sites s JOIN businesses b ON b.id = s.business_id WHERE s.id = $1]], id))[1]
+end
+
+wm.route("GET", "/admin/sites/:id", function(req)
+    local s = load(req.params.id)
+    if not s then
+        return view.not_found(req)
+    end
+    local versions = assert(wm.db.query([[SELECT id, version, coalesce(status, '') AS status,
+            to_char(created_at, 'YYYY-MM-DD HH24:MI') AS created, octet_length(html_content) AS bytes
+        FROM generated_sites WHERE business_id = $1 ORDER BY version DESC, created_at DESC]], s.business_id))
+    local latest = 0
+    for _, v in ipairs(versions) do
+        v.current = v.id == s.id
+        v.size = kb(v.bytes)
+        latest = math.max(latest, tonumber(v.version) or 0)
+    end
+    local prev, hunks, stats
+    if s.previous_version_id ~= wm.null then
+        prev = assert(wm.db.query("SELECT id, version, html_content FROM generated_sites WHERE id = $1",
+            s.previous_version_id))[1]
+    end
+    if prev then
+        local ops
+        ops, stats = textdiff.diff(textdiff.visible_text(prev.html_content), textdiff.visible_text(s.html_content))
+        hunks = {}
+        for _, h in ipairs(textdiff.hunks(ops, 2)) do
+            local lines = {}
+            for _, o in ipairs(h) do
+                lines[#lines + 1] = { text = o.text, mark = o.op == "=" and " " or o.op,
+                                      cls = o.op == "+" and "add" or o.op == "-" and "del" or "same" }
+            end
+            hunks[#hunks + 1] = { lines = lines }
+        end
+        prev.html_content = nil
+    end
+    local can_edit = view.can(req, "editor")
+    local live = s.status == "preview" or s.status == "live" or s.status == "sold"
+    -- The page frames its own /html route: frame-src 'self' on top of the layout's CSP.
+    local csp = view.CSP .. "; frame-src 'self'"
+    return view.page(req, s.name, SHOW, {
+        s = s, latest = latest, size = kb(#s.html_content), versions = versions, prev = prev,
+        hunks = hunks, has_hunks = hunks and #hunks > 0, stats = stats,
+        public_url = live and sites.url(s.subdomain) or nil,
+        can_edit = can_edit, regenerable = s.status ~= "archived", archivable = s.status ~= "archived",
+    }, 200, { ["Content-Security-Policy"] = csp })
+end, { role = "viewer" })
+
+-- The stored page, for the dashboard's iframe only: no script runs
+-- (sandbox, script-src absent), only this origin may frame it.
+local FRAME_CSP = require("sites.render").csp():gsub("frame%-ancestors 'none'", "frame-ancestors 'self'")
+    .. "; sandbox"
+
+wm.route("GET", "/admin/sites/:id/html", function(req)
+    local s = load(req.params.id)
+    if not s then
+        return view.not_found(req)
+    end
+    return { status = 200, body = s.html_content, headers = {
+        ["Content-Type"] = "text/html; charset=utf-8",
+        ["Content-Security-Policy"] = FRAME_CSP,
+        ["X-Frame-Options"] = "SAMEORIGIN",
+        ["X-Content-Type-Options"] = "nosniff",
+        ["Cache-Control"] = "no-store",
+        ["Referrer-Policy"] = "no-referrer",
+    } }
+end, { role = "viewer" })
+
+local function action(flash, call)
+    return function(req)
+        local id = req.params.id
+        if not view.uuid(id) then
+            return view.not_found(req)
+        end
+        local ok, err = wm.db.tx(function()
+            return call(id, req.actor)
+        end)
+        if not ok then
+            return view.page(req, "Sites", ("<p><a href=\"/admin/sites/%s\">Back to the site</a></p>"):format(id),
+                { error = ("Not changed: %s."):format(tostring(err)) }, 409)
+        end
+        return view.redirect("/admin/sites/" .. id, flash)
+    end
+end
+
+wm.route("POST", "/admin/sites/:id/regenerate", action("site_regenerating", sites.regenerate), { role = "editor" })
+wm.route("POST", "/admin/sites/:id/archive", action("site_archived", sites.archive_by_operator), { role = "editor" })

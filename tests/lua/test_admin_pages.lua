@@ -1,0 +1,378 @@
+-- The dashboard's Coverage, Sites and Prompts pages through a real wm HTTP
+-- server: each renders for a viewer with and without data (the empty
+-- state), a viewer gets no edit control and a 403 on the POSTs (nothing
+-- changes), an editor's pause/resume/priority/cooldown, regenerate/archive
+-- and prompt edits change the rows and write activity with the actor; a
+-- prompt edit is a new version beside the old row; hostile names show as
+-- text; and lib.textdiff on small cases.
+local T = {}
+
+local users = require "domain.admin_users"
+local textdiff = require "lib.textdiff"
+
+local PASSWORD = "correct horse battery"
+local HOSTILE = "<img src=x onerror=alert(1)>"
+local port
+local accounts = {}
+
+local function one(sql, ...)
+    return assert(wm.db.one(sql, ...))
+end
+
+local function setup(t)
+    assert(wm.db.query("DROP SCHEMA public CASCADE"))
+    assert(wm.db.query("CREATE SCHEMA public"))
+    assert(require("wm.migrate").up())
+    t.config("paths", { var = t.tmpdir() })
+    t.config("admin", { session_idle = 7200, session_max = 43200, setup_link_ttl = 3600, login_free_failures = 3,
+                        login_delay = 1, login_delay_max = 900 })
+    local http_server = require "wm.http_server"
+    local srv = assert(http_server.start { listen = "127.0.0.1:0" })
+    port = select(2, srv:address())
+    t.defer(function() http_server.stop(0) end)
+    t.config("sites", { base_url = "http://127.0.0.1:" .. port })
+    for _, role in ipairs({ "viewer", "editor" }) do
+        accounts[role] = assert(wm.db.tx(function()
+            return assert(users.add({ email = role .. "@example.com", role = role, password = PASSWORD }))
+        end))
+    end
+end
+
+local function enc(s)
+    return (tostring(s):gsub("[^%w_.-]", function(ch) return ("%%%02X"):format(ch:byte()) end))
+end
+
+local function form(f)
+    local parts = {}
+    for k, v in pairs(f) do
+        parts[#parts + 1] = enc(k) .. "=" .. enc(v)
+    end
+    return table.concat(parts, "&")
+end
+
+local function header(res, name)
+    for k, v in pairs(res.headers) do
+        if k:lower() == name:lower() then
+            return type(v) == "table" and v[1] or v
+        end
+    end
+    return nil
+end
+
+local session = {}
+
+local function request(method, path, role, f)
+    local headers = {}
+    if role then
+        headers.Cookie = "wm_admin=" .. session[role].token
+    end
+    local body
+    if f then
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        f.csrf = f.csrf or session[role].csrf
+        body = form(f)
+    end
+    return assert(wm.http.request { method = method, url = "http://127.0.0.1:" .. port .. path, headers = headers,
+                                    body = body, timeout = 30 })
+end
+
+local function login(t)
+    for _, role in ipairs({ "viewer", "editor" }) do
+        local res = request("POST", "/admin/login", nil, { email = role .. "@example.com", password = PASSWORD,
+                                                            csrf = "" })
+        t.eq(res.status, 303, "login of " .. role)
+        local token = header(res, "set-cookie"):match("^wm_admin=([^;]+)")
+        session[role] = { token = token }
+        local page = request("GET", "/admin/jobs", role)
+        session[role].csrf = page.body:match('name="csrf" value="([^"]+)"')
+    end
+end
+
+local function get(t, path, role)
+    local res = request("GET", path, role or "viewer")
+    t.eq(res.status, 200, path)
+    return res.body
+end
+
+local function activity(action, entity_id)
+    return wm.db.one([[SELECT actor_type, actor_id::text AS actor_id, details FROM activity_log
+        WHERE action = $1 AND entity_id = $2 ORDER BY created_at DESC LIMIT 1]], action, entity_id)
+end
+
+-- A string as a Lua pattern that matches only itself (ids have '-').
+local function lit(s)
+    return (s:gsub("%p", "%%%0"))
+end
+
+local function count(sql, ...)
+    return one("SELECT (" .. sql .. ")::int AS n", ...).n
+end
+
+-- Text a page shows: no hostile markup, the name escaped.
+local function hostile_is_text(t, body, where)
+    t.ok(body:find("&lt;img src=x onerror=alert(1)&gt;", 1, true), "escaped on " .. where)
+    t.ok(not body:find("<img src=x", 1, true), "no markup on " .. where)
+end
+
+-- ---- lib.textdiff --------------------------------------------------------------------------------
+
+local function render(ops)
+    local out = {}
+    for _, o in ipairs(ops) do
+        out[#out + 1] = o.op .. o.text
+    end
+    return table.concat(out, " ")
+end
+
+function T.textdiff_finds_the_longest_common_lines(t)
+    t.eq(render(textdiff.diff("", "")), "")
+    t.eq(render(textdiff.diff("a\nb", "a\nb\n")), "=a =b", "a final newline changes nothing")
+    t.eq(render(textdiff.diff("", "x\ny")), "+x +y")
+    t.eq(render(textdiff.diff("x\ny\n", "")), "-x -y")
+    local ops, st = textdiff.diff("a\nb\nc\nd\n", "a\nx\nc\nd\ne\n")
+    t.eq(render(ops), "=a -b +x =c =d +e")
+    t.eq({ st.added, st.removed, st.same }, { 2, 1, 3 })
+    -- The LCS, not a greedy match: moving one line keeps the other three.
+    t.eq(render(textdiff.diff({ "1", "2", "3", "4" }, { "2", "3", "4", "1" })), "-1 =2 =3 =4 +1")
+    t.eq(render(textdiff.diff("a\r\nb\r\n", "a\nb\n")), "=a =b", "CRLF is a line end")
+    -- Past max_cells the middle is replaced whole, head and tail kept.
+    t.eq(render(textdiff.diff("h\n1\n2\nt", "h\n2\n1\nt", { max_cells = 1 })), "=h -1 -2 +2 +1 =t")
+end
+
+function T.textdiff_hunks_keep_context_around_changes(t)
+    local a, b = {}, {}
+    for i = 1, 20 do
+        a[i], b[i] = tostring(i), tostring(i)
+    end
+    b[5], b[15] = "five", "fifteen"
+    local h = textdiff.hunks(textdiff.diff(a, b), 2)
+    t.eq(#h, 2)
+    t.eq(render(h[1]), "=3 =4 -5 +five =6 =7")
+    t.eq(render(h[2]), "=13 =14 -15 +fifteen =16 =17")
+    t.eq(#textdiff.hunks(textdiff.diff(a, a)), 0)
+end
+
+function T.textdiff_visible_text_is_what_a_visitor_reads(t)
+    local html = [[<!DOCTYPE html><html><head><title>Joe &amp; Sons</title><style>p{color:red}</style>
+<script>var x = "<p>not text</p>";</script></head><body><!-- note --><h1>Joe's   <em>Plumbing</em></h1>
+<p>Call &#x41;&#66;C &lt;now&gt;&nbsp;today</p><ul><li>One</li><li>Two</li></ul></body></html>]]
+    t.eq(textdiff.visible_text(html), "Joe & Sons\nJoe's Plumbing\nCall ABC <now> today\nOne\nTwo")
+end
+
+-- ---- Coverage ---------------------------------------------------------------------------------------
+
+local function cell(state, city, industry, status, population)
+    return one([[INSERT INTO coverage_grid (state, city, industry, status, population, priority, lead_count)
+        VALUES ($1, $2, $3, $4, $5, 0, 3) RETURNING id]], state, city, industry, status or "pending", population or 1000).id
+end
+
+function T.coverage_map_table_and_controls_by_role(t)
+    setup(t)
+    login(t)
+    local body = get(t, "/admin/coverage")
+    t.match(body, "The grid is empty")
+    t.match(body, "wm grid import")
+    local ny = cell("NY", "New York", "plumber", "pending", 8804190)
+    cell("NY", "New York", "dentist", "completed", 8804190)
+    local odd = cell("ZZ", HOSTILE, "baker", "pending", 10)
+    local hou = cell("TX", "Houston", "electrician", "paused", 2304580)
+    body = get(t, "/admin/coverage")
+    t.no_match(body, "The grid is empty")
+    -- The map: the outline and one dot per placed city, linking to its cells.
+    t.match(body, '<svg viewBox="0 0 960 %d+"')
+    local dots = select(2, body:gsub("<circle cx=", ""))
+    t.eq(dots, 2 + 10, "New York and Houston on the map (plus ten legend swatches)")
+    t.match(body, "New York, NY: 1 pending, 1 completed")
+    t.match(body, 'fill="#dc2626"', "Houston's paused dot")
+    t.match(body, "Not on the map")
+    hostile_is_text(t, body, "/admin/coverage")
+    -- Sorting by a whitelisted column; anything else falls back to priority.
+    local asc = get(t, "/admin/coverage?sort=population&dir=asc")
+    t.ok(asc:find("<td>ZZ</td>", 1, true) < asc:find("Houston</td>", 1, true), "smallest population first")
+    local desc = get(t, "/admin/coverage?sort=population&dir=desc")
+    t.ok(desc:find("New York</td>", 1, true) < desc:find("<td>ZZ</td>", 1, true), "largest first")
+    t.eq(request("GET", "/admin/coverage?sort=1;drop&dir=x", "viewer").status, 200)
+    t.match(get(t, "/admin/coverage?status=paused"), "Houston")
+    t.no_match(get(t, "/admin/coverage?status=paused"), "New York</td>")
+    -- A viewer sees no control and is refused.
+    t.no_match(body, 'method="post" action="/admin/coverage')
+    local before = count("SELECT count(*) FROM activity_log WHERE entity_type = 'coverage_grid'")
+    for _, a in ipairs({ { "pause" }, { "resume" }, { "priority", { priority = "9" } }, { "cooldown", { days = "3" } } }) do
+        local target = a[1] == "resume" and hou or ny
+        t.eq(request("POST", "/admin/coverage/" .. target .. "/" .. a[1], "viewer", a[2] or {}).status, 403, a[1])
+    end
+    t.eq(one("SELECT status FROM coverage_grid WHERE id = $1", ny).status, "pending")
+    t.eq(one("SELECT status FROM coverage_grid WHERE id = $1", hou).status, "paused")
+    t.eq(one("SELECT priority FROM coverage_grid WHERE id = $1", ny).priority, 0)
+    t.eq(count("SELECT count(*) FROM activity_log WHERE entity_type = 'coverage_grid'"), before)
+    -- An editor has the controls, and each one changes the row with the actor on record.
+    t.match(get(t, "/admin/coverage", "editor"), 'action="/admin/coverage/' .. lit(ny) .. '/pause"')
+    local ed = accounts.editor.id
+    local res = request("POST", "/admin/coverage/" .. ny .. "/pause", "editor", {})
+    t.eq(res.status, 303)
+    t.match(header(res, "location"), "flash=cell_paused")
+    t.eq(one("SELECT status FROM coverage_grid WHERE id = $1", ny).status, "paused")
+    t.eq({ activity("grid.paused", ny).actor_type, activity("grid.paused", ny).actor_id }, { "admin", ed })
+    t.eq(request("POST", "/admin/coverage/" .. ny .. "/resume", "editor", {}).status, 303)
+    t.eq(one("SELECT status FROM coverage_grid WHERE id = $1", ny).status, "pending")
+    t.eq(activity("grid.pending", ny).actor_id, ed)
+    t.eq(request("POST", "/admin/coverage/" .. ny .. "/priority", "editor", { priority = "7" }).status, 303)
+    t.eq(one("SELECT priority FROM coverage_grid WHERE id = $1", ny).priority, 7)
+    t.eq(activity("grid.priority", ny).details, { from = 0, to = 7 })
+    t.eq(request("POST", "/admin/coverage/" .. ny .. "/priority", "editor", { priority = "lots" }).status, 409)
+    t.eq(one("SELECT priority FROM coverage_grid WHERE id = $1", ny).priority, 7)
+    t.eq(request("POST", "/admin/coverage/" .. ny .. "/cooldown", "editor", { days = "5" }).status, 303)
+    local c = one([[SELECT status, extract(epoch FROM cooldown_until - now())::float8 / 86400 AS days
+        FROM coverage_grid WHERE id = $1]], ny)
+    t.eq(c.status, "cooldown")
+    t.near(c.days, 5, 0.01)
+    t.eq(activity("grid.cooldown", ny).actor_id, ed)
+    -- A paused cell cannot be cooled down: refused, unchanged.
+    t.eq(request("POST", "/admin/coverage/" .. hou .. "/cooldown", "editor", { days = "5" }).status, 409)
+    t.eq(one("SELECT status FROM coverage_grid WHERE id = $1", hou).status, "paused")
+    t.eq(request("POST", "/admin/coverage/" .. odd .. "/pause", "editor", {}).status, 303)
+end
+
+-- ---- Sites --------------------------------------------------------------------------------------------
+
+local function site(business, subdomain, version, previous, body, status)
+    return one([[INSERT INTO generated_sites (business_id, subdomain, html_content, version, previous_version_id, status)
+        VALUES ($1, $2, $3, $4, $5, $6) RETURNING id]], business, subdomain,
+        "<!DOCTYPE html><html><head><title>t</title></head><body>" .. body .. "</body></html>", version,
+        previous or wm.null, status or "preview").id
+end
+
+function T.sites_list_detail_diff_and_controls_by_role(t)
+    setup(t)
+    login(t)
+    t.match(get(t, "/admin/sites"), "No sites yet")
+    local b = one([[INSERT INTO businesses (gmb_id, slug, name, city, lead_status) VALUES ('g1', 's1', $1, 'Austin',
+        'qualified') RETURNING id]], HOSTILE).id
+    local v1 = site(b, "joes", 1, nil, "<h1>Joe's</h1><p>Fast plumbing</p><p>Call us</p>")
+    local v2 = site(b, "joes-v2", 2, v1, "<h1>Joe's</h1><p>Friendly plumbing</p><p>Call us</p>")
+    assert(wm.db.query("UPDATE generated_sites SET screenshot_desktop_url = $2 WHERE id = $1", v2,
+        "http://127.0.0.1:" .. port .. "/screenshots/x.png"))
+    local b2 = one([[INSERT INTO businesses (gmb_id, slug, name, lead_status) VALUES ('g2', 's2', 'Bea''s Bakes',
+        'qualified') RETURNING id]]).id
+    local other = site(b2, "beas", 1, nil, "<p>Bread</p>", "live")
+    local list = get(t, "/admin/sites")
+    hostile_is_text(t, list, "/admin/sites")
+    t.match(list, 'href="/admin/sites/' .. lit(v2) .. '"')
+    t.no_match(list, 'href="/admin/sites/' .. lit(v1) .. '"', "only the newest version is listed")
+    t.match(list, '<img src="/screenshots/x.png"', "a screenshot on this host, by path")
+    t.match(list, "no screenshot yet", "the placeholder for the site without one")
+    t.no_match(get(t, "/admin/sites?status=live"), lit(v2))
+    t.match(get(t, "/admin/sites?status=live"), lit(other))
+    t.match(get(t, "/admin/sites?status=archived"), "No site matches")
+    -- The page: the sandboxed frame, versions, the visible-text diff.
+    local res = request("GET", "/admin/sites/" .. v2, "viewer")
+    t.eq(res.status, 200)
+    t.match(header(res, "content-security-policy"), "frame%-src 'self'")
+    local page = res.body
+    hostile_is_text(t, page, "/admin/sites/:id")
+    t.match(page, '<iframe class="site%-frame" sandbox="" src="/admin/sites/' .. lit(v2) .. '/html"')
+    t.match(page, '<span class="del">%- Fast plumbing</span>')
+    t.match(page, '<span class="add">%+ Friendly plumbing</span>')
+    t.match(page, "v1 → v2")
+    t.match(get(t, "/admin/sites/" .. v1), "This is the first version")
+    local frame = request("GET", "/admin/sites/" .. v2 .. "/html", "viewer")
+    t.eq(frame.status, 200)
+    t.match(frame.body, "Friendly plumbing")
+    t.match(header(frame, "content-security-policy"), "sandbox$")
+    t.match(header(frame, "content-security-policy"), "frame%-ancestors 'self'")
+    t.no_match(header(frame, "content-security-policy"), "script%-src")
+    t.eq(request("GET", "/admin/sites/" .. v2 .. "/html").status, 303, "the stored page needs a login")
+    t.eq(request("GET", "/admin/sites/not-a-uuid", "viewer").status, 404)
+    -- A viewer: no control, 403, nothing changed.
+    t.no_match(page, 'method="post" action="/admin/sites')
+    local jobs = count("SELECT count(*) FROM jobs")
+    t.eq(request("POST", "/admin/sites/" .. v2 .. "/regenerate", "viewer", {}).status, 403)
+    t.eq(request("POST", "/admin/sites/" .. v2 .. "/archive", "viewer", {}).status, 403)
+    t.eq(count("SELECT count(*) FROM jobs"), jobs)
+    t.eq(one("SELECT status FROM generated_sites WHERE id = $1", v2).status, "preview")
+    t.eq(count("SELECT count(*) FROM activity_log WHERE entity_type = 'site'"), 0)
+    -- An editor regenerates (the architect is enqueued for the business) and archives.
+    t.match(get(t, "/admin/sites/" .. v2, "editor"), 'action="/admin/sites/' .. lit(v2) .. '/regenerate"')
+    res = request("POST", "/admin/sites/" .. v2 .. "/regenerate", "editor", {})
+    t.eq(res.status, 303)
+    t.match(header(res, "location"), "flash=site_regenerating")
+    local job = one("SELECT kind, payload FROM jobs WHERE kind = 'architect'")
+    t.eq(job.payload, { business_id = b, regenerate = v2 })
+    local a = activity("site.regenerate", v2)
+    t.eq({ a.actor_type, a.actor_id }, { "admin", accounts.editor.id })
+    t.eq(request("POST", "/admin/sites/" .. v2 .. "/archive", "editor", {}).status, 303)
+    t.eq(one("SELECT status FROM generated_sites WHERE id = $1", v2).status, "archived")
+    t.eq(activity("site.archived", v2).actor_id, accounts.editor.id)
+    -- Archived: neither again.
+    t.eq(request("POST", "/admin/sites/" .. v2 .. "/archive", "editor", {}).status, 409)
+    t.eq(request("POST", "/admin/sites/" .. v2 .. "/regenerate", "editor", {}).status, 409)
+    t.no_match(get(t, "/admin/sites/" .. v2, "editor"), 'action="/admin/sites/' .. lit(v2) .. '/regenerate"')
+end
+
+-- ---- Prompts ------------------------------------------------------------------------------------------
+
+function T.prompts_versions_drift_and_edits_by_role(t)
+    setup(t)
+    login(t)
+    t.match(get(t, "/admin/prompts"), "No prompts in the database yet")
+    local prompts = require "lib.prompts"
+    assert(prompts.sync())
+    local list = get(t, "/admin/prompts")
+    for _, agent in ipairs(prompts.AGENTS) do
+        t.match(list, "<h2>" .. agent .. " <small>template v1")
+    end
+    t.no_match(list, "differs from the repository")
+    local p = one([[SELECT id, agent_name, section_name, version, content, weight FROM prompt_settings
+        WHERE is_active ORDER BY agent_name, section_name LIMIT 1]])
+    local settings = count("SELECT count(*) FROM prompt_settings")
+    -- A viewer reads the text, has no form, and is refused.
+    local page = get(t, "/admin/prompts/" .. p.id)
+    t.match(page, "as in the repository")
+    t.no_match(page, "<textarea")
+    t.no_match(page, 'method="post" action="/admin/prompts')
+    t.eq(request("POST", "/admin/prompts/" .. p.id, "viewer", { content = "hacked" }).status, 403)
+    t.eq(request("POST", "/admin/prompts/" .. p.id .. "/weight", "viewer", { weight = "1" }).status, 403)
+    t.eq(request("POST", "/admin/prompts/" .. p.id .. "/active", "viewer", { active = "0" }).status, 403)
+    t.eq(count("SELECT count(*) FROM prompt_settings"), settings)
+    t.eq(one("SELECT is_active, weight FROM prompt_settings WHERE id = $1", p.id), { is_active = true, weight = p.weight })
+    -- An editor's edit is a new version; the old row stays as it was, inactive.
+    t.match(get(t, "/admin/prompts/" .. p.id, "editor"), "<textarea")
+    local text = p.content .. "\nAlso: " .. HOSTILE
+    local res = request("POST", "/admin/prompts/" .. p.id, "editor", { content = text })
+    t.eq(res.status, 303)
+    local new = one([[SELECT id, version, is_active, content, weight, created_by::text AS created_by FROM prompt_settings
+        WHERE agent_name = $1 AND section_name = $2 ORDER BY version DESC LIMIT 1]], p.agent_name, p.section_name)
+    t.eq(header(res, "location"), "/admin/prompts/" .. new.id .. "?flash=prompt_saved")
+    t.eq({ new.version, new.is_active, new.content, new.weight, new.created_by },
+         { p.version + 1, true, text, p.weight, accounts.editor.id })
+    t.eq(one("SELECT content, version, is_active FROM prompt_settings WHERE id = $1", p.id),
+         { content = p.content, version = p.version, is_active = false })
+    local a = activity("prompt.edited", new.id)
+    t.eq({ a.actor_type, a.actor_id, a.details.from_id }, { "admin", accounts.editor.id, p.id })
+    -- The edit is drift, shown as a diff against the repository (as text).
+    page = get(t, "/admin/prompts/" .. new.id)
+    t.match(page, "differs from the repository")
+    t.match(page, '<span class="add">%+ Also: &lt;img src=x onerror=alert%(1%)&gt;</span>')
+    t.ok(not page:find("<img src=x", 1, true))
+    t.match(get(t, "/admin/prompts"), "differs from the repository")
+    t.no_match(get(t, "/admin/prompts"), lit('href="/admin/prompts/' .. p.id), "the old version is listed only with ?all=1")
+    t.match(get(t, "/admin/prompts?all=1"), 'href="/admin/prompts/' .. lit(p.id) .. '"')
+    -- Saving the same text again makes nothing.
+    t.eq(request("POST", "/admin/prompts/" .. new.id, "editor", { content = text }).status, 409)
+    t.eq(count("SELECT count(*) FROM prompt_settings"), settings + 1)
+    -- Weight and activation (the A/B controls).
+    t.eq(request("POST", "/admin/prompts/" .. new.id .. "/weight", "editor", { weight = "25" }).status, 303)
+    t.eq(one("SELECT weight FROM prompt_settings WHERE id = $1", new.id).weight, 25)
+    t.eq(activity("prompt.weight", new.id).details, { from = p.weight, to = 25 })
+    t.eq(request("POST", "/admin/prompts/" .. new.id .. "/weight", "editor", { weight = "-1" }).status, 409)
+    t.eq(request("POST", "/admin/prompts/" .. p.id .. "/active", "editor", { active = "1" }).status, 303)
+    t.eq(one("SELECT is_active FROM prompt_settings WHERE id = $1", p.id).is_active, true)
+    t.eq(activity("prompt.activated", p.id).actor_id, accounts.editor.id)
+    list = get(t, "/admin/prompts")
+    t.match(list, "%(20%.0%%%)", "the old version's share of its section: 100 of 125")
+    -- A sync makes the database the repository's again.
+    assert(prompts.sync())
+    t.no_match(get(t, "/admin/prompts"), "differs from the repository")
+end
+
+return T
