@@ -270,33 +270,4 @@ function _M.archive_by_operator(id, actor)
     return row
 end
 
--- An operator asks for the site to be built again: the architect runs for
--- its business with {regenerate = id} (a new version with
--- previous_version_id = id). Returns {id, job_id}.
-function _M.regenerate(id, actor)
-    local site, err = one([[SELECT id, business_id FROM generated_sites WHERE id = $1 AND status <> 'archived']], id)
-    if not site then
-        return nil, err or "no such site, or it is archived"
-    end
-    local job
-    job, err = wm.jobs.enqueue("architect", { business_id = site.business_id, regenerate = id },
-        { unique_key = "architect:regenerate:" .. id })
-    if not job then
-        return nil, err
-    end
-    assert(activity.log("site.regenerate", "site", id, { job_id = job }, actor and actor.type, actor and actor.id))
-    return { id = id, job_id = job }
-end
-
--- preview | live -> archived by an operator: no longer served.
-function _M.archive_by_operator(id, actor)
-    local row, err = one([[UPDATE generated_sites SET status = 'archived', paused_at = NULL, updated_at = now()
-        WHERE id = $1 AND status IN ('draft', 'preview', 'live', 'sold') RETURNING id, business_id]], id)
-    if not row then
-        return nil, err or "no such site, or it is archived already"
-    end
-    assert(activity.log("site.archived", "site", id, { reason = "operator" }, actor and actor.type, actor and actor.id))
-    return row
-end
-
 return _M
