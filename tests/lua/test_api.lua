@@ -355,8 +355,10 @@ function T.the_other_lists_and_metrics(t)
     assert(wm.db.query("UPDATE businesses SET website_status = 'generated', contact_status = 'emailed' WHERE id = $1", b))
     local s = one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status)
         VALUES ($1, 'mco', 'x', 'live') RETURNING id]], b).id
-    assert(wm.db.query([[INSERT INTO campaigns (business_id, site_id, subject_line, email_body, recipient_email, status,
-        sent_at) VALUES ($1, $2, 's', 'b', 'm@example.com', 'sent', now())]], b, s))
+    local camp = one([[INSERT INTO campaigns (business_id, site_id, subject_line, email_body, recipient_email, status,
+        sent_at) VALUES ($1, $2, 's', 'b', 'm@example.com', 'sent', now()) RETURNING id]], b, s).id
+    assert(wm.db.query([[INSERT INTO tracking_events (campaign_id, kind, remote_addr, user_agent)
+        VALUES ($1, 'open', '203.0.113.9', 'GoogleImageProxy')]], camp))
     local c = one([[INSERT INTO customers (business_id, site_id, email, status, lifetime_value_cents)
         VALUES ($1, $2, 'm@example.com', 'active', 5000) RETURNING id]], b, s).id
     assert(wm.db.query([[INSERT INTO payments (customer_id, amount_cents, payment_type, status, paid_at)
@@ -373,6 +375,11 @@ function T.the_other_lists_and_metrics(t)
         t.eq(body.data[1][field[entity]], v, entity)
         t.eq(body.next_cursor, wm.null)
     end
+    local _, detail = call(t, "GET", "/api/v1/businesses/" .. b, { token = tok })
+    t.eq(#detail.data.tracking_events, 1)
+    t.eq({ detail.data.tracking_events[1].kind, detail.data.tracking_events[1].campaign_id,
+           detail.data.tracking_events[1].user_agent }, { "open", camp, "GoogleImageProxy" })
+    t.eq(detail.data.tracking_events[1].remote_addr, nil, "the reader's address stays out")
     local _, pays = call(t, "GET", "/api/v1/payments?customer_id=" .. c .. "&status=succeeded&sort=-amount", { token = tok })
     t.eq(#pays.data, 1)
     local _, none = call(t, "GET", "/api/v1/sites?status=archived", { token = tok })

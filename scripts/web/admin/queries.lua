@@ -14,7 +14,7 @@
 --       code: "bad_request" (an unknown filter, sort or value) or
 --       "bad_cursor" (a cursor this list did not hand out for this sort).
 --   queries.business(id) -> row | nil, and business_sites/_campaigns/
---       _llm_calls/_activity(id) -> rows
+--       _tracking_events/_llm_calls/_activity(id) -> rows
 --   queries.metrics(), funnel(), llm_cost_usd_30d(), snapshots(days), queue()
 --       the overview's figures (the seed's "Dashboard metrics" query as
 --       written there, the funnel, the daily snapshots, the job queue).
@@ -332,6 +332,14 @@ function _M.business_campaigns(id)
     return assert(wm.db.query([[SELECT id, site_id, subject_line, recipient_email, status, variant, sent_at,
             opened_at, opened_count, clicked_at, clicked_count, converted_at, created_at
         FROM campaigns WHERE business_id = $1 ORDER BY created_at DESC, id DESC]], id))
+end
+
+-- Opens, clicks and unsubscribes of the business's emails (not the
+-- reader's address: the user agent is enough to tell a mail-privacy proxy).
+function _M.business_tracking_events(id)
+    return assert(wm.db.query([[SELECT t.id, t.campaign_id, t.kind, t.url, t.user_agent, t.created_at
+        FROM tracking_events t JOIN campaigns c ON c.id = t.campaign_id
+        WHERE c.business_id = $1 ORDER BY t.created_at DESC, t.id DESC LIMIT 100]], id))
 end
 
 function _M.business_llm_calls(id)

@@ -133,6 +133,7 @@ wm.route("GET", "/api/v1/businesses/:id", api(function(req)
     end
     b.sites = wm.json.array(queries.business_sites(id))
     b.campaigns = wm.json.array(queries.business_campaigns(id))
+    b.tracking_events = wm.json.array(queries.business_tracking_events(id))
     b.llm_calls = wm.json.array(queries.business_llm_calls(id))
     b.activity = wm.json.array(queries.business_activity(id))
     return respond(200, { data = b })
