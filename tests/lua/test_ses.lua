@@ -198,4 +198,265 @@ function T.missing_keys_leave_it_pending(t)
     t.eq(ses.endpoint(), fake)
 end
 
+-- ---- SNS: POST /hooks/ses ----
+
+local TOPIC = "arn:aws:sns:eu-west-1:123456789012:ses-events"
+
+local function hooks(t)
+    setup(t, { topics = "arn:aws:sns:eu-west-1:123456789012:other " .. TOPIC })
+    require("lib.sns").reset()
+    t.defer(function() require("lib.sns").reset() end)
+    local http_server = require "wm.http_server"
+    local srv = assert(http_server.start { listen = "127.0.0.1:0" })
+    t.defer(function() http_server.stop(0) end)
+    assert(wm.jobs.start_worker { cron = false })
+    t.defer(function() wm.jobs.stop_worker(5) end)
+    local _, port = srv:address()
+    return "http://127.0.0.1:" .. port
+end
+
+local function sns_id()
+    return wm.crypto.random_token(12):gsub("[^%w]", "x")
+end
+
+-- The fake signs the message (its own string to sign, its own key).
+local function signed(fields)
+    local m = { Type = "Notification", MessageId = sns_id(), TopicArn = TOPIC,
+                Timestamp = "2026-11-29T12:00:00.000Z", SignatureVersion = "1",
+                UnsubscribeURL = fake .. "/?Action=Unsubscribe&SubscriptionArn=x" }
+    for k, v in pairs(fields) do
+        m[k] = v
+    end
+    return post_json("/_fake/sign", m)
+end
+
+-- An SES event as SNS carries it: Message is a string of JSON.
+local function ses_event(o)
+    local ev = { mail = { timestamp = "2026-11-29T11:59:00.000Z", source = "hello@webmagic.example",
+                          messageId = o.message_id, destination = { o.email or "x@shop.test" },
+                          tags = o.tag and { campaign_id = { o.tag } } or nil } }
+    ev[o.spelling or "notificationType"] = o.type
+    if o.type == "Bounce" then
+        ev.bounce = { bounceType = o.bounce_type or "Permanent", bounceSubType = "General",
+                      bouncedRecipients = { { emailAddress = o.email, action = "failed", status = "5.1.1",
+                                              diagnosticCode = "smtp; 550 5.1.1 user unknown" } },
+                      timestamp = "2026-11-29T12:00:01.000Z", feedbackId = o.feedback or sns_id(),
+                      reportingMTA = "dsn; a27-23.smtp-out.eu-west-1.amazonses.com" }
+    elseif o.type == "Complaint" then
+        ev.complaint = { complainedRecipients = { { emailAddress = o.email } }, complaintFeedbackType = "abuse",
+                         timestamp = "2026-11-29T12:00:02.000Z", feedbackId = o.feedback or sns_id() }
+    elseif o.type == "Delivery" then
+        ev.delivery = { timestamp = "2026-11-29T12:00:03.000Z", processingTimeMillis = 546,
+                        recipients = { o.email }, smtpResponse = "250 ok: Message 64111812 accepted",
+                        reportingMTA = "a8-70.smtp-out.amazonses.com" }
+    end
+    return wm.json.encode(ev)
+end
+
+local function deliver(base, msg, o)
+    o = o or {}
+    local body = type(msg) == "string" and msg or wm.json.encode(msg)
+    return assert(wm.http.request { method = "POST", url = base .. "/hooks/ses", body = body, timeout = 20,
+        headers = { ["Content-Type"] = "text/plain; charset=UTF-8",
+                    ["x-amz-sns-message-type"] = o.type or (type(msg) == "table" and msg.Type) or nil } })
+end
+
+local function settled(t)
+    t.wait_for("SES events to settle", function()
+        return count([[SELECT count(*)::int AS n FROM webhook_events WHERE status = 'received']]) == 0
+            and count([[SELECT count(*)::int AS n FROM jobs WHERE kind = 'apply_ses_event'
+                AND status IN ('available', 'running', 'retryable', 'scheduled')]]) == 0
+    end, 30)
+end
+
+local function stored()
+    return count("SELECT count(*)::int AS n FROM webhook_events WHERE provider = 'ses'")
+end
+
+local function copy(m)
+    local c = {}
+    for k, v in pairs(m) do
+        c[k] = v
+    end
+    return c
+end
+
+function T.sns_forgeries_are_refused_before_anything_is_stored(t)
+    local base = hooks(t)
+    local good = signed { Message = ses_event { type = "Delivery", message_id = "m-1" } }
+
+    local function refused(m, why, want)
+        local res = deliver(base, m)
+        t.eq(res.status, want or 403, why .. ": " .. res.body)
+    end
+    local m = copy(good)
+    m.TopicArn = "arn:aws:sns:eu-west-1:123456789012:someone-else"
+    refused(m, "a topic not in mail.ses.sns_topics")
+    m = copy(good)
+    m.Message = ses_event { type = "Bounce", message_id = "m-1", email = "x@shop.test" }
+    refused(m, "a tampered Message")
+    m = copy(good)
+    m.Subject = "added after signing"
+    refused(m, "a Subject added after signing")
+    m = copy(good)
+    m.Signature = signed({ Message = "other" }).Signature
+    refused(m, "another message's signature")
+    m = copy(good)
+    m.SignatureVersion = "2"
+    refused(m, "signed as version 1, claimed as 2")
+    m = copy(good)
+    m.SignatureVersion = "3"
+    refused(m, "an unknown SignatureVersion")
+    -- The tampered ones were checked against the real certificate, fetched once.
+    t.eq(get_json("/_fake/stats").cert_fetches, 1)
+    for _, url in ipairs({
+        fake:gsub("127%.0%.0%.1", "127.0.0.2") .. "/SimpleNotificationService-fake.pem",
+        "https://sns.eu-west-1.amazonaws.com.evil.test/SimpleNotificationService-fake.pem",
+        "https://sns.eu-west-1.amazonaws.com@127.0.0.1/SimpleNotificationService-fake.pem",
+        fake .. "/SimpleNotificationService-fake.pem?x=1",
+        fake .. "/cert.txt",
+        fake .. "/../SimpleNotificationService-fake.pem",
+    }) do
+        -- Signed by the fake for that URL: only the address is wrong.
+        refused(signed { Message = good.Message, SigningCertURL = url }, "certificate at " .. url)
+    end
+    t.eq(get_json("/_fake/stats").cert_fetches, 1, "no certificate fetched from a refused address")
+    refused("{not json", "not JSON", 400)
+    local res = deliver(base, good, { type = "SubscriptionConfirmation" })
+    t.eq(res.status, 400, "x-amz-sns-message-type names another type")
+    t.eq(stored(), 0, "nothing stored")
+
+    -- The real thing, both signature versions, is taken.
+    t.eq(deliver(base, good).status, 200)
+    t.eq(deliver(base, signed { Message = good.Message, SignatureVersion = "2" }).status, 200)
+    t.eq(stored(), 2)
+    settled(t)
+    t.eq(get_json("/_fake/stats").cert_fetches, 1, "one fetch, then the cache")
+end
+
+function T.sns_certificate_is_cached_in_var(t)
+    local base = hooks(t)
+    local m = signed { Message = ses_event { type = "Delivery", message_id = "m-2" } }
+    t.eq(deliver(base, m).status, 200)
+    local before = get_json("/_fake/stats").cert_fetches
+    t.eq(before, 1)
+    local dir = wm.config.paths.var .. "/sns-certs"
+    local files = wm.fs.list_dir(dir)
+    t.eq(#files, 1, "one certificate file")
+    -- A new process (an empty memory cache) reads the file, not the network.
+    require("lib.sns").reset()
+    t.eq(deliver(base, signed { Message = m.Message }).status, 200)
+    t.eq(get_json("/_fake/stats").cert_fetches, before)
+end
+
+function T.sns_subscription_confirmed_once(t)
+    local base = hooks(t)
+    local url = fake .. "/?Action=ConfirmSubscription&TopicArn=" .. TOPIC .. "&Token=tok-1"
+    local conf = signed { Type = "SubscriptionConfirmation", Token = "tok-1", SubscribeURL = url,
+                          Message = "You have chosen to subscribe to the topic " .. TOPIC .. "." }
+    t.eq(deliver(base, conf).status, 200)
+    t.eq(deliver(base, conf).status, 200, "the same delivery again")
+    settled(t)
+    -- SNS sends the confirmation again as a new message (new MessageId).
+    local again = signed { Type = "SubscriptionConfirmation", Token = "tok-1", SubscribeURL = url,
+                           Message = conf.Message }
+    t.eq(deliver(base, again).status, 200)
+    settled(t)
+    local confirms = get_json("/_fake/stats").confirms
+    t.eq(#confirms, 1, "SubscribeURL fetched once")
+    t.eq(confirms[1].Token, "tok-1")
+    local sub = one("SELECT * FROM sns_subscriptions WHERE topic_arn = $1", TOPIC)
+    t.eq(sub.subscription_arn, TOPIC .. ":2bcfbf39-05c3-41de-beaa-fcfcc21c8f55")
+    t.ok(sub.confirmed_at ~= wm.null)
+    t.eq(count("SELECT count(*)::int AS n FROM webhook_events WHERE provider = 'ses' AND status = 'applied'"), 1)
+    -- A SubscribeURL that is not an SNS address is never fetched.
+    local evil = signed { Type = "SubscriptionConfirmation", Token = "tok-2",
+                          SubscribeURL = "http://127.0.0.2:9/?Action=ConfirmSubscription&Token=tok-2",
+                          Message = conf.Message }
+    t.eq(deliver(base, evil).status, 200)
+    settled(t)
+    t.eq(one("SELECT status FROM webhook_events WHERE provider = 'ses' AND event_id = $1", evil.MessageId).status,
+         "failed")
+    t.eq(#get_json("/_fake/stats").confirms, 1)
+end
+
+-- Campaigns sent through the ses provider (their SES MessageIds kept).
+local function sent_campaigns(t, k)
+    local out = {}
+    for i = 1, k do
+        local id, email, business = campaign()
+        t.eq(send(id).outcome, codes.COMPLETED)
+        out[i] = { id = id, email = email, business = business, message_id = campaign_row(id).message_id }
+    end
+    return out
+end
+
+function T.sns_bounce_complaint_delivery_effects(t)
+    local base = hooks(t)
+    local c = sent_campaigns(t, 5)
+    local function note(o)
+        local m = signed { Message = ses_event(o) }
+        t.eq(deliver(base, m).status, 200)
+        return m
+    end
+    note { type = "Delivery", message_id = c[1].message_id, email = c[1].email }
+    note { type = "Bounce", spelling = "eventType", message_id = c[2].message_id, email = c[2].email }
+    note { type = "Bounce", bounce_type = "Transient", message_id = c[3].message_id, email = c[3].email }
+    note { type = "Complaint", message_id = c[4].message_id, email = c[4].email }
+    -- No message id of ours, but our email tag (event publishing): still found.
+    note { type = "Delivery", spelling = "eventType", message_id = "not-ours", tag = c[5].id, email = c[5].email }
+    note { type = "Delivery", message_id = "someone-elses-message" }
+    note { type = "Send", spelling = "eventType", message_id = c[1].message_id }
+    settled(t)
+
+    local function row(i)
+        return one([[SELECT c.status, c.delivered_at, b.contact_status,
+                (SELECT reason FROM suppression_list WHERE email = lower(c.recipient_email)) AS suppressed
+            FROM campaigns c JOIN businesses b ON b.id = c.business_id WHERE c.id = $1]], c[i].id)
+    end
+    local r = row(1)
+    t.eq(r.status, "delivered")
+    t.ok(r.delivered_at ~= wm.null)
+    t.eq(one("SELECT extract(epoch FROM delivered_at)::float8 AS e FROM campaigns WHERE id = $1", c[1].id).e,
+         require("lib.ses_events").epoch("2026-11-29T12:00:03.000Z"), "the event's own time")
+    r = row(2)
+    t.eq(r.status, "bounced", "permanent bounce, eventType spelling")
+    t.eq(r.suppressed, "bounced")
+    t.eq(r.contact_status, "bounced")
+    r = row(3)
+    t.eq(r.status, "sent", "a transient bounce changes nothing")
+    t.eq(r.suppressed, wm.null)
+    t.eq(count("SELECT count(*)::int AS n FROM mail_events WHERE campaign_id = $1 AND kind = 'soft_bounce'",
+               c[3].id), 1, "but is recorded")
+    r = row(4)
+    t.eq(r.status, "complained")
+    t.eq(r.suppressed, "complained")
+    t.eq(row(5).status, "delivered", "matched by the campaign_id tag")
+    t.eq(count([[SELECT count(*)::int AS n FROM webhook_events WHERE provider = 'ses' AND status = 'ignored']]), 2,
+         "a message of no campaign of ours and a Send event are kept, without effect")
+    t.eq(count("SELECT count(*)::int AS n FROM webhook_events WHERE provider = 'ses' AND status = 'failed'"), 0)
+end
+
+function T.sns_replayed_three_times_applies_once(t)
+    local base = hooks(t)
+    local c = sent_campaigns(t, 1)[1]
+    local feedback = sns_id()
+    local m = signed { Message = ses_event { type = "Bounce", message_id = c.message_id, email = c.email,
+                                             feedback = feedback } }
+    for _ = 1, 3 do
+        local res = deliver(base, m)
+        t.eq(res.status, 200)
+    end
+    -- The same bounce by the other route (a configuration set's topic): a
+    -- new SNS message, the same feedbackId.
+    t.eq(deliver(base, signed { Message = ses_event { type = "Bounce", spelling = "eventType",
+        message_id = c.message_id, email = c.email, feedback = feedback } }).status, 200)
+    settled(t)
+    t.eq(stored(), 2, "one row per SNS message")
+    t.eq(count("SELECT count(*)::int AS n FROM mail_events WHERE campaign_id = $1", c.id), 1, "applied once")
+    t.eq(count([[SELECT count(*)::int AS n FROM activity_log WHERE entity_id = $1::uuid
+        AND action = 'delivery.bounced']], c.id), 1)
+    t.eq(one("SELECT status FROM campaigns WHERE id = $1", c.id).status, "bounced")
+end
+
 return T
