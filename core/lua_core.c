@@ -3,6 +3,7 @@
  * one table that scripts/wm/init.lua turns into the global `wm`. */
 #include "codec.h"
 #include "crypto.h"
+#include "dns.h"
 #include "json.h"
 #include "log.h"
 #include "proc.h"
@@ -256,6 +257,7 @@ int wm_lua_core_open(lua_State *L)
     wm_codec_lua_register(L);
     wm_proc_lua_register(L);
     wm_fs_lua_register(L);
+    wm_dns_lua_register(L);
 
     static const luaL_Reg funcs[] = {
         {"on_signal", l_on_signal},       {"list_dir", l_list_dir},

@@ -35,6 +35,15 @@ local wm = {
     text = {
         utf8_clean = core.utf8_clean,
     },
+    -- query(name, "TXT"|"A", {servers = "ip[:port],...", timeout = s, tries = n})
+    --   -> records (A: addresses, with .canonical) | nil, err
+    dns = {
+        query = function(name, rtype, opts)
+            opts = opts or {}
+            return core.dns_query(name, rtype, opts.servers,
+                                  math.floor((opts.timeout or 2) * 1000), opts.tries or 2)
+        end,
+    },
     sys = {
         getuid = core.getuid,
         getpid = core.getpid,
