@@ -32,8 +32,10 @@ guilt. It is not a sales pitch.
   "cta_label": "2-5 words for the button to the preview site, e.g. \"See your website\"",
   "sign_off": "e.g. \"Best regards,\" (the sender's name is added on the line below)"
 }
-The email adds the link to the preview site, the unsubscribe link and our postal address itself:
-do not write URLs, prices or an address.]],
+The email adds the link to the preview site, a picture of it above the button, the unsubscribe
+link and our postal address itself: do not write URLs, prices or an address. It also quotes the
+review highlight below your paragraphs unless you quoted it: if you quote it, quote it word for
+word in double quotes, once.]],
     placeholder_sections = { "approach", "subject_rules", "body_rules", "data_rules" },
 }
 

@@ -134,7 +134,7 @@ a[x-apple-data-detectors] { color:inherit !important; text-decoration:none !impo
 {{#greeting}}<p style="margin:0 0 16px 0;">{{greeting}}</p>
 {{/greeting}}{{#paragraphs}}<p style="margin:0 0 16px 0;">{{#lines}}{{text}}{{^last}}<br>{{/last}}{{/lines}}</p>
 {{/paragraphs}}{{#review}}<blockquote style="margin:0 0 20px 0;padding:12px 16px;border-left:4px solid #2563eb;background:#eff6ff;color:#1e3a8a;font-style:italic;">&ldquo;{{review}}&rdquo;</blockquote>
-{{/review}}{{#shot}}<a href="{{click_url}}" style="display:block;margin:0 0 20px 0;text-decoration:none;"><img src="{{shot.url}}" width="{{shot.width}}" height="{{shot.height}}" alt="{{shot.alt}}" style="display:block;width:100%;max-width:{{shot.width}}px;height:auto;border:1px solid #e5e7eb;border-radius:6px;color:#1f2937;font-size:14px;"></a>
+{{/review}}{{#shot}}<a href="{{click_url}}" style="display:block;margin:0 0 20px 0;text-decoration:none;"><img src="{{shot.url}}" width="{{shot.width}}" height="{{shot.height}}" alt="{{shot.alt}}" style="display:block;width:100%;max-width:{{shot.width}}px;height:auto;border:1px solid #e5e7eb;border-radius:6px;background:#f1f5f9;color:#1f2937;font-size:14px;"></a>
 {{/shot}}<table class="wm-cta" role="presentation" cellpadding="0" cellspacing="0" border="0" style="margin:8px 0 24px 0;"><tbody><tr><td style="border-radius:6px;background:#2563eb;">
 <a href="{{click_url}}" style="display:inline-block;padding:12px 22px;font-weight:600;color:#ffffff;text-decoration:none;border-radius:6px;">{{cta_label}}</a>
 </td></tr></tbody></table>
