@@ -83,7 +83,9 @@ async function main() {
         }
       }
     }
-    process.stdout.write(JSON.stringify({ scores, failed, lhr }));
+    // (process.exit below would cut a pipe's pending output short: wait
+    // until the whole report is handed over.)
+    await new Promise((resolve) => process.stdout.write(JSON.stringify({ scores, failed, lhr }), resolve));
   } finally {
     await chrome.kill();
     server.close();
