@@ -15,7 +15,8 @@
 # python3, and for page psql and the embedded cluster (`wm db start`) or
 # WM_DATABASE_URL. Installs nothing. Not part of ctest. Access logs are off
 # on both sides.
-# Environment: WM (the binary), WM_BENCH_PORT (base port, default 18480).
+# Environment: WM (the binary), WM_BENCH_PORT (base port, default 18480),
+# WM_BENCH_ROUNDS (alternating rounds per server, default 3).
 set -euo pipefail
 
 mode=${1:-all}
@@ -24,6 +25,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 wm=${WM:-$root/build/wm}
 base=${WM_BENCH_PORT:-18480}
+rounds=${WM_BENCH_ROUNDS:-3}
 nginx_port=$base
 wm_port=$((base + 1))
 tmp=$(mktemp -d /tmp/wm-http-bench.XXXXXX)
@@ -151,19 +153,27 @@ run_case() {   # name path target [wrk options...]
     shift 3
     wrk -t1 -c64 -d1s "$@" "http://127.0.0.1:$nginx_port$path" >/dev/null   # warm up
     wrk -t1 -c64 -d1s "$@" "http://127.0.0.1:$wm_port$path" >/dev/null
-    local n w
-    n=$(rps "http://127.0.0.1:$nginx_port$path" "$@")
-    w=$(rps "http://127.0.0.1:$wm_port$path" "$@")
-    python3 - "$name" "$n" "$w" "$target" <<'EOF'
+    # Rounds alternate the two servers, so that a machine whose load drifts
+    # (other jobs on a shared host) weighs on both alike; the figures are
+    # the means and the ratio is of the means.
+    local ns="" ws="" i
+    for i in $(seq 1 "$rounds"); do
+        ns="$ns $(rps "http://127.0.0.1:$nginx_port$path" "$@")"
+        ws="$ws $(rps "http://127.0.0.1:$wm_port$path" "$@")"
+    done
+    python3 - "$name" "$target" "$ns" "$ws" <<'EOF'
 import sys
-name, n, w, target = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+name, target = sys.argv[1], float(sys.argv[2])
+ns, ws = [float(x) for x in sys.argv[3].split()], [float(x) for x in sys.argv[4].split()]
+n, w = sum(ns) / len(ns), sum(ws) / len(ws)
 ratio = w / n if n else 0
-print("%-5s nginx %9.0f req/s   wm %9.0f req/s   wm/nginx %.2f  %s"
-      % (name, n, w, ratio, "ok" if ratio >= target else "BELOW %.1f" % target))
+rounds = "" if len(ns) == 1 else "   (rounds: %s)" % ", ".join("%.2f" % (b / a if a else 0) for a, b in zip(ns, ws))
+print("%-5s nginx %9.0f req/s   wm %9.0f req/s   wm/nginx %.2f  %s%s"
+      % (name, n, w, ratio, "ok" if ratio >= target else "BELOW %.1f" % target, rounds))
 EOF
 }
 
-echo "wrk -t1 -c64 -d${secs}s; nginx 2 workers vs wm serve --workers 2 ($(nproc) cores)"
+echo "wrk -t1 -c64 -d${secs}s x $rounds rounds each, alternating; nginx 2 workers vs wm serve --workers 2 ($(nproc) cores)"
 case $mode in
 gif) run_case gif /bench/pixel.gif 0.8 ;;
 page) run_case page / 1.0 "${page_headers[@]}" ;;

@@ -131,6 +131,10 @@ function T.stopped_database_sites_clicks_and_503s(t)
     wm.config.paths.var = var
     wm.config.database.url = ""
     wm.config.database.backoff_max = 0.2
+    -- Each site request asks the database, as this test checks the answer
+    -- of every one (sites.lua may otherwise answer from memory for
+    -- sites.serve_max_age; tests/lua/test_site_serving.lua covers that).
+    t.config("sites", { serve_max_age = 0 })
     wm.db.close()
     -- Same process, so the embedded-cluster module must forget any earlier location.
     package.loaded["wm.pgembed"] = nil
