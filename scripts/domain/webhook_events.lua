@@ -12,8 +12,14 @@ local _M = {}
 -- The first row of a query in the caller's transaction, if any.
 local one = wm.db.run_one
 
-local function enqueue(id)
-    return wm.jobs.enqueue("apply_webhook", { event_id = id }, { unique_key = "webhook:" .. id })
+-- The job that applies a provider's events, as its hook enqueues it on
+-- receipt (the mail providers' hooks store with jobs of their own); a
+-- replay must run the same one.
+local APPLIER = { ses = { "apply_ses_event", "ses_event:" }, sendgrid = { "apply_mail_events", "mail_events:" } }
+
+local function enqueue(id, provider)
+    local a = APPLIER[provider] or { "apply_webhook", "webhook:" }
+    return wm.jobs.enqueue(a[1], { event_id = id }, { unique_key = a[2] .. id })
 end
 
 -- Deliveries are stored in groups (lib.group_commit): the events that
@@ -86,7 +92,8 @@ end
 
 -- The event, locked for the caller's transaction.
 function _M.lock(id)
-    return one("SELECT id, event_id, event_type, body, status FROM webhook_events WHERE id = $1 FOR UPDATE", id)
+    return one([[SELECT id, provider, event_id, event_type, body, status FROM webhook_events WHERE id = $1
+        FOR UPDATE]], id)
 end
 
 -- The outcome of one application: applied | ignored | failed (err says
@@ -133,7 +140,7 @@ function _M.replay(id, actor)
         end
         assert(one([[UPDATE webhook_events SET status = 'received', processed_at = NULL WHERE id = $1
             RETURNING id]], id))
-        assert(enqueue(id))
+        assert(enqueue(id, ev.provider))
         assert(require("lib.activity").log("webhook.replayed", "webhook_event", nil, { id = id, from = ev.status },
                                            actor and actor.type or "user", actor and actor.id))
         return "enqueued"

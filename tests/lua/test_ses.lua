@@ -459,4 +459,23 @@ function T.sns_replayed_three_times_applies_once(t)
     t.eq(one("SELECT status FROM campaigns WHERE id = $1", c.id).status, "bounced")
 end
 
+function T.sns_failed_event_is_replayed_by_its_own_job(t)
+    local base = hooks(t)
+    local c = sent_campaigns(t, 1)[1]
+    wm.jobs.stop_worker(5)
+    local m = signed { Message = ses_event { type = "Bounce", message_id = c.message_id, email = c.email } }
+    t.eq(deliver(base, m).status, 200)
+    -- As if every attempt had failed (the database was away).
+    local ev = one([[UPDATE webhook_events SET status = 'failed' WHERE provider = 'ses' AND event_id = $1
+        RETURNING id]], m.MessageId)
+    assert(wm.db.query("DELETE FROM jobs WHERE kind = 'apply_ses_event'"))
+    t.eq(require("domain.webhook_events").replay(ev.id), "enqueued")
+    t.eq(count("SELECT count(*)::int AS n FROM jobs WHERE kind = 'apply_ses_event' AND status = 'available'"), 1)
+    t.eq(count("SELECT count(*)::int AS n FROM jobs WHERE kind = 'apply_webhook'"), 0, "not the payments job")
+    assert(wm.jobs.start_worker { cron = false })
+    settled(t)
+    t.eq(one("SELECT status FROM webhook_events WHERE id = $1", ev.id).status, "applied")
+    t.eq(one("SELECT status FROM campaigns WHERE id = $1", c.id).status, "bounced")
+end
+
 return T
