@@ -57,14 +57,21 @@ function _M.multipart(body, content_type)
             return nil, "truncated part headers"
         end
         local headers = sub(body, hstart + 1, hend - 1)
-        local next_delim = find(body, "\r\n" .. delim, bstart + 1, true)
-        local crlf = 2
-        if not next_delim then
-            next_delim, crlf = find(body, "\n" .. delim, bstart + 1, true), 1
-        end
-        if not next_delim then
-            return nil, "unterminated part"
-        end
+        -- The part ends at a line that is the delimiter alone (then a line
+        -- end, or "--" for the last): the text "--boundary" inside a part
+        -- followed by anything else is content.
+        local next_delim, crlf
+        local from = bstart
+        repeat
+            next_delim = find(body, "\n" .. delim, from + 1, true)
+            if not next_delim then
+                return nil, "unterminated part"
+            end
+            from = next_delim
+            local after = sub(body, next_delim + 1 + #delim, next_delim + #delim + 2)
+        until after == "--" or after == "" or match(after, "^\r?\n") ~= nil
+        crlf = sub(body, next_delim - 1, next_delim - 1) == "\r" and 2 or 1
+        next_delim = next_delim - crlf + 1
         local name = match(headers, '[Nn][Aa][Mm][Ee]="([^"]*)"') or match(headers, "[Nn][Aa][Mm][Ee]=([^;%s]+)")
         if name and out[name] == nil then
             out[name] = sub(body, bstart + 1, next_delim - 1)

@@ -128,7 +128,7 @@ function _M.classify(m)
     local subject = lower(m.subject or h.subject or "")
     local from = lower(m.from or h.from or "")
     local ctype = lower(h["content-type"] or "")
-    if find(ctype, "report-type=\"?delivery%-status") or match(from, "mailer%-daemon@")
+    if find(ctype, "report%-type=\"?delivery%-status") or match(from, "mailer%-daemon@")
         or match(from, "^[^@]*postmaster@") or (any(subject, DSN_SUBJECTS) and find(from, "daemon", 1, true)) then
         return "bounce", "delivery status notification"
     end

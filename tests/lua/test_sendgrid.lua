@@ -458,4 +458,58 @@ function T.inbound_needs_its_secret_path(t)
     t.eq(count("SELECT count(*)::int AS n FROM mail_replies"), before)
 end
 
+
+-- lib.replies and form.multipart on their own (the IMAP path reuses them) ------
+
+function T.classify_replies(t)
+    local h = replies.headers
+    local function kind(headers, subject, text, from)
+        return (replies.classify { headers = h(headers or ""), subject = subject, text = text, from = from })
+    end
+    t.eq(kind(nil, "Re: Your site", "Looks great, call me."), "reply")
+    t.eq(kind("Auto-Submitted: auto-generated\r\n", "Re: Your site", "stop"), "auto_reply",
+         "an auto-reply is never a request to stop")
+    t.eq(kind("Auto-Submitted: no\r\n", "Re: Your site", "thanks"), "reply")
+    t.eq(kind("X-Autoreply: yes\r\n", "Re: Your site", "x"), "auto_reply")
+    t.eq(kind("Precedence: auto_reply\r\n", "Re: x", "x"), "auto_reply")
+    t.eq(kind(nil, "Automatic reply: Your site", "x"), "auto_reply")
+    t.eq(kind(nil, "Fuera de la oficina", "x"), "auto_reply")
+    t.eq(kind(nil, "Delivery Status Notification (Failure)", "x", "mailer-daemon@googlemail.com"), "bounce")
+    t.eq(kind("Content-Type: multipart/report;\r\n report-type=delivery-status; boundary=x\r\n", "x", "x"),
+         "bounce", "a folded Content-Type is unfolded")
+    t.eq(kind(nil, "Re: Your site", "Please remove me."), "unsubscribe")
+    t.eq(kind(nil, "Re: Your site", "UNSUBSCRIBE"), "unsubscribe")
+    t.eq(kind(nil, "Re: Your site", "Por favor darme de baja"), "unsubscribe")
+    t.eq(kind(nil, "Re: Your site", "Nonstop service here, how much?"), "reply", "whole words only")
+    t.eq(kind(nil, "Re: Your site", "Sounds good\n\nOn Tue, WebMagic <hello@x> wrote:\nUnsubscribe: https://x/u/1"),
+         "reply", "the quoted email below is not the person's words")
+    t.eq(kind(nil, "Re: Your site", "Sounds good\n> To stop these emails, unsubscribe"), "reply")
+end
+
+function T.message_ids_name_their_campaign_and_cannot_be_forged(t)
+    t.config("paths", { var = t.tmpdir() })
+    require("lib.tracking").reset_key()
+    local id = "0e3c9f7a-1b2c-4d5e-8f90-123456789abc"
+    local mid = replies.message_id(id, "WebMagic.example")
+    t.match(mid, "^<wm%.%x+@webmagic%.example>$")
+    t.eq(replies.campaign_of("<other@x> " .. mid), id)
+    t.eq(replies.campaign_of(mid:upper()), id, "case folded by a relay")
+    local forged = mid:gsub("0e3c9f7a", "1e3c9f7a")
+    t.eq(replies.campaign_of(forged), nil)
+    t.eq(replies.campaign_of("<wm.abc@x>"), nil)
+end
+
+function T.multipart_form_data(t)
+    local form = require "lib.form"
+    local body = "preamble\r\n--XyZ\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nline 1\r\n--XyZ in text\r\n"
+        .. "--XyZ\r\nContent-Disposition: form-data; name=\"attachment1\"; filename=\"a.bin\"\r\n"
+        .. "Content-Type: application/octet-stream\r\n\r\n\0\1\2\r\n--XyZ--\r\n"
+    local f = assert(form.multipart(body, 'multipart/form-data; boundary="XyZ"'))
+    t.eq(f.text, "line 1\r\n--XyZ in text")
+    t.eq(f.attachment1, "\0\1\2")
+    t.eq(form.multipart(body, "application/json"), nil)
+    t.eq(form.multipart("--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nno end", "multipart/form-data; boundary=XyZ"),
+         nil, "a truncated body is refused")
+end
+
 return T
