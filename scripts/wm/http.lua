@@ -2,8 +2,9 @@
 -- (libcurl multi on the host's loop). Every call yields the calling task.
 --
 --   wm.http.request{method=, url=, headers=, body=, timeout=,
---                   follow_redirects=false, max_body=}
---       -> {status=, headers=, body=, url=} | nil, err
+--                   follow_redirects=false, max_body=, aws_sigv4=,
+--                   aws_access_key_id=, aws_secret_access_key=}
+--       -> {status=, headers=, body=, url=} | nil, err, {body_sent=}
 --   wm.http.get(url[, opts]), wm.http.post(url, body[, opts])  (shorthands)
 --
 -- headers in the result have lower-cased names. err is a stable token:
@@ -11,7 +12,10 @@
 -- "error: <curl message>". A 4xx/5xx status is a response, not an error.
 -- TLS peers are always verified; redirects are followed only when asked (at
 -- most 5); bodies past max_body (default config http_client.max_body_bytes)
--- give "too_large".
+-- give "too_large". body_sent ("none", "started", "all") says how much of a
+-- failed request's body went out: "all" means the server may have acted on
+-- it. aws_sigv4 = "aws:amz:REGION:SERVICE" signs the request with AWS
+-- Signature Version 4 (the keys are required with it).
 local core = require "wm.core.httpc"
 
 local type, error, pairs = type, error, pairs
