@@ -114,6 +114,38 @@ function T.send_keeps_the_message_id_and_signs_with_sigv4(t)
     t.eq(req.EmailTags[1].Value, id)
     t.match(sent[1].raw, "\r\nList%-Unsubscribe%-Post: List%-Unsubscribe=One%-Click\r\n")
     t.match(sent[1].raw, "\r\nTo: [^\r]*" .. email:gsub("%p", "%%%0"))
+    t.eq(count("SELECT count(*)::int AS n FROM rate_limits WHERE name = 'mail:ses'"), 1,
+         "the shared rate limit (mail.rate_limits.ses) was taken")
+end
+
+function T.sigv4_option_misuse_raises_without_the_secret(t)
+    local function try(o)
+        local ok, err = pcall(wm.http.request, o)
+        t.eq(ok, false)
+        t.no_match(tostring(err), "s3cr3t", "the secret stays out of the message")
+        return tostring(err)
+    end
+    local base = { method = "POST", url = "http://127.0.0.1:1/", body = "{}", aws_access_key_id = "AKID",
+                   aws_secret_access_key = "s3cr3t" }
+    local function with(k, v)
+        local o = {}
+        for kk, vv in pairs(base) do
+            o[kk] = vv
+        end
+        o[k] = v
+        return o
+    end
+    t.match(try(with("aws_sigv4", "aws:amz:us-east-1:ses:extra")), "aws_sigv4")
+    t.match(try(with("aws_sigv4", "aws amz")), "aws_sigv4")
+    t.match(try(with("aws_sigv4", 5)), "aws_sigv4")
+    local o = with("aws_sigv4", "aws:amz:us-east-1:ses")
+    o.aws_secret_access_key = ""
+    t.match(try(o), "aws_secret_access_key")
+    -- Well formed: a request, refused by nobody listening, with nothing sent.
+    local res, err, info = wm.http.request(with("aws_sigv4", "aws:amz:us-east-1:ses"))
+    t.eq(res, nil)
+    t.eq(err, "connect")
+    t.eq(info.body_sent, "none")
 end
 
 function T.a_wrong_secret_is_refused_by_the_signature_check_and_retried(t)
