@@ -75,7 +75,7 @@ end
 
 -- Runs the driver on `html` for the page at `url`; the pictures go to
 -- paths.var/screenshots/<site id>/<hash>-<view>.png. -> {urls = {view = URL},
--- report = the driver's JSON} | nil, err, timed_out
+-- report = the driver's JSON} | nil, err
 local function photograph(site, html)
     local root = wm.config.paths.var .. "/screenshots"
     local tmp = ("%s/.tmp-%s-%s"):format(root, site.id, wm.crypto.random_token(6))
@@ -100,7 +100,7 @@ local function photograph(site, html)
         cleanup()
         if perr == "timeout" then
             return nil, ("the browser took over %d s (screenshots.timeout); its process group was killed: %s")
-                :format(cfg.timeout, (partial and partial.stderr or ""):sub(-500)), true
+                :format(cfg.timeout, (partial and partial.stderr or ""):sub(-500))
         end
         return nil, "running the screenshot driver: " .. tostring(perr)
     end
