@@ -24,6 +24,11 @@ local concat = table.concat
 
 local UUID = "^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$"
 
+-- Whether `s` is a uuid in its usual spelling (what may reach a ::uuid cast).
+function _M.is_uuid(s)
+    return type(s) == "string" and s:match(UUID) ~= nil
+end
+
 -- ---- filter values: each parser turns the request's string into the
 -- parameter, or nil and what was wrong ----
 

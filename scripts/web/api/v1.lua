@@ -5,7 +5,7 @@
 -- neither, 403 below the route's role, and 403 for a mutating request made
 -- with a cookie but without the session's CSRF token (a bearer token needs
 -- none: no browser sends it by itself). Each user may make admin.api_rate
--- requests a second (burst twice that), else 429.
+-- requests a second (bursts of twice that, at least one), else 429.
 --
 -- Lists answer { "data": [...], "next_cursor": "..." | null }: ?limit=
 -- (1..500, default 50), ?sort=name or -name, ?cursor= (from the previous
@@ -52,7 +52,7 @@ local function throttled(req)
         return nil
     end
     local wait, retry_after = require("lib.ratelimit").take("api:" .. req.user.id, rate,
-        { burst = 2 * rate, max_wait = 0 })
+        { burst = math.max(1, 2 * rate), max_wait = 0 })
     if wait then
         return nil
     end
@@ -127,7 +127,7 @@ end
 
 wm.route("GET", "/api/v1/businesses/:id", api(function(req)
     local id = req.params.id
-    local b = id:match("^%x+%-%x+%-%x+%-%x+%-%x+$") and #id == 36 and queries.business(id)
+    local b = queries.is_uuid(id) and queries.business(id)
     if not b then
         return fail("not_found", "no business with id " .. id)
     end
