@@ -31,92 +31,13 @@
 local claim = require "web.claim"
 local account = require "web.portal.account"
 local session = require "lib.session"
-local outage = require "lib.outage"
-local router = require "wm.router"
+local page = require "web.portal.page"
 
 local store = account.store
-
-local CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'; "
-    .. "form-action 'self'"
-local UUID = "^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$"
-
-local LAYOUT = [[<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>{{title}}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1f2937}
-h1{font-size:1.5rem;line-height:1.25}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}
-.note{background:#f3f4f6;border-radius:6px;padding:.75rem 1rem}.err{background:#fef2f2;color:#991b1b}
-.card{border:1px solid #e5e7eb;border-radius:8px;padding:1rem;margin:.75rem 0}
-.card p{margin:.25rem 0}.status{font-weight:700}
-table{width:100%;border-collapse:collapse;font-size:.95rem}th,td{text-align:left;padding:.4rem .3rem;border-bottom:1px solid #e5e7eb}
-td.num,th.num{text-align:right;white-space:nowrap}
-button{font:inherit;padding:.6rem 1.1rem;border:0;border-radius:6px;background:#111827;color:#fff;cursor:pointer;margin:.5rem 0}
-button.alt{background:#e5e7eb;color:#111827}header{display:flex;justify-content:space-between;align-items:center;gap:1rem;flex-wrap:wrap}
-header form{margin:0}a{color:#1d4ed8;overflow-wrap:anywhere}</style>
-</head><body><main>
-<header><h1>{{title}}</h1>{{#csrf_logout}}<form method="post" action="/portal/logout">
-<input type="hidden" name="csrf" value="{{csrf_logout}}"><button type="submit" class="alt">Sign out</button></form>{{/csrf_logout}}</header>
-{{>content}}
-</main></body></html>
-]]
-
-local function render(status, title, content, ctx, headers)
-    ctx.title = title
-    ctx.csrf_logout = ctx.csrf_logout or false
-    local h = { ["Content-Type"] = "text/html; charset=utf-8", ["Cache-Control"] = "no-store",
-                ["Content-Security-Policy"] = CSP, ["X-Content-Type-Options"] = "nosniff",
-                ["Referrer-Policy"] = "no-referrer", ["X-Frame-Options"] = "DENY" }
-    for k, v in pairs(headers or {}) do
-        h[k] = v
-    end
-    return { status = status, headers = h,
-             body = require("lib.template").render(LAYOUT, ctx, { partials = { content = content } }) }
-end
-
-local function plain(status, body)
-    return { status = status, headers = { ["Content-Type"] = "text/plain; charset=utf-8",
-                                          ["Cache-Control"] = "no-store" }, body = body }
-end
-
-local function forbidden()
-    return plain(403, "This form has expired. Go back, reload the page and try again.\n")
-end
-
-local function redirect(location, cookie)
-    return { status = 303, headers = { Location = location, ["Cache-Control"] = "no-store", ["Set-Cookie"] = cookie },
-             body = "" }
-end
-
--- A database that does not answer is an outage page, not a 500.
-local function unavailable(err, state)
-    if outage.confirm(err, state) then
-        return outage.response()
-    end
-    error(err, 0)
-end
-
--- The main host: sites.base_url's, or any host that is not a site's.
-local function on_main_host(req)
-    local host = router.host_name(req.headers.host or "")
-    local base = account.base_url():match("^%a+://([^/]+)")
-    if base and router.host_name(base) == host then
-        return true
-    end
-    local domain = ((wm.config.http or {}).sites_domain or "localhost"):lower()
-    return host:sub(-#domain - 1) ~= "." .. domain
-end
-
--- Public to the router: the portal signs its customers in itself.
-local function route(method, pattern, fn)
-    wm.route(method, pattern, function(req)
-        if not on_main_host(req) then
-            return plain(404, "No such page.\n")
-        end
-        return fn(req)
-    end, { role = "public" })
-end
+local UUID = page.UUID
+local render, plain, forbidden, redirect = page.render, page.plain, page.forbidden, page.redirect
+local unavailable, route = page.unavailable, page.route
+local session_or_page, signed_form = page.session, page.signed_form
 
 -- ---- the link ----
 
@@ -346,17 +267,6 @@ local SIGNED_OUT = [[
 your first payment. Links work once, for a short time; an old link offers to email you a new one.</p>
 ]]
 
-local function session_or_page(req)
-    local sess, err = store:load(req)
-    if sess then
-        return sess
-    end
-    if err then
-        return nil, unavailable(err)
-    end
-    return nil
-end
-
 route("GET", "/portal", function(req)
     local sess, res = session_or_page(req)
     if res then
@@ -370,19 +280,6 @@ route("GET", "/portal", function(req)
         and "We asked the payment provider to cancel your subscription. No further charges will be made." or false
     return account_page(sess, 200, { notice = notice })
 end)
-
--- The session and the form of a signed-in POST, or the answer to give.
-local function signed_form(req)
-    local sess, res = session_or_page(req)
-    if res then
-        return nil, nil, res
-    end
-    local f = claim.form(req.body)
-    if not sess or not claim.same_site(req) or not session.csrf_ok(sess, f.csrf) then
-        return nil, nil, forbidden()
-    end
-    return sess, f
-end
 
 route("POST", "/portal/cancel", function(req)
     local sess, f, res = signed_form(req)
