@@ -3,8 +3,10 @@
 -- Event Webhook, SES notifications, DSNs and replies read from a mailbox)
 -- calls apply{} inside the transaction that also marks its own input done.
 --
--- apply{campaign_id=, kind=, at=, provider=, event_id=, detail=, actor=}
+-- apply{campaign_id=, kind=, at=, provider=, event_id=, detail=, actor=, message_id=}
 --   -> "applied" | "duplicate" | nil, err
+-- message_id: the provider's id of the message, kept when the event is what
+-- proves a stuck campaign was sent (its send never recorded one).
 --
 -- Once per (provider, event_id): the mail_events row is inserted first and a
 -- conflict means the event was applied before, so nothing else is written.
@@ -119,7 +121,7 @@ function _M.apply(e)
     end
     local actor = e.actor or "webhook"
     if c.status == "sending" then
-        assert(require("domain.campaigns").mark_sent(c.id, nil, nil, { type = actor }))
+        assert(require("domain.campaigns").mark_sent(c.id, e.message_id, nil, { type = actor }))
         c.status = "sent"
     end
     EFFECT[e.kind](c, at, { provider = e.provider, event_id = e.event_id,

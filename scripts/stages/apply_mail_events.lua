@@ -60,6 +60,7 @@ function SENDGRID.apply(doc)
             local r = assert(deliveries.apply {
                 campaign_id = campaign_id, kind = kind, provider = "sendgrid", event_id = event_id,
                 at = tonumber(e.timestamp),
+                message_id = type(e.sg_message_id) == "string" and e.sg_message_id:match("^([^.]+)") or nil,
                 detail = { event = e.event, type = e.type, reason = e.reason, status = e.status,
                            email = e.email, sg_message_id = e.sg_message_id, url = e.url },
             })

@@ -170,22 +170,6 @@ function T.errors_answer_as_the_contract_says(t)
     t.eq(info.sent, false)
 end
 
-function T.no_answer_after_the_request_went_out_stays_sending(t)
-    setup(t, { timeout = 1 })
-    local id, email = campaign("stall")
-    local o = send(id)
-    t.eq(o.outcome, codes.DISCARD, tostring(o))
-    t.eq(campaign_row(id).status, "sending", "SendGrid may have it: never sent again by itself")
-    t.eq(send(id).outcome, codes.DISCARD)
-    t.eq(#requests_for(email), 1)
-    -- Nothing listens: the request never went out, so it was not sent.
-    wm.config.sendgrid.base_url = "http://127.0.0.1:1"
-    local id2 = campaign()
-    o = send(id2)
-    t.eq(o.outcome, codes.RETRY, tostring(o))
-    t.eq(campaign_row(id2).status, "pending")
-end
-
 -- The Event Webhook -----------------------------------------------------------
 
 local function server(t)
@@ -247,6 +231,28 @@ end
 
 local function stored()
     return count("SELECT count(*)::int AS n FROM webhook_events WHERE provider = 'sendgrid'")
+end
+
+function T.no_answer_after_the_request_went_out_stays_sending(t)
+    setup(t, { timeout = 1 })
+    local id, email = campaign("stall")
+    local o = send(id)
+    t.eq(o.outcome, codes.DISCARD, tostring(o))
+    t.eq(campaign_row(id).status, "sending", "SendGrid may have it: never sent again by itself")
+    t.eq(send(id).outcome, codes.DISCARD)
+    t.eq(#requests_for(email), 1)
+    -- SendGrid's 'processed' event proves it left: sent, with its X-Message-Id.
+    local base = server(t)
+    t.eq(post_events(base, { event(id, "processed", { sg_message_id = "StuckMsgId.filter0001.1.0" }) }).status, 200)
+    settled(t)
+    t.eq(campaign_row(id).status, "sent")
+    t.eq(campaign_row(id).message_id, "StuckMsgId")
+    -- Nothing listens: the request never went out, so it was not sent.
+    wm.config.sendgrid.base_url = "http://127.0.0.1:1"
+    local id2 = campaign()
+    o = send(id2)
+    t.eq(o.outcome, codes.RETRY, tostring(o))
+    t.eq(campaign_row(id2).status, "pending")
 end
 
 function T.forged_stale_tampered_and_unsigned_batches_are_refused(t)
