@@ -270,4 +270,40 @@ function _M.archive_by_operator(id, actor)
     return row
 end
 
+-- A new version of site `id` (the architect's rebuild that an operator
+-- asked for): the row keeps its id, subdomain, claim token and status (the
+-- address emailed, the checkout and the subscription stay valid) and takes
+-- the new page with version + 1; the page it had is kept as an archived
+-- copy (subdomain "<subdomain>--v<n>", never served) that previous_version_id
+-- points to. Joins the caller's transaction. -> {id, version, previous_version_id}
+function _M.new_version(id, html, builder_prompt)
+    local site, err = one([[SELECT id, subdomain, version FROM generated_sites
+        WHERE id = $1 AND status <> 'archived' FOR UPDATE]], id)
+    if not site then
+        return nil, err or "no such site, or it is archived"
+    end
+    local copy
+    copy, err = one([[INSERT INTO generated_sites (business_id, subdomain, custom_domain, html_content, css_content,
+            js_content, design_brief, builder_prompt, version, previous_version_id, status, screenshot_desktop_url,
+            screenshot_mobile_url, screenshot_thumb_url, assets_urls, lighthouse_score, load_time_ms, created_at, deployed_at, sold_at,
+            updated_at)
+        SELECT business_id, left(subdomain, 80) || '--v' || coalesce(version, 1), NULL, html_content, css_content,
+            js_content, design_brief, builder_prompt, version, previous_version_id, 'archived', screenshot_desktop_url,
+            screenshot_mobile_url, screenshot_thumb_url, assets_urls, lighthouse_score, load_time_ms, created_at, deployed_at, sold_at, now()
+        FROM generated_sites WHERE id = $1 RETURNING id]], id)
+    if not copy then
+        return nil, err
+    end
+    local row
+    row, err = one([[UPDATE generated_sites SET html_content = $2, builder_prompt = $3, version = coalesce(version, 1) + 1,
+            previous_version_id = $4, screenshot_desktop_url = NULL, screenshot_mobile_url = NULL,
+            screenshot_thumb_url = NULL, lighthouse_score = NULL, load_time_ms = NULL, updated_at = now()
+        WHERE id = $1 RETURNING id, version, previous_version_id]], id, html, builder_prompt, copy.id)
+    if not row then
+        return nil, err
+    end
+    assert(activity.log("site.version", "site", id, { version = row.version, previous = copy.id, bytes = #html }))
+    return row
+end
+
 return _M

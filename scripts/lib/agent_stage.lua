@@ -36,7 +36,12 @@ function _M.run(job, agent, store, next_kind, prepare)
         return nil, ("business %s is %s, not qualified: no %s for it"):format(b.id, b.lead_status, agent),
             { discard = true }
     end
-    local output, prompt = pipeline.agent_output(b.id, agent)
+    -- A rebuild an operator asked for (payload.regenerate) calls the agent
+    -- again instead of reusing its stored output.
+    local output, prompt
+    if not job.payload.regenerate then
+        output, prompt = pipeline.agent_output(b.id, agent)
+    end
     local call
     if output == nil then
         if prepare then

@@ -4,7 +4,9 @@
 -- the prompt that built it; the business's website_status becomes
 -- 'generated'; then the screenshot stage photographs and judges it. A
 -- business that has a site already gets no second one: only a draft the
--- quality gate sent back (feedback = its failures) is written again.
+-- quality gate sent back (feedback = its failures) is written again, and
+-- a site an operator asked to regenerate (regenerate = its id) gets a new
+-- version from a fresh call (domain.sites.new_version).
 local agent_stage = require "lib.agent_stage"
 local pipeline = require "lib.pipeline"
 local render = require "sites.render"
@@ -22,8 +24,9 @@ local M = {
     max_attempts = 4,
 }
 
--- Builds the page for business `b` from the stored agent outputs.
-function M.build(b, content, claim_token, subdomain)
+-- Builds the page for business `b` from the stored agent outputs (a sold
+-- site's page, `live`, has no preview banner or claim link).
+function M.build(b, content, claim_token, subdomain, live)
     local dna = b.creative_dna ~= wm.null and b.creative_dna or pipeline.agent_output(b.id, "concept")
     return render.render {
         url = require("domain.sites").url(subdomain),
@@ -31,11 +34,35 @@ function M.build(b, content, claim_token, subdomain)
         dna = dna,
         brief = pipeline.agent_output(b.id, "director"),
         content = content,
-        preview = { banner = true, claim_url = claim_token and ("/claim/" .. claim_token) or nil },
+        preview = not live and { banner = true, claim_url = claim_token and ("/claim/" .. claim_token) or nil } or nil,
     }
 end
 
+-- The operator's rebuild: the architect's fresh content becomes the site's
+-- next version, and the stored architect output (what a sold site is
+-- rendered from again) becomes the new one.
+local function regenerate(job)
+    local site = wm.db.one([[SELECT id, subdomain, claim_token, status FROM generated_sites
+        WHERE id = $1 AND business_id = $2 AND status <> 'archived']], job.payload.regenerate, job.payload.business_id)
+    if not site then
+        return nil, "site " .. tostring(job.payload.regenerate) .. " is gone or archived", { discard = true }
+    end
+    return agent_stage.run(job, "architect", function(q, biz, content, prompt)
+        local html, rerr = M.build(biz, content, site.claim_token, site.subdomain,
+            site.status == "live" or site.status == "sold")
+        if not html then
+            error("rendering failed: " .. tostring(rerr), 0)
+        end
+        assert(q:query("UPDATE agent_outputs SET output = $3::jsonb, prompt = $4 WHERE business_id = $1 AND agent = $2",
+            biz.id, "architect", content, prompt))
+        assert(sites.new_version(site.id, html, prompt))
+    end)
+end
+
 function M.run(job)
+    if job.payload.regenerate then
+        return regenerate(job)
+    end
     -- (agent_stage.run loads the business and checks it.)
     local existing = wm.db.one("SELECT id, subdomain, claim_token, status FROM generated_sites WHERE business_id = $1",
                                job.payload.business_id)

@@ -375,4 +375,50 @@ function T.prompts_versions_drift_and_edits_by_role(t)
     t.no_match(get(t, "/admin/prompts"), "differs from the repository")
 end
 
+-- Regenerate end to end: the architect's job from the dashboard makes a
+-- fresh call and the site's next version; the row keeps its id, address,
+-- claim token and status, the page it had is kept archived as version 1.
+function T.regenerate_makes_the_next_version_and_keeps_the_old_page(t)
+    setup(t)
+    login(t)
+    local llm, pipeline = require "lib.llm", require "lib.pipeline"
+    assert(require("lib.prompts").sync())
+    local b = one([[INSERT INTO businesses (gmb_id, name, slug, category, city, state, phone, rating, review_count,
+            email, lead_status, reviews_data)
+        VALUES ('gr', 'Joe''s Plumbing', 'joes-plumbing', 'plumber', 'Austin', 'TX', '(512) 555-0100', 4.8, 40,
+            'owner@example.com', 'qualified', '[]'::jsonb) RETURNING *]])
+    local ctx = { business = b, reviews = {} }
+    for _, agent in ipairs({ "analyst", "concept", "director" }) do
+        local out = assert(llm.run_agent(agent, ctx, { job_id = 1 }))
+        ctx[agent] = out
+        assert(pipeline.save_agent_output(b.id, agent, out, "p"))
+    end
+    local architect = require "stages.architect"
+    t.ok(architect.run({ id = 1, attempt = 1, payload = { business_id = b.id } }))
+    local v1 = one("SELECT id, subdomain, claim_token, html_content FROM generated_sites WHERE business_id = $1", b.id)
+    assert(wm.db.query("UPDATE generated_sites SET status = 'preview' WHERE id = $1", v1.id))
+    -- A second architect job without `regenerate` changes nothing (as before).
+    t.ok(architect.run({ id = 2, attempt = 1, payload = { business_id = b.id } }))
+    t.eq(count("SELECT count(*) FROM generated_sites"), 1)
+    t.eq(request("POST", "/admin/sites/" .. v1.id .. "/regenerate", "editor", {}).status, 303)
+    local job = one("SELECT id, payload FROM jobs WHERE payload->>'regenerate' = $1", v1.id)
+    local calls = count("SELECT count(*) FROM llm_calls WHERE agent = 'architect'")
+    t.ok(architect.run({ id = job.id, attempt = 1, payload = job.payload }))
+    t.eq(count("SELECT count(*) FROM llm_calls WHERE agent = 'architect'"), calls + 1, "a fresh call")
+    local cur = one([[SELECT id, subdomain, claim_token, status, version, previous_version_id::text AS prev
+        FROM generated_sites WHERE id = $1]], v1.id)
+    t.eq({ cur.subdomain, cur.claim_token, cur.status, cur.version }, { v1.subdomain, v1.claim_token, "preview", 2 })
+    local old = one("SELECT subdomain, status, version, html_content, claim_token FROM generated_sites WHERE id = $1",
+        cur.prev)
+    t.eq({ old.subdomain, old.status, old.version, old.html_content, old.claim_token },
+         { v1.subdomain .. "--v1", "archived", 1, v1.html_content, wm.null })
+    t.eq(activity("site.version", v1.id).details.version, 2)
+    -- The dashboard lists the site once and shows both versions.
+    local list = get(t, "/admin/sites")
+    t.eq(select(2, list:gsub('<li class="card">', "")), 1)
+    local page = get(t, "/admin/sites/" .. v1.id)
+    t.match(page, "v1 → v2")
+    t.match(page, 'href="/admin/sites/' .. lit(cur.prev) .. '"')
+end
+
 return T

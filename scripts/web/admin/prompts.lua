@@ -44,8 +44,7 @@ local SHOW = [[
 <h2>Against the repository</h2>
 {{^repo}}<p class="empty">The repository has no {{p.section_name}} section{{#p.has_variant}} (variant {{p.variant}}){{/p.has_variant}} for {{p.agent_name}}: the next <code>wm prompts sync</code> retires it.</p>{{/repo}}
 {{#repo}}{{^hunks}}<p class="empty">The same as the repository's text.</p>{{/hunks}}
-{{#has_hunks}}<p class="muted">− the repository, + this version.</p>{{#hunks}}<pre class="diff">{{#lines}}<span class="{{cls}}">{{mark}} {{text}}</span>
-{{/lines}}</pre>{{/hunks}}{{/has_hunks}}{{/repo}}
+{{#has_hunks}}<p class="muted">− the repository, + this version.</p>{{#hunks}}<pre class="diff">{{#lines}}<span class="{{cls}}">{{mark}} {{text}}</span>{{/lines}}</pre>{{/hunks}}{{/has_hunks}}{{/repo}}
 <h2>Versions of {{p.agent_name}}.{{p.section_name}}</h2>
 <div class="scroll"><table><thead><tr><th class="num">Version</th><th>Variant</th><th>Active</th><th class="num">Weight</th><th class="num">Used</th><th class="num">Converted</th><th>Changed</th></tr></thead><tbody>
 {{#versions}}<tr><td class="num">{{#current}}{{version}} (shown){{/current}}{{^current}}<a href="/admin/prompts/{{id}}">{{version}}</a>{{/current}}</td><td>{{variant}}</td><td>{{#is_active}}yes{{/is_active}}{{^is_active}}no{{/is_active}}</td><td class="num">{{weight}}</td><td class="num">{{usage_count}}</td><td class="num">{{success_count}}</td><td>{{updated_at}}</td></tr>{{/versions}}

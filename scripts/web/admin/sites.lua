@@ -40,8 +40,7 @@ local SHOW = [[
 {{^prev}}<p class="empty">This is the first version: there is nothing earlier to compare with. Regenerate to make a new one.</p>{{/prev}}
 {{#prev}}{{^hunks}}<p class="empty">The visible text is the same as in v{{prev.version}} (the design may differ).</p>{{/hunks}}
 {{#has_hunks}}<p class="muted">{{stats.added}} lines added, {{stats.removed}} removed.</p>
-{{#hunks}}<pre class="diff">{{#lines}}<span class="{{cls}}">{{mark}} {{text}}</span>
-{{/lines}}</pre>{{/hunks}}{{/has_hunks}}{{/prev}}]]
+{{#hunks}}<pre class="diff">{{#lines}}<span class="{{cls}}">{{mark}} {{text}}</span>{{/lines}}</pre>{{/hunks}}{{/has_hunks}}{{/prev}}]]
 
 local STATUSES = { "draft", "preview", "live", "archived", "sold" }
 local PAGE = 48
