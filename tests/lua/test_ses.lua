@@ -510,4 +510,37 @@ function T.sns_failed_event_is_replayed_by_its_own_job(t)
     t.eq(one("SELECT status FROM campaigns WHERE id = $1", c.id).status, "bounced")
 end
 
+-- Production keeps mail.ses.sns_url_pattern's default: only https and
+-- sns.<region>.amazonaws.com, whatever else the URL tries.
+function T.sns_addresses_with_the_default_pattern(t)
+    local sns = require "lib.sns"
+    t.eq(wm.config.mail.ses.sns_url_pattern, "^https://sns%.[a-z0-9-]+%.amazonaws%.com/")
+    local cert = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem"
+    t.eq(sns.url_ok(cert, true), true)
+    t.eq(sns.url_ok("https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn="
+        .. "arn:aws:sns:eu-west-1:123456789012:t&Token=2336412f37f", false), true, "a SubscribeURL")
+    for _, url in ipairs({
+        cert:gsub("^https", "http"),
+        "https://sns.us-east-1.amazonaws.com.evil.test/SimpleNotificationService-1.pem",
+        "https://sns.us-east-1.amazonaws.com:8443/SimpleNotificationService-1.pem",
+        "https://sns.us-east-1.amazonaws.com@evil.test/SimpleNotificationService-1.pem",
+        "https://evil.test@sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem",
+        "https://evil.test/sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem",
+        "https://xsns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem",
+        "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem?x=.pem",
+        "https://sns.us-east-1.amazonaws.com/a/../../SimpleNotificationService-1.pem",
+        "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem.txt",
+        "https://sns.us-east-1.amazonaws.com\\@evil.test/SimpleNotificationService-1.pem",
+        "https://SNS.us-east-1.amazonaws.com/SimpleNotificationService-1.pem",
+        "//sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem",
+    }) do
+        t.eq(sns.url_ok(url, true), nil, url)
+    end
+    t.eq(sns.certificate("https://evil.test/SimpleNotificationService-1.pem"), nil, "never fetched")
+    t.config("mail", { ses = { sns_topics = " arn:aws:sns:us-east-1:1:a,arn:aws:sns:us-east-1:1:b " } })
+    t.eq(sns.topic_allowed("arn:aws:sns:us-east-1:1:b"), true)
+    t.eq(sns.topic_allowed("arn:aws:sns:us-east-1:1:c"), false)
+    t.eq(sns.topic_allowed("arn:aws:sns:us-east-1:1"), false, "no prefix match")
+end
+
 return T
