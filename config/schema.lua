@@ -178,6 +178,12 @@ return {
         ["portal.session_max"] = int(60),
         ["portal.resend_interval"] = int(0),
 
+        ["domains.dns_tries"] = int(1, 10),
+        ["domains.max_checks"] = int(1),
+        ["domains.dns_timeout"] = positive(),
+        ["domains.check_every"] = positive(),
+        ["domains.check_max_interval"] = positive(),
+
         ["recurrente.base_url"] = http_url,
         ["recurrente.timeout"] = positive(),
         ["recurrente.retries"] = int(0, 10),

@@ -398,6 +398,25 @@ return {
         -- per-installation secret (scripts/lib/svix.lua).
         webhook_secret = "",
     },
+    -- Customers' own domains (a TXT record proves control; scripts/domain/custom_domains.lua).
+    domains = {
+        -- DNS servers to ask ("ip[:port],..."); empty: the system's resolv.conf.
+        dns_servers = "",
+        -- Seconds per DNS try, and tries per lookup.
+        dns_timeout = 3,
+        dns_tries = 2,
+        -- Seconds before the second check of a pending domain; each later
+        -- wait doubles, up to check_max_interval. After max_checks checks
+        -- the claim is failed (the owner can ask for another check).
+        check_every = 60,
+        check_max_interval = 3600,
+        max_checks = 48,
+        -- What the owner points the domain at: a CNAME target (empty: the
+        -- host of sites.base_url) and, for apex domains, an A address (empty:
+        -- not offered).
+        cname_target = "",
+        a_address = "",
+    },
     -- The dashboard (/admin): its sessions and login throttling.
     admin = {
         -- Seconds a session lives without a request, and at most in all.

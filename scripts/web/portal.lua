@@ -172,7 +172,8 @@ local ACCOUNT = [[
 <p><strong>{{business}}</strong>{{#site_url}}: <a href="{{site_url}}">{{site_url}}</a>{{/site_url}}</p>
 <p>Plan: {{plan}}, {{price}} per month</p>
 <p>Status: <span class="status">{{status}}</span></p>
-{{#next_charge}}<p>Next charge: {{next_charge}}</p>
+{{#domain_link}}<p><a href="{{domain_link}}">{{#custom_domain}}Your domain: {{custom_domain}}{{/custom_domain}}{{^custom_domain}}Use your own domain{{/custom_domain}}</a></p>
+{{/domain_link}}{{#next_charge}}<p>Next charge: {{next_charge}}</p>
 {{/next_charge}}{{#online_until}}<p>No more charges. Your website stays online until {{online_until}}.</p>
 {{/online_until}}{{#site_paused}}<p>Your website shows a "paused" page until the payment goes through.</p>
 {{/site_paused}}{{#requested}}<p class="note">You asked to cancel on {{requested}}. We are waiting for the payment provider to confirm; this page shows it when it does.</p>
@@ -201,7 +202,7 @@ local function account_data(customer_id)
     end
     local subs
     subs, err, code = wm.db.query([[SELECT s.id, s.status, s.amount_cents, s.currency,
-            to_char(s.current_period_end, 'YYYY-MM-DD') AS period_end, g.subdomain, g.custom_domain,
+            to_char(s.current_period_end, 'YYYY-MM-DD') AS period_end, s.site_id, g.subdomain, g.custom_domain,
             g.paused_at IS NOT NULL AS site_paused, b.name AS business,
             (SELECT to_char(max(a.created_at), 'YYYY-MM-DD') FROM activity_log a WHERE a.entity_type = 'subscription'
                AND a.entity_id = s.id AND a.action = 'subscription.cancel_requested') AS requested
@@ -246,7 +247,9 @@ local function account_page(sess, status, extra)
                     next_charge = (s.status == "active" or s.status == "past_due") and nz(s.period_end),
                     online_until = s.status == "cancelled" and nz(s.period_end),
                     site_paused = s.site_paused == true and s.status ~= "cancelled",
-                    requested = requested, cancellable = live and not requested, csrf = sess.csrf }
+                    requested = requested, cancellable = live and not requested, csrf = sess.csrf,
+                    domain_link = live and nz(s.site_id) and ("/portal/domain?site=" .. s.site_id) or false,
+                    custom_domain = nz(s.custom_domain) }
     end
     local pays = {}
     for i, p in ipairs(d.payments) do
