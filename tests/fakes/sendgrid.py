@@ -9,7 +9,7 @@ IDLE_SECONDS (default 10) or until its parent goes away.
 POST /v3/mail/send (providers.md section 4.1):
   Authorization must be "Bearer API_KEY" (default "SG.test-key"), else 401 with
   SendGrid's error body. The JSON is checked as SendGrid does: personalizations
-  (1..1000, each with to[].email), from.email, a subject, content[] of
+  (1..1000, each with to[].email and no "," or ";" in a name), from.email, a subject, content[] of
   {type, value} with text/plain before text/html, headers with string values
   and none of the reserved names, custom_args string values within 10,000
   bytes; anything else is a 400 {"errors": [{"message", "field", "help"}]}.
@@ -67,6 +67,8 @@ def check(doc):
         if not isinstance(to, list) or not to or not all(isinstance(t, dict) and "@" in str(t.get("email", ""))
                                                          for t in to):
             return ("Does not contain a valid address.", "personalizations.%d.to" % i)
+        if any(c in str(t.get("name", "")) for t in to for c in ",;"):
+            return ("The to name field cannot contain ; or , characters.", "personalizations.%d.to" % i)
     frm = doc.get("from")
     if not isinstance(frm, dict) or "@" not in str(frm.get("email", "")):
         return ("The from object must be provided for every email send.", "from")

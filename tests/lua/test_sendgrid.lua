@@ -57,7 +57,7 @@ local function campaign(local_part)
     local gmb = "gmb-sg-" .. n .. "-" .. wm.crypto.random_token(4)
     local b = one([[INSERT INTO businesses (gmb_id, slug, name, email, rating, review_count, lead_status,
             website_status, qualification_score)
-        VALUES ($1, $1, $2, $3, 4.8, 50, 'qualified', 'generated', 80) RETURNING id]], gmb, "Shop " .. n, email)
+        VALUES ($1, $1, $2, $3, 4.8, 50, 'qualified', 'generated', 80) RETURNING id]], gmb, "Shop " .. n .. ", LLC", email)
     local s = one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status, claim_token)
         VALUES ($1, $2, '<!DOCTYPE html><title>x</title>', 'preview', $3) RETURNING id]], b.id,
         ("sg-" .. n .. "-" .. wm.crypto.random_token(3):lower():gsub("[^%w]", "x")), wm.crypto.random_token(12))
@@ -66,7 +66,7 @@ local function campaign(local_part)
         VALUES ($1, $2, 'Your site', $3, $4, $5, 'pending', 'sendgrid') RETURNING id]], b.id, s.id,
         wm.json.encode({ subject = "Your new website", preview_text = "A site", greeting = "Hi,",
                          paragraphs = { "We built you a website." }, cta_label = "See it", sign_off = "WebMagic" }),
-        "Shop " .. n, email)
+        "Shop " .. n .. ", LLC", email)
     return c.id, email, b.id
 end
 
@@ -108,6 +108,7 @@ function T.send_keeps_x_message_id_and_sends_the_parts(t)
     t.eq(c.email_provider, "sendgrid")
     local j = r.json
     t.eq(j.from.email, wm.config.mail.from_email)
+    t.eq(j.personalizations[1].to[1].name, "Shop " .. n .. " LLC", "no comma for SendGrid to refuse")
     t.eq(j.subject, "Your new website")
     t.eq(j.content[1].type, "text/plain")
     t.eq(j.content[2].type, "text/html")

@@ -38,9 +38,13 @@ local function cfg()
     return wm.config.sendgrid or {}
 end
 
+-- SendGrid has refused display names with commas or semicolons in them
+-- (not in providers.md; a business name like "Rivera & Sons, Inc." must
+-- not fail its email for good), so they become spaces.
 local function address(a)
     if type(a) == "table" then
-        return { email = a.email, name = (a.name ~= nil and a.name ~= "") and a.name or nil }
+        local name = type(a.name) == "string" and a.name:gsub("[,;]", " "):gsub("%s+", " "):match("^%s*(.-)%s*$")
+        return { email = a.email, name = (name and name ~= "") and name or nil }
     end
     return { email = a }
 end
@@ -78,9 +82,17 @@ end
 
 function _M.body(msg)
     local from = address(msg.from)
+    -- Headers as lib.mime takes them: a map, or a list of {name, value}.
     local headers = {}
-    for k, v in pairs(msg.headers or {}) do
-        headers[k] = tostring(v)
+    local given = msg.headers or {}
+    if given[1] ~= nil then
+        for _, h in ipairs(given) do
+            headers[h[1]] = tostring(h[2])
+        end
+    else
+        for k, v in pairs(given) do
+            headers[k] = tostring(v)
+        end
     end
     local rfc_mid
     if msg.campaign_id then
