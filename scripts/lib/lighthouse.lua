@@ -101,20 +101,35 @@ end
 
 -- ---- running ----
 
--- A counting semaphore: at most lighthouse.concurrency runs in this process.
-local running, waiters = 0, {}
+-- At most lighthouse.concurrency runs in this process. A slot is a lease
+-- that ends at release or, for a task cancelled while it ran (no Lua runs
+-- then), once the run's own timeout has passed: wm.exec has killed the
+-- browser by then, so the slot is free again rather than lost.
+local slots, waiters = {}, {}
 
-local function acquire()
-    while running >= math.max(1, cfg().concurrency) do
+local function acquire(timeout)
+    while true do
+        local now, used = wm.monotonic(), 0
+        for token, deadline in pairs(slots) do
+            if deadline < now then
+                slots[token] = nil
+            else
+                used = used + 1
+            end
+        end
+        if used < math.max(1, cfg().concurrency) then
+            local token = {}
+            slots[token] = now + timeout + 10
+            return token
+        end
         local ev = wm.event()
         waiters[#waiters + 1] = ev
-        ev:wait()
+        ev:wait(1)
     end
-    running = running + 1
 end
 
-local function release()
-    running = running - 1
+local function release(token)
+    slots[token] = nil
     local ev = table.remove(waiters, 1)
     if ev then
         ev:set()
@@ -131,14 +146,17 @@ local function live_page(site)
     if type(html) ~= "string" or html == "" then
         return nil, "no page to score"
     end
-    local url = site.subdomain and require("domain.sites").url(site.subdomain) or "http://127.0.0.1/"
+    -- Lighthouse checks that a Sitemap line is an absolute URL: none when
+    -- this host does not know the site's address.
+    local url = site.subdomain and require("domain.sites").url(site.subdomain)
+    local sitemap = type(url) == "string" and url:match("^https?://") and ("\nSitemap: " .. url .. "sitemap.xml\n") or ""
     local headers = {
         ["Content-Security-Policy"] = require("sites.render").csp(),
         ["X-Content-Type-Options"] = "nosniff",
         ["Referrer-Policy"] = "no-referrer",
         ["Cache-Control"] = "no-cache",
     }
-    return html, headers, "User-agent: *\nAllow: /\n\nSitemap: " .. url .. "sitemap.xml\n"
+    return html, headers, "User-agent: *\nAllow: /\n" .. sitemap
 end
 
 function _M.run(site, opts)
@@ -154,21 +172,22 @@ function _M.run(site, opts)
     local c = cfg()
     local form_factor = opts.form_factor or c.form_factor
     local input = wm.json.encode { html = html, headers = headers, robots = robots, form_factor = form_factor }
-    acquire()
+    local timeout = opts.timeout or c.timeout
+    local slot = acquire(timeout)
     local started = wm.monotonic()
     local r, err, partial = wm.exec {
         argv = { c.node, driver() },
         stdin = input,
         env = { CHROME_PATH = c.chromium, PATH = os.getenv("PATH") or "/usr/bin:/bin",
                 HOME = os.getenv("HOME") or "/tmp", TMPDIR = os.getenv("TMPDIR") or "/tmp" },
-        timeout = opts.timeout or c.timeout,
+        timeout = timeout,
         max_output = 64 * 1024 * 1024,
     }
     local seconds = wm.monotonic() - started
-    release()
+    release(slot)
     if not r then
         if err == "timeout" then
-            return nil, ("lighthouse took over %d s (killed)"):format(opts.timeout or c.timeout)
+            return nil, ("lighthouse took over %d s (killed)"):format(timeout)
         end
         return nil, "lighthouse: " .. tostring(err) .. (partial and partial.stderr and (": " .. partial.stderr) or "")
     end

@@ -1,0 +1,183 @@
+-- scripts/lib/lighthouse.lua: the sample it runs on, a real run on Debian's
+-- Chromium of a page rendered as live (SEO 100: no noindex, a robots.txt
+-- crawlers can read), what it records, and a timeout that kills node and
+-- the browser with it.
+local T = {}
+
+local lighthouse = require "lib.lighthouse"
+
+local function one(sql, ...)
+    return assert(wm.db.one(sql, ...))
+end
+
+local function live_page(name)
+    return assert(require("sites.render").render {
+        business = { name = name, slug = "lh-test", phone = "(512) 555-0100", city = "Austin", state = "TX",
+                     category = "plumber", rating = 4.7, review_count = 52, email = "hello@example.com" },
+        brief = { layout = "split" },
+        content = {
+            title = name .. " — Austin plumber", meta_description = "Family plumbers in Austin, TX, since 1998.",
+            hero = { headline = "Leaks fixed today", subheadline = "Family owned since 1998", cta_label = "Call us" },
+            sections = {
+                { kind = "services", heading = "What we do", items = {
+                    { title = "Emergency repairs", text = "Burst pipes and leaks, day or night, across Austin." },
+                    { title = "Water heaters", text = "Tank and tankless heaters installed and repaired." },
+                } },
+                { kind = "contact", heading = "Contact" },
+            },
+        },
+    })
+end
+
+local function site(t, variant_html, status)
+    local slug = "lh-" .. wm.crypto.random_token(4):lower():gsub("[^a-z0-9]", "x")
+    local b = one("INSERT INTO businesses (name, slug) VALUES ('LH Co', $1) RETURNING id", slug)
+    return one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status)
+        VALUES ($1, $2, $3, $4) RETURNING id, subdomain, html_content, status, business_id]],
+        b.id, slug, variant_html, status or "preview")
+end
+
+function T.should_run_samples_first_of_variant_one_in_n_and_changed_checks(t)
+    assert(require("wm.migrate").up())
+    t.config("lighthouse", { enabled = true, first_of_variant = true, sample_every = 20 })
+    local split = '<section class="wm-hero wm-hero-split" id="top">'
+    t.eq(lighthouse.variant(split), "hero-split")
+    t.eq(lighthouse.variant("<p>no hero</p>"), "other")
+
+    local a = site(t, split)
+    local yes, why = lighthouse.should_run(a)
+    t.eq(yes, true)
+    t.match(why, "first site of variant hero%-split")
+    -- Once the variant has a run, only the sample and changed checks.
+    assert(lighthouse.record(a.id, { variant = "hero-split", form_factor = "mobile", seconds = 1, score = 97,
+        scores = { performance = 97, accessibility = 100, best_practices = 100, seo = 100 }, report = { x = 1 } }))
+    -- Ids chosen by their first 8 hex digits: 20 (0x14) is in the one-in-20
+    -- sample, 21 is not.
+    local picked = { id = "00000014-0000-4000-8000-000000000000", html_content = split }
+    local skipped = { id = "00000015-0000-4000-8000-000000000000", html_content = split }
+    t.eq(lighthouse.should_run(picked), true)
+    t.eq(lighthouse.should_run(skipped), false)
+    skipped.checks_changed = true
+    t.eq(lighthouse.should_run(skipped), true, "cheap checks changed")
+    t.config("lighthouse", { sample_every = 1 })
+    skipped.checks_changed = nil
+    t.eq(lighthouse.should_run(skipped), true, "sample_every = 1: every site")
+    t.config("lighthouse", { sample_every = 0 })
+    t.eq(lighthouse.should_run(picked), false, "sample_every = 0: the firsts only")
+    t.eq(lighthouse.should_run { id = picked.id, html_content = '<section class="wm-hero wm-hero-band"' }, true,
+        "another variant's first")
+    t.config("lighthouse", { enabled = false })
+    t.eq(lighthouse.should_run(picked), false, "disabled")
+
+    -- record: the run and its report kept, the seed's column the lowest.
+    local row = one("SELECT lighthouse_score FROM generated_sites WHERE id = $1", a.id)
+    t.eq(row.lighthouse_score, 97)
+    local run = one("SELECT seo, best_practices, report FROM lighthouse_runs WHERE site_id = $1", a.id)
+    t.eq(run.seo, 100)
+    t.eq(run.report, { x = 1 })
+end
+
+local function need_lighthouse(t)
+    local ok, why = lighthouse.available()
+    if not ok then
+        t.skip(why)
+    end
+end
+
+function T.run_scores_the_page_as_live_and_records_it(t)
+    assert(require("wm.migrate").up())
+    need_lighthouse(t)
+    local html = live_page("Lighthouse Plumbing")
+    t.ok(not html:find("noindex", 1, true), "rendered as live")
+    local s = site(t, html, "live")
+    -- wm test gives a test 120 s: a machine so loaded that one run takes
+    -- longer says nothing about the page.
+    local r, err = lighthouse.score(s, { timeout = 100 })
+    if not r and err:match("took over") then
+        t.skip("Lighthouse took over 100 s on this machine (load): " .. err)
+    end
+    t.ok(r, "lighthouse ran: " .. tostring(err))
+    local lost = {}
+    for _, f in ipairs(r.failed) do
+        lost[#lost + 1] = f.category .. "/" .. f.id
+    end
+    -- SEO, accessibility and best practices do not depend on the machine's
+    -- load; performance does (a busy CI host), so it is only reported.
+    t.eq(r.scores.seo, 100, "SEO; lost: " .. table.concat(lost, ", "))
+    t.eq(r.scores.accessibility, 100, "accessibility; lost: " .. table.concat(lost, ", "))
+    t.eq(r.scores.best_practices, 100, "best practices; lost: " .. table.concat(lost, ", "))
+    t.ok(r.scores.performance >= 0 and r.scores.performance <= 100)
+    local low = math.min(r.scores.performance, r.scores.accessibility, r.scores.best_practices, r.scores.seo)
+    t.eq(r.score, low, "the lowest of the four")
+    t.eq(r.variant, "hero-split")
+    t.eq(r.report.finalDisplayedUrl:match("^http://127%.0%.0%.1:%d+/$") ~= nil, true)
+    t.eq(r.report.audits["is-crawlable"].score, 1, "no noindex, robots.txt allows")
+    t.eq(r.report.audits["robots-txt"].score, 1, "robots.txt read through the page's CSP")
+
+    local row = one("SELECT lighthouse_score FROM generated_sites WHERE id = $1", s.id)
+    t.eq(row.lighthouse_score, low)
+    local run = one([[SELECT performance, seo, score, report->'categories'->'seo'->>'score' AS seo_raw
+        FROM lighthouse_runs WHERE id = $1]], r.run_id)
+    t.eq(run.seo, 100)
+    t.eq(run.seo_raw, "1", "the whole report is stored")
+
+    -- The preview of the same page (noindex, banner) is not what is scored:
+    -- scored as it is, it loses SEO, which is why run() renders as live.
+    local preview = assert(require("sites.render").render {
+        business = { name = "Lighthouse Plumbing", slug = "lh-test", city = "Austin", state = "TX" },
+        content = { title = "Lighthouse Plumbing", meta_description = "Plumbers in Austin." },
+        preview = { banner = true },
+    })
+    local p, perr = lighthouse.run({ html = preview }, { timeout = 100 })
+    if not p and perr:match("took over") then
+        t.skip("Lighthouse took over 100 s on this machine (load): " .. perr)
+    end
+    t.ok(p, perr)
+    t.ok(p.scores.seo < 100, "a preview's noindex costs SEO: " .. p.scores.seo)
+end
+
+-- A run that outlives its timeout is killed with its whole process group:
+-- node and every Chromium process it started (found by a marker in their
+-- environment, which children inherit).
+function T.timeout_kills_node_and_the_browser(t)
+    need_lighthouse(t)
+    local marker = "wm-lh-test-" .. wm.crypto.random_token(6):lower()
+    t.config("lighthouse", { chromium = "/usr/bin/chromium" })
+    local exec = wm.exec
+    wm.exec = function(o)
+        o.env.WM_LH_MARKER = marker
+        return exec(o)
+    end
+    t.defer(function() wm.exec = exec end)
+    local started = wm.monotonic()
+    local r, err = lighthouse.run({ html = live_page("Slow Co") }, { timeout = 8 })
+    wm.exec = exec
+    t.eq(r, nil)
+    t.match(err, "took over 8 s %(killed%)")
+    t.ok(wm.monotonic() - started < 15, "returned soon after the timeout")
+    local function survivors()
+        local n = 0
+        for pid in (wm.exec { argv = { "sh", "-c", "ls /proc | grep -E '^[0-9]+$'" } }).stdout:gmatch("%d+") do
+            local env = wm.fs.read_file("/proc/" .. pid .. "/environ")
+            if env and env:find(marker, 1, true) then
+                n = n + 1
+            end
+        end
+        return n
+    end
+    t.wait_for("no process left with the marker", function() return survivors() == 0 end, 10)
+end
+
+function T.unavailable_says_why(t)
+    t.config("lighthouse", { chromium = "/nonexistent/chromium" })
+    local ok, why = lighthouse.available()
+    t.eq(ok, false)
+    t.match(why, "Chromium is not at /nonexistent/chromium")
+    local r, err = lighthouse.run { html = "<!DOCTYPE html><title>x</title>" }
+    t.eq(r, nil)
+    t.match(err, "Chromium is not at")
+    t.config("lighthouse", { chromium = "/usr/bin/chromium", dir = "/nonexistent/lh" })
+    t.match(select(2, lighthouse.available()), "npm's lighthouse is not installed in /nonexistent/lh")
+end
+
+return T
