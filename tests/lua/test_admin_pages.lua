@@ -231,6 +231,17 @@ function T.coverage_map_table_and_controls_by_role(t)
     t.eq(request("POST", "/admin/coverage/" .. hou .. "/cooldown", "editor", { days = "5" }).status, 409)
     t.eq(one("SELECT status FROM coverage_grid WHERE id = $1", hou).status, "paused")
     t.eq(request("POST", "/admin/coverage/" .. odd .. "/pause", "editor", {}).status, 303)
+    -- Pages of 100 cells, in the order asked for.
+    assert(wm.db.query([[INSERT INTO coverage_grid (state, city, industry, population)
+        SELECT 'OH', 'Columbus', 'trade ' || i, 1000 + i FROM generate_series(1, 120) i]]))
+    local p1 = get(t, "/admin/coverage?state=OH&sort=population&dir=asc")
+    t.match(p1, "Cells 1–100")
+    t.match(p1, "trade 1</td>")
+    t.match(p1, 'href="/admin/coverage%?state=OH&amp;sort=population&amp;dir=asc&amp;page=2">Next')
+    local p2 = get(t, "/admin/coverage?state=OH&sort=population&dir=asc&page=2")
+    t.match(p2, "Cells 101–120")
+    t.match(p2, "trade 101</td>")
+    t.no_match(p2, "trade 100</td>")
 end
 
 -- ---- Sites --------------------------------------------------------------------------------------------

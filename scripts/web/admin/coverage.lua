@@ -59,7 +59,7 @@ for _, s in ipairs(STATUS) do
 end
 
 -- Albers equal-area conic for the contiguous US (parallels 29.5 and 45.5,
--- origin 37.5 N 96 W), in map units; y grows southwards as SVG's does.
+-- origin 37.5 N 96 W), in map units, y northwards.
 local rad = math.pi / 180
 local N = (math.sin(29.5 * rad) + math.sin(45.5 * rad)) / 2
 local C = math.cos(29.5 * rad) ^ 2 + 2 * N * math.sin(29.5 * rad)
@@ -67,21 +67,22 @@ local RHO0 = math.sqrt(C - 2 * N * math.sin(37.5 * rad)) / N
 local function albers(lon, lat)
     local rho = math.sqrt(C - 2 * N * math.sin(lat * rad)) / N
     local theta = N * (lon + 96) * rad
-    return rho * math.sin(theta), -(RHO0 - rho * math.cos(theta))
+    return rho * math.sin(theta), RHO0 - rho * math.cos(theta)
 end
 
 local W, H, PAD = 960, 600, 12
 local minx, miny, maxx, maxy = math.huge, math.huge, -math.huge, -math.huge
 for i = 1, #OUTLINE, 2 do
     local x, y = albers(OUTLINE[i], OUTLINE[i + 1])
-    minx, maxx, miny, maxy = math.min(minx, x), math.max(maxx, x), math.min(miny, -y), math.max(maxy, -y)
+    minx, maxx, miny, maxy = math.min(minx, x), math.max(maxx, x), math.min(miny, y), math.max(maxy, y)
 end
 local SCALE = math.min((W - 2 * PAD) / (maxx - minx), (H - 2 * PAD) / (maxy - miny))
 H = math.floor((maxy - miny) * SCALE + 2 * PAD + 0.5)
 
+-- SVG coordinates of a point (SVG's y grows southwards).
 local function place(lon, lat)
     local x, y = albers(lon, lat)
-    return PAD + (x - minx) * SCALE, PAD + (-y - miny) * SCALE
+    return PAD + (x - minx) * SCALE, PAD + (maxy - y) * SCALE
 end
 
 local OUTLINE_PATH
@@ -123,7 +124,7 @@ local TEMPLATE = [[
 <form method="post" action="/admin/coverage/{{id}}/priority"><input type="hidden" name="csrf" value="{{csrf}}"><input type="number" name="priority" value="{{priority}}" min="-1000" max="1000" aria-label="Priority" class="tiny"><button type="submit" class="alt">Set</button></form>
 {{#coolable}}<form method="post" action="/admin/coverage/{{id}}/cooldown"><input type="hidden" name="csrf" value="{{csrf}}"><input type="number" name="days" value="{{cooldown_days}}" min="1" max="3650" aria-label="Days" class="tiny"><button type="submit" class="alt">Cool down</button></form>{{/coolable}}</td>{{/can_edit}}</tr>{{/rows}}
 </tbody></table></div>
-{{#more}}<p class="muted">Showing the first {{limit}} cells; filter to see the others.</p>{{/more}}{{/has_rows}}]]
+<p class="pager"><span class="muted">Cells {{first}}–{{last}}</span>{{#prev_page}} <a class="button alt" href="{{prev_page}}">← Previous</a>{{/prev_page}}{{#next_page}} <a class="button alt" href="{{next_page}}">Next →</a>{{/next_page}}</p>{{/has_rows}}]]
 
 local COLUMNS = {
     { key = "state", label = "State", sql = "state" },
@@ -143,7 +144,7 @@ for _, c in ipairs(COLUMNS) do
     SORT[c.key] = c
 end
 
-local LIMIT = 1000
+local PAGE = 100
 
 local function text(v)
     return (type(v) == "string" and v ~= "") and v or nil
@@ -153,8 +154,8 @@ local function urlencode(v)
     return (tostring(v):gsub("[^%w_.~-]", function(c) return ("%%%02X"):format(c:byte()) end))
 end
 
--- The query string of the current filters with `sort`/`dir` replaced.
-local function link(f, sort, dir)
+-- The query string of the current filters with `sort`/`dir` (and `page`) replaced.
+local function link(f, sort, dir, page)
     local parts = {}
     for _, k in ipairs({ "status", "state", "city", "industry" }) do
         if f[k] then
@@ -163,6 +164,9 @@ local function link(f, sort, dir)
     end
     parts[#parts + 1] = "sort=" .. sort
     parts[#parts + 1] = "dir=" .. dir
+    if page and page > 1 then
+        parts[#parts + 1] = "page=" .. page
+    end
     return "/admin/coverage?" .. table.concat(parts, "&")
 end
 
@@ -229,6 +233,7 @@ wm.route("GET", "/admin/coverage", function(req)
     local f = { status = text(q.status), state = text(q.state), city = text(q.city), industry = text(q.industry) }
     local col = SORT[q.sort] or SORT.priority
     local dir = (q.dir == "asc" or q.dir == "desc") and q.dir or (col.num and "desc" or "asc")
+    local page = math.max(1, math.min(1000, math.floor(tonumber(q.page) or 1)))
     local counts = assert(wm.db.query("SELECT coalesce(status, 'pending') AS status, count(*)::int AS n FROM coverage_grid GROUP BY 1"))
     local by, total = {}, 0
     for _, c in ipairs(counts) do
@@ -244,14 +249,16 @@ wm.route("GET", "/admin/coverage", function(req)
             coalesce(priority, 0) AS priority, coalesce(population, 0) AS population, coalesce(lead_count, 0) AS lead_count,
             coalesce(qualified_count, 0) AS qualified_count, coalesce(site_count, 0) AS site_count,
             coalesce(conversion_count, 0) AS conversion_count,
-            coalesce(to_char(last_scraped_at, 'YYYY-MM-DD HH24:MI'), '–') AS last_scraped,
+            coalesce(to_char(last_scraped_at, 'YYYY-MM-DD'), '–') AS last_scraped,
             CASE WHEN status = 'cooldown' THEN to_char(cooldown_until, 'YYYY-MM-DD') ELSE '' END AS cooldown_until
         FROM coverage_grid
         WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR state ILIKE $2)
           AND ($3::text IS NULL OR city ILIKE $3) AND ($4::text IS NULL OR industry ILIKE '%%' || $4 || '%%')
-        ORDER BY %s %s NULLS LAST, state, city, industry LIMIT $5]]):format(col.sql, dir),
-        f.status, f.state, f.city, f.industry, LIMIT + 1))
-    local more = #rows > LIMIT
+        ORDER BY %s %s NULLS LAST, state, city, industry, id LIMIT $5 OFFSET $6]]):format(col.sql, dir),
+        f.status, f.state, f.city, f.industry, PAGE + 1, (page - 1) * PAGE))
+    -- (A grid is thousands of cells at most: OFFSET pages are cheap here,
+    -- and keep every column sortable.)
+    local more = #rows > PAGE
     if more then
         rows[#rows] = nil
     end
@@ -282,7 +289,10 @@ wm.route("GET", "/admin/coverage", function(req)
     return view.page(req, "Coverage", TEMPLATE, {
         counts = cards, cells_total = total > 0 and total or nil, dots = map, cities_placed = #map,
         unplaced = unplaced, outline = OUTLINE_PATH, w = W, h = H,
-        legend = STATUS, rows = rows, has_rows = #rows > 0, more = more, limit = LIMIT, can_edit = can_edit,
+        legend = STATUS, rows = rows, has_rows = #rows > 0, can_edit = can_edit,
+        prev_page = page > 1 and link(f, col.key, dir, page - 1) or nil,
+        next_page = more and link(f, col.key, dir, page + 1) or nil,
+        first = (page - 1) * PAGE + 1, last = (page - 1) * PAGE + #rows,
         columns = columns, statuses = statuses,
         filtered = (f.status or f.state or f.city or f.industry) and true or nil,
         f = { state = f.state or "", city = f.city or "", industry = f.industry or "", sort = col.key, dir = dir },
