@@ -197,6 +197,11 @@ wm.route("POST", "/hooks/sendgrid-inbound/:token", function(req)
     if not f then
         return answer(400, { error = err })
     end
+    if f.email and not f.headers then
+        -- "POST the raw, full MIME message" is on: this reads the parsed form only.
+        wm.log.warn("sendgrid inbound: a raw MIME post; turn off 'POST the raw, full MIME message' in Inbound Parse")
+        return answer(400, { error = "raw MIME posts are not read; use the parsed form" })
+    end
     local res, terr = receive_inbound(f)
     if not res then
         error(terr, 0)

@@ -462,6 +462,9 @@ function T.inbound_needs_its_secret_path(t)
     t.eq(inbound(base, mail(email, nil, "hi"), "wrong-token-0123456789abcdef").status, 404)
     wm.config.sendgrid.inbound_token = "short"
     t.eq(inbound(base, mail(email, nil, "hi"), "short").status, 404, "a short token is no secret")
+    wm.config.sendgrid.inbound_token = TOKEN
+    t.eq(inbound(base, { email = "From: " .. email .. "\r\n\r\nhi", to = "x@y", envelope = "{}" }).status, 400,
+         "the raw form is refused, not half read")
     t.eq(count("SELECT count(*)::int AS n FROM mail_replies"), before)
 end
 
