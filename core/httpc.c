@@ -507,7 +507,10 @@ static size_t header_cb(char *ptr, size_t size, size_t nitems, void *ud)
 }
 
 /* The SMTP payload: curl asks for it only after the server's 354 to DATA,
- * and a 0 tells it the payload is complete (it then sends the final dot). */
+ * and a 0 tells it the payload is complete (it then sends the final dot).
+ * "all" as soon as the last byte is handed over: with CURLOPT_INFILESIZE
+ * curl need not ask again for the 0 once it has read that many bytes (a
+ * message over one read buffer), and the relay may then have it all. */
 static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
 {
     wm_httpc_req_t *r = ud;
@@ -516,10 +519,8 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
     if (n > 0) {
         memcpy(buf, r->body + r->upload_off, n);
         r->upload_off += n;
-        r->data_sent = WM_HTTPC_DATA_STARTED;
-    } else {
-        r->data_sent = WM_HTTPC_DATA_ALL;
     }
+    r->data_sent = r->upload_off >= r->body_len ? WM_HTTPC_DATA_ALL : WM_HTTPC_DATA_STARTED;
     return n;
 }
 

@@ -9,6 +9,7 @@
 -- campaign 'sending' (`wm campaigns stuck`), never a second email.
 local providers = require "lib.providers"
 local email = require "lib.email"
+local dkim = require "lib.dkim"
 local campaigns = require "domain.campaigns"
 local outcome = require "lib.outcome"
 local ratelimit = require "lib.ratelimit"
@@ -78,12 +79,6 @@ local function claim(campaign_id)
 end
 
 local function message(c)
-    -- A DKIM set-up that cannot sign is the operator's to fix: the campaign
-    -- waits (released, retried) instead of failing in the provider.
-    local _, dkim_err = require("lib.dkim").config()
-    if dkim_err then
-        return nil, dkim_err
-    end
     local mcfg = wm.config.mail
     local composer = wm.json.decode(c.email_body) or {}
     return email.render {
@@ -116,6 +111,14 @@ return {
             return outcome.snooze(wait)
         elseif not waited then
             return outcome.retry("mail rate limit: " .. tostring(wait))
+        end
+        -- A DKIM set-up that cannot sign is the operator's to fix: the
+        -- campaign waits, pending, without spending attempts (never sent
+        -- unsigned, never failed in the provider).
+        local _, dkim_err = dkim.config()
+        if dkim_err then
+            wm.log.warn("mail waits: " .. dkim_err, { campaign_id = job.payload.campaign_id })
+            return outcome.snooze(300)
         end
         local what, c = claim(job.payload.campaign_id)
         if what == nil then
