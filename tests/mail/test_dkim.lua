@@ -202,8 +202,13 @@ function T.send_stage_signs_or_waits(t)
             lead_status, website_status, qualification_score)
         VALUES ('gmb-dkim', 'dkim-shop', 'Müller & Söhne', 'owner@shop.test', 4.8, 50, 'qualified', 'generated', 80)
         RETURNING id]]))
-    local s = assert(wm.db.one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status, claim_token)
-        VALUES ($1, 'dkim-shop', '<!DOCTYPE html><title>x</title>', 'preview', 'claim-dkim') RETURNING id]], b.id))
+    -- With its screenshot (the seed's column), which the email shows.
+    t.config("sites", { base_url = "https://app.webmagic.example" })
+    local shot = "https://app.webmagic.example/screenshots/dkim-shop/desktop.png"
+    local s = assert(wm.db.one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status, claim_token,
+            screenshot_desktop_url)
+        VALUES ($1, 'dkim-shop', '<!DOCTYPE html><title>x</title>', 'preview', 'claim-dkim', $2) RETURNING id]],
+        b.id, shot))
     local c = assert(wm.db.one([[INSERT INTO campaigns (business_id, site_id, subject_line, email_body, business_name,
             recipient_email, status, email_provider)
         VALUES ($1, $2, 'Your site', $3, 'Müller & Söhne', 'owner@shop.test', 'pending', 'outbox') RETURNING id]],
@@ -232,6 +237,8 @@ function T.send_stage_signs_or_waits(t)
     local eml = assert(wm.fs.read_file(var .. "/outbox/" .. files[1]))
     t.match(eml, "^DKIM%-Signature: ")
     t.eq(verify(t, { eml }), { true })
+    local decoded = eml:gsub("=\r\n", ""):gsub("=3D", "=")
+    t.ok(decoded:find('<img src="' .. shot .. '" width="504" height="315"', 1, true), "the screenshot in the HTML part")
 end
 
 return T
