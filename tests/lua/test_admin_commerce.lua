@@ -219,7 +219,7 @@ function T.long_lists_page_by_keyset(t)
     while path do
         pages = pages + 1
         local body = request(path, { cookie = s.token }).body
-        for id in body:gmatch('<tr><td>2026%-01%-01 00:00:00</td>') do
+        for id in body:gmatch('<tr><td class="nowrap">2026%-01%-01 00:00:00</td>') do
             seen[#seen + 1] = id
         end
         path = body:match('<a class="button alt" href="([^"]+)">More')

@@ -23,7 +23,7 @@ local TEMPLATE = [[
 {{#bad_id}}<p class="flash err" role="alert">The entity id must be a uuid like 0f8e…-…; it was ignored.</p>{{/bad_id}}
 {{^rows}}<p class="empty">{{#filtered}}Nothing matches these filters. <a href="/admin/activity">Show all</a>.{{/filtered}}{{^filtered}}No activity yet. Every change of state (a lead qualified, a site built, an email sent, a payment, a staff action) is recorded here.{{/filtered}}</p>{{/rows}}
 {{#has_rows}}<div class="scroll"><table>]] .. listing.THEAD .. [[<tbody>
-{{#rows}}<tr><td>{{at}}</td><td><a href="{{action_href}}"><code>{{action}}</code></a></td>
+{{#rows}}<tr><td class="nowrap">{{at}}</td><td><a href="{{action_href}}"><code>{{action}}</code></a></td>
 <td>{{#entity_href}}<a href="{{entity_href}}">{{entity_type}}</a>{{/entity_href}}{{^entity_href}}{{entity_type}}{{/entity_href}}{{#entity_id}} <a class="muted" href="/admin/activity?entity_id={{entity_id}}" title="{{entity_id}}">{{short_id}}</a>{{/entity_id}}</td>
 <td><a href="{{actor_href}}">{{actor}}</a></td>
 <td>{{#details}}<details><summary>{{summary}}</summary><pre>{{details}}</pre></details>{{/details}}</td></tr>{{/rows}}

@@ -53,13 +53,13 @@ local SHOW = [[
 <h2>Payments</h2>
 {{^pays}}<p class="empty">No payment recorded.</p>{{/pays}}
 {{#has_pays}}<div class="scroll"><table><thead><tr><th>Paid</th><th>Type</th><th>Status</th><th class="num">Amount</th><th class="num">Fee</th><th class="num">Net</th><th>Card</th><th></th></tr></thead><tbody>
-{{#pays}}<tr><td>{{paid_at}}</td><td>{{payment_type}}</td><td><span class="pill {{status}}">{{status}}</span></td><td class="num">{{amount}}</td><td class="num">{{fee}}</td><td class="num">{{net}}</td><td>{{card}}</td>
+{{#pays}}<tr><td class="nowrap">{{paid_at}}</td><td>{{payment_type}}</td><td><span class="pill {{status}}">{{status}}</span></td><td class="num">{{amount}}</td><td class="num">{{fee}}</td><td class="num">{{net}}</td><td>{{card}}</td>
 <td class="actions">{{#refundable}}<a class="button alt" href="/admin/payments/{{id}}/refund">Refund…</a>{{/refundable}}</td></tr>{{/pays}}
 </tbody></table></div>{{/has_pays}}
 <h2>Activity</h2>
 {{^activity}}<p class="empty">None.</p>{{/activity}}
 {{#has_activity}}<div class="scroll"><table><thead><tr><th>When</th><th>Action</th><th>By</th></tr></thead><tbody>
-{{#activity}}<tr><td>{{at}}</td><td><code>{{action}}</code></td><td>{{actor}}</td></tr>{{/activity}}
+{{#activity}}<tr><td class="nowrap">{{at}}</td><td><code>{{action}}</code></td><td>{{actor}}</td></tr>{{/activity}}
 </tbody></table></div>
 <p><a href="/admin/activity?entity_id={{c.id}}">All activity of this customer →</a></p>{{/has_activity}}]]
 

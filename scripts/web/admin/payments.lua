@@ -28,7 +28,7 @@ local TEMPLATE = [[
 </section>{{/has_totals}}
 {{^rows}}<p class="empty">{{#filtered}}No payment matches these filters. <a href="/admin/payments">Show all</a>.{{/filtered}}{{^filtered}}No payments yet. They are recorded when the payment provider's webhooks arrive at <code>/hooks/recurrente</code> (see Webhooks).{{/filtered}}</p>{{/rows}}
 {{#has_rows}}<div class="scroll"><table>]] .. listing.THEAD .. [[<tbody>
-{{#rows}}<tr><td>{{at}}</td><td><a href="/admin/customers/{{customer_id}}">{{email}}</a></td><td>{{payment_type}}</td>
+{{#rows}}<tr><td class="nowrap">{{at}}</td><td><a href="/admin/customers/{{customer_id}}">{{email}}</a></td><td>{{payment_type}}</td>
 <td><span class="pill {{status}}">{{status}}</span></td><td class="num">{{amount}}</td><td class="num">{{fee}}</td><td class="num">{{net}}</td><td>{{card}}</td></tr>{{/rows}}
 </tbody></table></div>
 {{#next}}<p><a class="button alt" href="{{next}}">More payments →</a></p>{{/next}}{{/has_rows}}]]

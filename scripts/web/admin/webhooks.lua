@@ -21,7 +21,7 @@ local LIST = [[
 {{#has_counts}}<p class="muted">{{#counts}}<a href="/admin/webhooks?status={{status}}"><span class="pill {{status}}">{{status}} {{n}}</span></a> {{/counts}}</p>{{/has_counts}}
 {{^rows}}<p class="empty">{{#filtered}}No event matches these filters. <a href="/admin/webhooks">Show all</a>.{{/filtered}}{{^filtered}}No webhook events yet. Point the payment provider's webhook at <code>{{hook_url}}</code> (with the offline provider, paying a checkout sends them).{{/filtered}}</p>{{/rows}}
 {{#has_rows}}<div class="scroll"><table>]] .. listing.THEAD .. [[<tbody>
-{{#rows}}<tr><td><a href="/admin/webhooks/{{id}}">#{{id}}</a></td><td>{{received_at}}</td><td><code>{{event_type}}</code></td>
+{{#rows}}<tr><td><a href="/admin/webhooks/{{id}}">#{{id}}</a></td><td class="nowrap">{{received_at}}</td><td><code>{{event_type}}</code></td>
 <td><span class="pill {{status}}">{{status}}</span></td><td class="num">{{attempts}}</td><td class="err">{{error}}</td></tr>{{/rows}}
 </tbody></table></div>
 {{#next}}<p><a class="button alt" href="{{next}}">More events →</a></p>{{/next}}{{/has_rows}}]]
@@ -30,16 +30,16 @@ local SHOW = [[
 <p><a href="/admin/webhooks">← Webhook events</a></p>
 <section class="cards">
 <div class="card"><div class="label">Status</div><div class="value small"><span class="pill {{e.status}}">{{e.status}}</span></div></div>
-<div class="card"><div class="label">Type</div><div class="value small"><code>{{e.event_type}}</code></div></div>
 <div class="card"><div class="label">Received</div><div class="value small">{{e.received_at}}</div></div>
 <div class="card"><div class="label">Processed</div><div class="value small">{{e.processed_at}}</div></div>
 <div class="card"><div class="label">Attempts</div><div class="value small">{{e.attempts}}</div></div>
 </section>
-<p class="muted">{{e.provider}} event <code>{{e.event_id}}</code>{{#e.waiting_for}} · waiting for <code>{{e.waiting_for}}</code>{{/e.waiting_for}}</p>
+<p><code>{{e.event_type}}</code> <span class="muted">from {{e.provider}}, event <code>{{e.event_id}}</code></span>{{#e.waiting_for}} · waiting for <code>{{e.waiting_for}}</code>{{/e.waiting_for}}</p>
 {{#e.error}}<h2>Error</h2><pre>{{e.error}}</pre>{{/e.error}}
 {{#can_replay}}<form method="post" action="/admin/webhooks/{{e.id}}/replay"><input type="hidden" name="csrf" value="{{csrf}}">
 <button type="submit" data-confirm="Apply this event again?">Replay</button> <span class="muted">applies a failed or pending event again; an applied event is never applied twice</span></form>{{/can_replay}}
-<h2>Body</h2><pre>{{body}}</pre>]]
+<h2>Body <small class="muted">as received</small></h2><pre>{{e.body}}</pre>
+{{#pretty}}<details><summary>Formatted</summary><pre>{{pretty}}</pre></details>{{/pretty}}]]
 
 local SORTS = {
     newest = { after = "($4::bigint IS NULL OR id < $4::bigint)", order = "id DESC" },
@@ -96,13 +96,14 @@ wm.route("GET", "/admin/webhooks", function(req)
         head = listing.headers("/admin/webhooks", f, KEYS, COLUMNS, f.sort) })
 end, { role = "viewer" })
 
--- The body as stored, re-indented when it is JSON (the raw text otherwise).
-local function readable(body)
+-- The body re-indented when it is JSON (keys in the decoder's order, so the
+-- page shows the raw body too), else nil.
+local function formatted(body)
     local doc = wm.json.decode(body)
     if type(doc) == "table" then
         return wm.json.encode(doc, { pretty = true })
     end
-    return body
+    return nil
 end
 
 local function id_of(req)
@@ -120,7 +121,7 @@ wm.route("GET", "/admin/webhooks/:id", function(req)
     if not e then
         return view.not_found(req)
     end
-    return view.page(req, "Webhook event #" .. e.id, SHOW, { e = e, body = readable(e.body),
+    return view.page(req, "Webhook event #" .. e.id, SHOW, { e = e, pretty = formatted(e.body) or false,
         can_replay = view.can(req, "admin") and (e.status == "failed" or e.status == "pending") })
 end, { role = "viewer" })
 
