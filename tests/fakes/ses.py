@@ -53,11 +53,6 @@ import threading
 import time
 import urllib.parse
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
-
 from fakeserver import CountingHandler, Server, publish_and_serve
 
 STATE = {"active": 0, "last": time.monotonic(), "queue": [], "sent": [], "sends": 0,
@@ -70,7 +65,19 @@ NOTIFICATION_FIELDS = ["Message", "MessageId", "Subject", "Timestamp", "TopicArn
 CONFIRMATION_FIELDS = ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]
 
 
+# The certificate is made after the port is published (importing
+# cryptography and an RSA key take seconds on a loaded machine, longer than
+# a test waits for the port); the SNS routes wait for it.
+CERT = {}
+CERT_READY = threading.Event()
+
+
 def make_cert():
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    from cryptography.x509.oid import NameOID
+
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.fake.amazonaws.test")])
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -79,10 +86,14 @@ def make_cert():
             .not_valid_before(now - datetime.timedelta(days=1))
             .not_valid_after(now + datetime.timedelta(days=30))
             .sign(key, hashes.SHA256()))
-    return key, cert.public_bytes(serialization.Encoding.PEM)
+    CERT.update(key=key, pem=cert.public_bytes(serialization.Encoding.PEM), padding=padding, hashes=hashes)
+    CERT_READY.set()
 
 
-KEY, CERT_PEM = make_cert()
+def cert():
+    if not CERT_READY.wait(120):
+        raise RuntimeError("no certificate")
+    return CERT
 
 
 def string_to_sign(msg):
@@ -177,7 +188,7 @@ class Handler(CountingHandler):
         if self.command == "GET" and url.path == CERT_PATH:
             with LOCK:
                 STATE["cert_fetches"] += 1
-            return self.reply(200, CERT_PEM, "application/x-x509-ca-cert")
+            return self.reply(200, cert()["pem"], "application/x-x509-ca-cert")
         if self.command == "GET" and url.path == "/":
             q = dict(urllib.parse.parse_qsl(url.query))
             if q.get("Action") != "ConfirmSubscription" or not q.get("Token") or not q.get("TopicArn"):
@@ -198,8 +209,9 @@ class Handler(CountingHandler):
             msg = json.loads(body)
             port = self.server.server_address[1]
             msg.setdefault("SigningCertURL", "http://127.0.0.1:%d%s" % (port, CERT_PATH))
-            digest = hashes.SHA1() if str(msg.get("SignatureVersion", "1")) == "1" else hashes.SHA256()
-            sig = KEY.sign(string_to_sign(msg), padding.PKCS1v15(), digest)
+            c = cert()
+            digest = c["hashes"].SHA1() if str(msg.get("SignatureVersion", "1")) == "1" else c["hashes"].SHA256()
+            sig = c["key"].sign(string_to_sign(msg), c["padding"].PKCS1v15(), digest)
             msg["Signature"] = base64.b64encode(sig).decode()
             return self.reply(200, msg)
         if self.command == "GET" and url.path == "/_fake/sent":
@@ -254,6 +266,7 @@ def main():
     if len(args) > 4:
         CONF["region"] = args[4]
     srv = Server(("127.0.0.1", 0), Handler)
+    threading.Thread(target=make_cert, daemon=True).start()
     publish_and_serve(srv, str(srv.server_address[1]), port_file, idle, STATE, LOCK)
 
 
