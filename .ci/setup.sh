@@ -15,7 +15,7 @@ libcurl4-openssl-dev libcjson-dev libsodium-dev libhttp-parser-dev zlib1g-dev li
 libc-ares-dev postgresql postgresql-client ca-certificates chromium nodejs npm"
 if [ "${1:-}" = "--test" ]; then
     pkgs="$pkgs clang libclang-rt-14-dev python3 procps postfix python3-aiosmtpd python3-dkim
-spamassassin dnsmasq-base caddy"
+spamassassin dnsmasq-base caddy python3-pil"
 fi
 
 missing=""

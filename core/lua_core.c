@@ -4,6 +4,7 @@
 #include "codec.h"
 #include "crypto.h"
 #include "dns.h"
+#include "image.h"
 #include "json.h"
 #include "log.h"
 #include "proc.h"
@@ -258,6 +259,7 @@ int wm_lua_core_open(lua_State *L)
     wm_proc_lua_register(L);
     wm_fs_lua_register(L);
     wm_dns_lua_register(L);
+    wm_image_lua_register(L);
 
     static const luaL_Reg funcs[] = {
         {"on_signal", l_on_signal},       {"list_dir", l_list_dir},

@@ -35,6 +35,11 @@ local wm = {
     text = {
         utf8_clean = core.utf8_clean,
     },
+    -- clean(bytes[, max_pixels]) -> {type = "png"|"jpeg"|"webp", width=, height=,
+    --   data = the file without its metadata, removed = n} | nil, err (core/image.c)
+    image = {
+        clean = core.image_clean,
+    },
     -- query(name, "TXT"|"A", {servers = "ip[:port],...", timeout = s, tries = n})
     --   -> records (A: addresses, with .canonical) | nil, err
     dns = {

@@ -3,9 +3,10 @@
 #
 # The main build need not be clang: this configures a separate clang build
 # in BUILD_DIR (cmake -DCMAKE_C_COMPILER=clang -DWM_FUZZ=ON), builds only the
-# fuzz_http target there (kept between runs, so a second run rebuilds only
-# what changed), then runs 20000 inputs from the seed corpus
-# tests/fuzz/corpus/http. New inputs go to BUILD_DIR/scratch (emptied first,
+# fuzz targets there (kept between runs, so a second run rebuilds only
+# what changed), then runs 20000 inputs through each of fuzz_http and
+# fuzz_image from its seed corpus tests/fuzz/corpus/<http|image>. New inputs
+# go to BUILD_DIR/scratch-<name> (emptied first,
 # never the seed folder); a crashing input is written to
 # BUILD_DIR/artifacts/ and the script exits non-zero. UBSan findings stop the
 # run too (halt_on_error), as do AddressSanitizer reports and leaks.
@@ -51,25 +52,27 @@ if [ ! -f "$cache" ] || ! grep -qx "WM_FUZZ:BOOL=ON" "$cache" ||
         >"$dir/configure.log" 2>&1 || { cat "$dir/configure.log" >&2; fail "cmake configure failed"; }
 fi
 start=$(date +%s)
-cmake --build "$dir" --target fuzz_http -j"$(nproc 2>/dev/null || echo 2)" >"$dir/build.log" 2>&1 ||
-    { tail -50 "$dir/build.log" >&2; fail "building fuzz_http failed (full log: $dir/build.log)"; }
-echo "fuzz smoke: fuzz_http built in $(($(date +%s) - start)) s"
-bin="$dir/tests/fuzz_http"
-[ -x "$bin" ] || fail "$bin was not built"
+cmake --build "$dir" --target fuzz_http fuzz_image -j"$(nproc 2>/dev/null || echo 2)" >"$dir/build.log" 2>&1 ||
+    { tail -50 "$dir/build.log" >&2; fail "building the fuzz targets failed (full log: $dir/build.log)"; }
+echo "fuzz smoke: fuzz_http and fuzz_image built in $(($(date +%s) - start)) s"
 
-scratch="$dir/scratch"
-artifacts="$dir/artifacts"
-rm -rf "$scratch"
-mkdir -p "$scratch" "$artifacts"
-log="$dir/fuzz.log"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
-status=0
-"$bin" -runs="$runs" -max_len=4096 -timeout=25 -artifact_prefix="$artifacts/" \
-    "$scratch" "$src/tests/fuzz/corpus/http" >"$log" 2>&1 || status=$?
-if [ "$status" -ne 0 ] || grep -q -e "runtime error:" -e "ERROR: AddressSanitizer" -e "ERROR: LeakSanitizer" "$log"; then
-    tail -80 "$log" >&2
-    ls -l "$artifacts" >&2 || true
-    fail "fuzz_http exited with $status (full log: $log; reproduce: $bin $artifacts/<file>)"
-fi
-grep -E "^Done [0-9]+ runs" "$log" || true
-echo "fuzz smoke: ok ($(ls "$scratch" | wc -l) new inputs in $scratch)"
+for name in http image; do
+    bin="$dir/tests/fuzz_$name"
+    [ -x "$bin" ] || fail "$bin was not built"
+    scratch="$dir/scratch-$name"
+    artifacts="$dir/artifacts"
+    rm -rf "$scratch"
+    mkdir -p "$scratch" "$artifacts"
+    log="$dir/fuzz-$name.log"
+    status=0
+    "$bin" -runs="$runs" -max_len=4096 -timeout=25 -artifact_prefix="$artifacts/" \
+        "$scratch" "$src/tests/fuzz/corpus/$name" >"$log" 2>&1 || status=$?
+    if [ "$status" -ne 0 ] || grep -q -e "runtime error:" -e "ERROR: AddressSanitizer" -e "ERROR: LeakSanitizer" "$log"; then
+        tail -80 "$log" >&2
+        ls -l "$artifacts" >&2 || true
+        fail "fuzz_$name exited with $status (full log: $log; reproduce: $bin $artifacts/<file>)"
+    fi
+    grep -E "^Done [0-9]+ runs" "$log" || true
+    echo "fuzz smoke: fuzz_$name ok ($(ls "$scratch" | wc -l) new inputs in $scratch)"
+done
