@@ -275,7 +275,9 @@ end
 -- address emailed, the checkout and the subscription stay valid) and takes
 -- the new page with version + 1; the page it had is kept as an archived
 -- copy (subdomain "<subdomain>--v<n>", never served) that previous_version_id
--- points to. Joins the caller's transaction. -> {id, version, previous_version_id}
+-- points to (built when that version was; deployed and sold only as the
+-- row itself, so counts of deployments and sales do not see it twice).
+-- Joins the caller's transaction. -> {id, version, previous_version_id}
 function _M.new_version(id, html, builder_prompt)
     local site, err = one([[SELECT id, subdomain, version FROM generated_sites
         WHERE id = $1 AND status <> 'archived' FOR UPDATE]], id)
@@ -289,7 +291,7 @@ function _M.new_version(id, html, builder_prompt)
             updated_at)
         SELECT business_id, left(subdomain, 80) || '--v' || coalesce(version, 1), NULL, html_content, css_content,
             js_content, design_brief, builder_prompt, version, previous_version_id, 'archived', screenshot_desktop_url,
-            screenshot_mobile_url, screenshot_thumb_url, assets_urls, lighthouse_score, load_time_ms, created_at, deployed_at, sold_at, now()
+            screenshot_mobile_url, screenshot_thumb_url, assets_urls, lighthouse_score, load_time_ms, created_at, NULL, NULL, now()
         FROM generated_sites WHERE id = $1 RETURNING id]], id)
     if not copy then
         return nil, err
@@ -297,7 +299,8 @@ function _M.new_version(id, html, builder_prompt)
     local row
     row, err = one([[UPDATE generated_sites SET html_content = $2, builder_prompt = $3, version = coalesce(version, 1) + 1,
             previous_version_id = $4, screenshot_desktop_url = NULL, screenshot_mobile_url = NULL,
-            screenshot_thumb_url = NULL, lighthouse_score = NULL, load_time_ms = NULL, updated_at = now()
+            screenshot_thumb_url = NULL, lighthouse_score = NULL, load_time_ms = NULL, created_at = now(),
+            updated_at = now()
         WHERE id = $1 RETURNING id, version, previous_version_id]], id, html, builder_prompt, copy.id)
     if not row then
         return nil, err

@@ -42,7 +42,8 @@ function _M.recount_grid(grid_id)
             lead_count = (SELECT count(*) FROM businesses b WHERE b.coverage_grid_id = g.id),
             qualified_count = (SELECT count(*) FROM businesses b
                                WHERE b.coverage_grid_id = g.id AND b.qualified_at IS NOT NULL),
-            site_count = (SELECT count(*) FROM generated_sites s JOIN businesses b ON b.id = s.business_id
+            -- (a business's site counts once, whatever its versions)
+            site_count = (SELECT count(DISTINCT s.business_id) FROM generated_sites s JOIN businesses b ON b.id = s.business_id
                           WHERE b.coverage_grid_id = g.id),
             conversion_count = (SELECT count(*) FROM businesses b
                                 WHERE b.coverage_grid_id = g.id AND b.contact_status = 'purchased'),

@@ -29,8 +29,8 @@ local SHOW = [[
 <div class="card"><div class="label">Size</div><div class="value small">{{size}}</div></div>
 <div class="card"><div class="label">Built</div><div class="value small">{{s.created}}</div></div>
 </section>
-{{#can_edit}}<p class="actions">{{#regenerable}}<form method="post" action="/admin/sites/{{s.id}}/regenerate"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" data-confirm="Build this site again with the architect? The current version is kept.">Regenerate</button></form>{{/regenerable}}
-{{#archivable}} <form method="post" action="/admin/sites/{{s.id}}/archive"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="alt" data-confirm="Archive this site? It will no longer be served.">Archive</button></form>{{/archivable}}</p>{{/can_edit}}
+{{#can_edit}}<div class="actions">{{#regenerable}}<form method="post" action="/admin/sites/{{s.id}}/regenerate"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" data-confirm="Build this site again with the architect? The current version is kept.">Regenerate</button></form>{{/regenerable}}
+{{#archivable}} <form method="post" action="/admin/sites/{{s.id}}/archive"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="alt" data-confirm="Archive this site? It will no longer be served.">Archive</button></form>{{/archivable}}</div>{{/can_edit}}
 <iframe class="site-frame" sandbox="" src="/admin/sites/{{s.id}}/html" title="The site, version {{s.version}}" loading="lazy"></iframe>
 <h2>Versions</h2>
 <div class="scroll"><table><thead><tr><th>Version</th><th>Status</th><th>Built</th><th class="num">Size</th><th></th></tr></thead><tbody>
