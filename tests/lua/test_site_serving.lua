@@ -315,8 +315,10 @@ function T.served_from_memory_and_a_change_is_seen_within_max_age(t)
         t.eq(get().body, html)
     end
     local queries, took = wm.db.stats().queries - before, wm.monotonic() - started
-    -- One lookup per serve_max_age at most, where there was one per request.
-    t.ok(queries <= math.ceil(took) + 1, ("%d queries for 200 requests in %.2f s"):format(queries, took))
+    -- One lookup per serve_max_age at most, where there was one per request
+    -- (a live site's lookup is two queries: the row, then whether it is
+    -- paused; the server's health check pings every 2 s).
+    t.ok(queries <= 3 * (math.ceil(took) + 1), ("%d queries for 200 requests in %.2f s"):format(queries, took))
 
     -- A notification lost: the row changes with its triggers off
     -- (session_replication_role = replica), so only the age bound can show it.
