@@ -65,6 +65,7 @@ local LAYOUT = [[<!DOCTYPE html>
 <meta name="robots" content="noindex">
 <title>{{title}} · WebMagic admin</title>
 <link rel="stylesheet" href="/static/admin.css">
+<link rel="icon" href="data:,">
 <script src="/static/admin.js" defer></script>
 </head><body>
 {{#user}}<header class="top"><a class="brand" href="/admin/">WebMagic</a>
