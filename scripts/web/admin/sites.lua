@@ -42,7 +42,7 @@ local SHOW = [[
 {{#has_hunks}}<p class="muted">{{stats.added}} lines added, {{stats.removed}} removed.</p>
 {{#hunks}}<pre class="diff">{{#lines}}<span class="{{cls}}">{{mark}} {{text}}</span>{{/lines}}</pre>{{/hunks}}{{/has_hunks}}{{/prev}}]]
 
-local STATUSES = { "draft", "preview", "live", "archived", "sold" }
+local STATUSES = { "draft", "held", "preview", "live", "archived", "sold" }
 local PAGE = 48
 
 local function text(v)
