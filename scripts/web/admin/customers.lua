@@ -35,11 +35,10 @@ local SHOW = [[
 <pre>{{link}}</pre></div>{{/link}}
 <section class="cards">
 <div class="card"><div class="label">Status</div><div class="value small"><span class="pill {{c.status}}">{{c.status}}</span></div></div>
-<div class="card"><div class="label">Email</div><div class="value small">{{c.email}}</div></div>
 <div class="card"><div class="label">Lifetime value</div><div class="value small">{{ltv}}</div></div>
 <div class="card"><div class="label">Customer since</div><div class="value small">{{c.since}}</div></div>
 </section>
-<p class="muted">{{#c.phone}}Phone {{c.phone}} · {{/c.phone}}{{#c.business_id}}Business: <a href="/admin/leads/{{c.business_id}}">{{c.business_name}}</a> · {{/c.business_id}}Provider id {{c.provider_id}}</p>
+<p>{{c.email}}{{#c.phone}} · {{c.phone}}{{/c.phone}} <span class="muted">· {{#c.business_id}}business <a href="/admin/leads/{{c.business_id}}">{{c.business_name}}</a> · {{/c.business_id}}provider id {{c.provider_id}}</span></p>
 {{#can_admin}}<form method="post" action="/admin/customers/{{c.id}}/portal-link" class="inline"><input type="hidden" name="csrf" value="{{csrf}}">
 <button type="submit" class="alt">Make a portal sign-in link</button></form>{{/can_admin}}
 <h2>Subscriptions</h2>
