@@ -189,7 +189,7 @@ function T.every_composed_email_scores_at_most_1(t)
     local res = assert(wm.exec {
         argv = { "sh", "-c", 'exec "$0" --mbox -L -t -p "$HOME/user_prefs" < "$1"', sa, home .. "/samples.mbox" },
         env = { HOME = home, PATH = os.getenv("PATH"), LANG = "C.UTF-8" },
-        timeout = 240, max_output = 64 * 1024 * 1024,
+        timeout = 500, max_output = 64 * 1024 * 1024,
     })
     t.eq(res.code, 0, res.stderr)
 
