@@ -177,6 +177,7 @@ return {
         ["portal.session_idle"] = int(60),
         ["portal.session_max"] = int(60),
         ["portal.resend_interval"] = int(0),
+        ["tickets.per_customer_per_day"] = int(1),
 
         ["domains.dns_tries"] = int(1, 10),
         ["domains.max_checks"] = int(1),

@@ -40,6 +40,10 @@ return {
         workers = 1,
         max_header_bytes = 16384,
         max_body_bytes = 1048576,
+        -- Path prefixes that take bodies up to upload_max_body_bytes instead
+        -- (forms with pictures); refused over it before routing (413).
+        upload_paths = { "/portal/support/" },
+        upload_max_body_bytes = 16777216,
         max_connections = 10000,
         -- Seconds to receive a request's headers (from its first byte,
         -- however slowly they trickle), and to keep an idle keep-alive
@@ -381,6 +385,14 @@ return {
         session_max = 43200,
         -- Seconds between two new links a customer may ask for.
         resend_interval = 300,
+    },
+    -- Support tickets: customers' change requests (scripts/domain/tickets.lua).
+    tickets = {
+        -- Requests one customer may send from the portal in 24 hours.
+        per_customer_per_day = 10,
+        -- A proposed version goes live without waiting for approval (the
+        -- benchmark; never in production: the customer approves).
+        auto_approve = false,
     },
     -- Recurrente (providers.payments = "recurrente"). The keys come from
     -- WM_RECURRENTE_PUBLIC_KEY and WM_RECURRENTE_SECRET_KEY (pk_test_/sk_test_

@@ -179,6 +179,14 @@ function _M.build_messages(ctx)
     if type(ctx.feedback) == "table" and #ctx.feedback > 0 then
         data[#data + 1] = { name = "quality_feedback", value = wm.json.array(ctx.feedback) }
     end
+    -- A support ticket's change to a live page: the page as it is and the
+    -- operations to make (the customer's request, already interpreted).
+    if type(ctx.edit) == "table" then
+        data[#data + 1] = { name = "current_page", value = ctx.edit.current }
+        data[#data + 1] = { name = "requested_changes", value = wm.json.array(ctx.edit.operations or {}) }
+        return common.data_message(data, "Write the page's content as the JSON object now: the current page "
+            .. "with the requested changes made, every other field unchanged.")
+    end
     return common.data_message(data, "Write the page's content as the JSON object now.")
 end
 

@@ -2,7 +2,7 @@
 -- each agent's template and default sections); the database holds what is
 -- live (prompt_templates, prompt_settings), versioned and A/B weighted.
 --
---   prompts.AGENTS                      the five agent names, in pipeline order
+--   prompts.AGENTS                      the agents: the five of the pipeline, in order, then support (tickets)
 --   prompts.agent(name) -> module       (raises on an unknown name)
 --   prompts.check_agent(module)         raises when a module is inconsistent
 --   prompts.sync() -> report | nil, err
@@ -54,7 +54,7 @@ local gsub, match, format, sub = string.gsub, string.match, string.format, strin
 
 local _M = { _VERSION = "0.1" }
 
-_M.AGENTS = { "analyst", "concept", "director", "architect", "email_composer" }
+_M.AGENTS = { "analyst", "concept", "director", "architect", "email_composer", "support" }
 
 local KNOWN = {}
 for _, n in ipairs(_M.AGENTS) do

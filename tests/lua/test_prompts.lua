@@ -82,8 +82,8 @@ function T.sync_is_idempotent(t)
     local n_settings = count("SELECT count(*) AS n FROM prompt_settings")
     local n_templates = count("SELECT count(*) AS n FROM prompt_templates")
     local n_versions = count("SELECT count(*) AS n FROM prompt_template_versions")
-    t.eq(n_templates, 5)
-    t.eq(n_versions, 5)
+    t.eq(n_templates, #prompts.AGENTS)
+    t.eq(n_versions, #prompts.AGENTS)
     local before = snapshot()
     local tpl_before = assert(wm.db.query("SELECT agent_name, updated_at::text AS u FROM prompt_templates ORDER BY 1"))
 
@@ -426,8 +426,8 @@ function T.unsynced_database_syncs_on_first_use(t)
         local ok, a, err = tasks[i]:wait()
         t.ok(ok and a, "task " .. i .. ": " .. tostring(err))
     end
-    t.eq(count("SELECT count(*) AS n FROM prompt_templates"), 5)
-    t.eq(count("SELECT count(*) AS n FROM prompt_template_versions"), 5)
+    t.eq(count("SELECT count(*) AS n FROM prompt_templates"), #prompts.AGENTS)
+    t.eq(count("SELECT count(*) AS n FROM prompt_template_versions"), #prompts.AGENTS)
 end
 
 function T.cli_sync_ls_show(t)

@@ -32,7 +32,7 @@ local sub = string.sub
 local _M = { _VERSION = "0.1", name = "offline" }
 
 local AUTHORS = {}
-for _, agent in ipairs { "analyst", "concept", "director", "architect", "email_composer" } do
+for _, agent in ipairs { "analyst", "concept", "director", "architect", "email_composer", "support" } do
     AUTHORS[agent] = require("providers.llm.offline." .. agent).answer
     _M[agent] = AUTHORS[agent]
 end

@@ -70,6 +70,15 @@ function _M.answer(ctx)
     local concept = common.output(ctx.concept) or answer_concept(ctx)
     local brief = common.output(ctx.director) or answer_director(ctx)
     local order = type(brief.sections) == "table" and brief.sections or { "services", "about", "contact" }
+    -- A support ticket's edit: the sections it asks to add are written too.
+    if type(ctx.edit) == "table" and type(ctx.edit.operations) == "table" then
+        order = { unpack(order) }
+        for _, op in ipairs(ctx.edit.operations) do
+            if op.kind == "add_section" and type(op.section_kind) == "string" then
+                order[#order + 1] = op.section_kind
+            end
+        end
+    end
     local rt = facts.rating_text(f)
     local strengths = type(analyst.strengths) == "table" and analyst.strengths or {}
     local food = t.key == "bakery" or t.key == "restaurant"

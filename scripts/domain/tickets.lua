@@ -1,0 +1,320 @@
+-- Support tickets: the one home of support_tickets.status.
+--
+--   open -> in_progress            the interpret_ticket job took it
+--   in_progress -> awaiting_approval   a proposed version is built (propose)
+--   in_progress -> needs_person    the request is not one code can do safely
+--   awaiting_approval -> completed the customer or staff approved: it is live
+--   awaiting_approval -> in_progress   approved, but the live version moved
+--                                  on since the proposal was built: rebuilt
+--                                  on the current one, to approve again
+--   open | awaiting_approval | needs_person -> rejected
+--   needs_person -> completed      staff made the change by hand (resolve)
+--
+-- Every transition names its from-states in its UPDATE, so two hosts (or a
+-- customer and staff) deciding at once cannot both win; each writes an
+-- activity row in the same transaction. A proposed version is a
+-- generated_sites row with status 'proposed' (never served); approval makes
+-- its page the site's next version through domain.sites.new_version and
+-- writes what it was rendered from to the site's stored inputs (the
+-- architect's output, the palette, the business's contact details), so a
+-- later re-render (sites.mark_live) keeps the change.
+local activity = require "lib.activity"
+local sites = require "domain.sites"
+
+local one, run = wm.db.run_one, wm.db.run
+
+local _M = {}
+
+_M.STATUSES = { "open", "in_progress", "awaiting_approval", "needs_person", "completed", "rejected" }
+
+local MAX_TEXT = 5000
+
+local function cfg()
+    return wm.config.tickets or {}
+end
+
+-- create{site_id=, text=[, customer_id=][, actor_type="customer"|"user", actor_id=]}
+-- -> ticket row | nil, reason (in words for the person filing it) | nil, err.
+-- customer_id, when given, must hold a subscription for the site (the
+-- portal); staff filing for a customer give only the site. The customer's
+-- own requests are limited to tickets.per_customer_per_day.
+-- Joins the caller's transaction (the interpretation job and the
+-- acknowledgement email are enqueued in it).
+function _M.create(t)
+    local text = type(t.text) == "string" and wm.text.utf8_clean(t.text):gsub("^%s+", ""):gsub("%s+$", "") or ""
+    if text == "" then
+        return nil, "Say what you would like changed."
+    end
+    if #text > MAX_TEXT then
+        return nil, ("Please keep the request under %d characters."):format(MAX_TEXT)
+    end
+    local site, err = one([[SELECT g.id, g.status, s.customer_id FROM generated_sites g
+        JOIN subscriptions s ON s.site_id = g.id
+        WHERE g.id = $1 AND ($2::uuid IS NULL OR s.customer_id = $2::uuid)
+        ORDER BY s.created_at DESC LIMIT 1]], t.site_id, t.customer_id or wm.null)
+    if not site then
+        return nil, err or "There is no such website on this account."
+    end
+    if site.status ~= "live" and site.status ~= "sold" then
+        return nil, "This website is not live, so it cannot be changed."
+    end
+    local actor_type = t.actor_type or "customer"
+    if actor_type == "customer" then
+        local limit = cfg().per_customer_per_day or 10
+        local n
+        n, err = one([[SELECT count(*)::int AS n FROM support_tickets
+            WHERE customer_id = $1 AND created_by_type = 'customer' AND created_at > now() - interval '1 day']],
+            site.customer_id)
+        if not n then
+            return nil, err
+        end
+        if n.n >= limit then
+            return nil, ("You have sent %d requests in the last day, our limit. Please wait a little before "
+                .. "sending another, or reply to our last email."):format(n.n)
+        end
+    end
+    local row
+    row, err = one([[INSERT INTO support_tickets (customer_id, site_id, request_text, status, created_by_type, created_by)
+        VALUES ($1, $2, $3, 'open', $4, $5) RETURNING *]], site.customer_id, site.id, text, actor_type,
+        t.actor_id or wm.null)
+    if not row then
+        return nil, err
+    end
+    assert(activity.log("ticket.opened", "ticket", row.id, { site = site.id, bytes = #text }, actor_type, t.actor_id))
+    assert(wm.jobs.enqueue("interpret_ticket", { id = row.id }, { unique_key = "interpret_ticket:" .. row.id }))
+    assert(wm.jobs.enqueue("ticket_email", { id = row.id, kind = "received" },
+        { unique_key = "ticket_email:received:" .. row.id }))
+    return row
+end
+
+function _M.get(id)
+    return wm.db.one("SELECT * FROM support_tickets WHERE id = $1", id)
+end
+
+-- A ticket of this customer's, or nil: another customer's is as absent as none.
+function _M.for_customer(customer_id, id)
+    return wm.db.one("SELECT * FROM support_tickets WHERE id = $1 AND customer_id = $2", id, customer_id)
+end
+
+-- list{customer_id=, site_id=, status=, limit=} newest first, with the
+-- site's address and the business's name.
+function _M.list(f)
+    f = f or {}
+    return wm.db.query([[SELECT t.id, t.status, t.request_text, t.ai_interpretation, t.created_at, t.updated_at,
+            t.resolved_at, t.customer_id, t.site_id, g.subdomain, b.name AS business, c.email AS customer_email,
+            extract(epoch FROM now() - t.created_at)::int AS age_s
+        FROM support_tickets t JOIN generated_sites g ON g.id = t.site_id JOIN businesses b ON b.id = g.business_id
+        JOIN customers c ON c.id = t.customer_id
+        WHERE ($1::uuid IS NULL OR t.customer_id = $1::uuid) AND ($2::uuid IS NULL OR t.site_id = $2::uuid)
+          AND ($3::text IS NULL OR t.status = $3::text)
+        ORDER BY t.created_at DESC LIMIT $4]], f.customer_id or wm.null, f.site_id or wm.null, f.status or wm.null,
+        f.limit or 100)
+end
+
+-- open | in_progress -> in_progress (the job took it; a retried job takes it again).
+function _M.start(id)
+    local row, err = one([[UPDATE support_tickets SET status = 'in_progress', updated_at = now()
+        WHERE id = $1 AND status IN ('open', 'in_progress') RETURNING *]], id)
+    if row then
+        assert(activity.log("ticket.in_progress", "ticket", id, {}))
+    end
+    return row, err
+end
+
+-- in_progress -> needs_person, with what was understood and why.
+function _M.needs_person(id, interpretation, operations, reason)
+    local row, err = one([[UPDATE support_tickets SET status = 'needs_person', ai_interpretation = coalesce($2, ai_interpretation),
+            operations = coalesce($3::jsonb, operations), needs_person_reason = $4, updated_at = now()
+        WHERE id = $1 AND status = 'in_progress' RETURNING *]], id, interpretation or wm.null,
+        operations and wm.json.array(operations) or wm.null, reason)
+    if row then
+        assert(activity.log("ticket.needs_person", "ticket", id, { reason = reason }))
+    end
+    return row, err
+end
+
+local function archive_proposal(proposal_id)
+    if proposal_id and proposal_id ~= wm.null then
+        assert(run([[UPDATE generated_sites SET status = 'archived', updated_at = now()
+            WHERE id = $1 AND status = 'proposed']], proposal_id))
+    end
+end
+
+-- propose(id, p): in_progress -> awaiting_approval with a proposed version.
+-- p = {base_version=, html=, builder_prompt=, interpretation=, operations=,
+-- changes = {sentence...}, inputs = {content=, dna=, dna_changed=,
+-- business_changed=}}. The site row is locked: when its version is no
+-- longer p.base_version, nothing is written and the answer is nil, "stale"
+-- (the caller builds again on the current version). Joins the caller's
+-- transaction.
+function _M.propose(id, p)
+    local t, err = one("SELECT * FROM support_tickets WHERE id = $1 AND status = 'in_progress' FOR UPDATE", id)
+    if not t then
+        return nil, err or "the ticket is not in progress"
+    end
+    local site
+    site, err = one([[SELECT id, business_id, subdomain, coalesce(version, 1) AS version FROM generated_sites
+        WHERE id = $1 AND status IN ('live', 'sold') FOR UPDATE]], t.site_id)
+    if not site then
+        return nil, err or "the site is not live"
+    end
+    if site.version ~= p.base_version then
+        return nil, "stale"
+    end
+    archive_proposal(t.proposed_site_id)
+    local proposal
+    proposal, err = one([[INSERT INTO generated_sites (business_id, subdomain, html_content, design_brief, builder_prompt,
+            version, previous_version_id, status)
+        SELECT business_id, left(subdomain, 70) || '--t' || left(md5(random()::text), 12), $2, design_brief, $3,
+            $4, id, 'proposed'
+        FROM generated_sites WHERE id = $1 RETURNING id, version]], site.id, p.html, p.builder_prompt or wm.null,
+        site.version + 1)
+    if not proposal then
+        return nil, err
+    end
+    local inputs = { content = p.inputs.content, dna = p.inputs.dna_changed and p.inputs.dna or nil,
+                     business = p.inputs.business_changed }
+    local row
+    row, err = one([[UPDATE support_tickets SET status = 'awaiting_approval', ai_interpretation = $2,
+            operations = $3::jsonb, ai_changes_made = $4, proposed_site_id = $5, base_version = $6,
+            proposed_inputs = $7::jsonb, needs_person_reason = NULL, updated_at = now()
+        WHERE id = $1 RETURNING *]], id, p.interpretation, wm.json.array(p.operations),
+        table.concat(p.changes, "\n"), proposal.id, site.version, inputs)
+    if not row then
+        return nil, err
+    end
+    assert(activity.log("ticket.proposed", "ticket", id, { proposal = proposal.id, version = proposal.version,
+                                                           changes = wm.json.array(p.changes) }))
+    assert(wm.jobs.enqueue("ticket_email", { id = id, kind = "ready", version = proposal.version },
+        { unique_key = "ticket_email:ready:" .. id .. ":" .. proposal.id }))
+    return row
+end
+
+-- Writes what the approved page was rendered from to the site's stored
+-- inputs, in the caller's transaction.
+local function store_inputs(site, inputs)
+    if type(inputs) ~= "table" then
+        return
+    end
+    if inputs.content then
+        assert(run([[UPDATE agent_outputs SET output = $3::jsonb WHERE business_id = $1 AND agent = $2]],
+            site.business_id, "architect", inputs.content))
+    end
+    if inputs.dna then
+        assert(run("UPDATE businesses SET creative_dna = $2::jsonb, updated_at = now() WHERE id = $1",
+            site.business_id, inputs.dna))
+    end
+    local b = inputs.business
+    if type(b) == "table" then
+        assert(run([[UPDATE businesses SET phone = coalesce($2, phone), email = coalesce($3, email),
+                address = coalesce($4, address), updated_at = now() WHERE id = $1]], site.business_id,
+            b.phone or wm.null, b.email or wm.null, b.address or wm.null))
+    end
+end
+
+-- approve(id, actor_type, actor_id[, note]): awaiting_approval -> completed,
+-- the proposed page live as the site's next version (the old one archived
+-- by sites.new_version). When the live version is no longer the one the
+-- proposal was built on, the ticket goes back to in_progress and is
+-- rebuilt: -> nil, "stale" (the customer approves the rebuilt one).
+-- -> {ticket = row, version = n} | nil, reason. Joins the caller's transaction.
+function _M.approve(id, actor_type, actor_id, note)
+    local t, err = one("SELECT * FROM support_tickets WHERE id = $1 AND status = 'awaiting_approval' FOR UPDATE", id)
+    if not t then
+        return nil, err or "the ticket is not waiting for approval"
+    end
+    local site
+    site, err = one([[SELECT id, business_id, coalesce(version, 1) AS version FROM generated_sites
+        WHERE id = $1 AND status IN ('live', 'sold') FOR UPDATE]], t.site_id)
+    if not site then
+        return nil, err or "the site is not live"
+    end
+    if site.version ~= t.base_version then
+        assert(run([[UPDATE support_tickets SET status = 'in_progress', rebuilds = rebuilds + 1, updated_at = now()
+            WHERE id = $1]], id))
+        archive_proposal(t.proposed_site_id)
+        assert(activity.log("ticket.rebuild", "ticket", id, { base = t.base_version, live = site.version },
+            actor_type, actor_id))
+        assert(wm.jobs.enqueue("interpret_ticket", { id = id, rebuild = true },
+            { unique_key = "interpret_ticket:" .. id }))
+        return nil, "stale"
+    end
+    local proposal
+    proposal, err = one("SELECT id, html_content, builder_prompt FROM generated_sites WHERE id = $1 AND status = 'proposed'",
+        t.proposed_site_id)
+    if not proposal then
+        return nil, err or "the proposed version is gone"
+    end
+    store_inputs(site, t.proposed_inputs ~= wm.null and t.proposed_inputs or nil)
+    local v
+    v, err = sites.new_version(site.id, proposal.html_content,
+        proposal.builder_prompt ~= wm.null and proposal.builder_prompt or nil)
+    if not v then
+        return nil, err
+    end
+    archive_proposal(proposal.id)
+    local row
+    row, err = one([[UPDATE support_tickets SET status = 'completed', resolved_by = 'ai', resolved_at = now(),
+            approval_note = $2, decided_by_type = $3, decided_by = $4, decided_at = now(), applied_version = $5,
+            updated_at = now()
+        WHERE id = $1 RETURNING *]], id, note or wm.null, actor_type, actor_id or wm.null, v.version)
+    if not row then
+        return nil, err
+    end
+    assert(activity.log("ticket.approved", "ticket", id, { version = v.version, note = note }, actor_type, actor_id))
+    return { ticket = row, version = v.version }
+end
+
+-- reject(id, actor_type, actor_id[, note]): open | awaiting_approval |
+-- needs_person -> rejected; the site is unchanged. Joins the caller's transaction.
+function _M.reject(id, actor_type, actor_id, note)
+    local row, err = one([[UPDATE support_tickets SET status = 'rejected', approval_note = $2, decided_by_type = $3,
+            decided_by = $4, decided_at = now(), resolved_at = now(), updated_at = now()
+        WHERE id = $1 AND status IN ('open', 'awaiting_approval', 'needs_person') RETURNING *]], id,
+        note or wm.null, actor_type, actor_id or wm.null)
+    if not row then
+        return nil, err or "the ticket is not open, waiting for approval or with a person"
+    end
+    archive_proposal(row.proposed_site_id)
+    assert(activity.log("ticket.rejected", "ticket", id, { note = note }, actor_type, actor_id))
+    return row
+end
+
+-- resolve(id, actor_id, note): needs_person -> completed by staff, who made
+-- the change themselves (resolved_by human).
+function _M.resolve(id, actor_id, note)
+    local row, err = one([[UPDATE support_tickets SET status = 'completed', resolved_by = 'human', resolution_notes = $2,
+            decided_by_type = 'user', decided_by = $3, decided_at = now(), resolved_at = now(), updated_at = now()
+        WHERE id = $1 AND status = 'needs_person' RETURNING *]], id, note or wm.null, actor_id or wm.null)
+    if not row then
+        return nil, err or "the ticket is not with a person"
+    end
+    assert(activity.log("ticket.resolved", "ticket", id, { note = note }, "user", actor_id))
+    return row
+end
+
+-- The page before and the page proposed (or applied), for the before/after
+-- view: {before =, after =, before_shot =, after_shot =} (html and
+-- screenshot addresses, the latter wm.null when not taken) | nil.
+function _M.pages(t)
+    if t.proposed_site_id == wm.null or t.base_version == wm.null then
+        return nil
+    end
+    local p = wm.db.one([[SELECT p.html_content AS after, p.screenshot_desktop_url AS after_shot, s.business_id,
+            coalesce(s.version, 1) AS version, s.html_content AS before, s.screenshot_desktop_url AS before_shot
+        FROM generated_sites p JOIN generated_sites s ON s.id = p.previous_version_id WHERE p.id = $1]],
+        t.proposed_site_id)
+    if p and p.version ~= t.base_version then
+        -- The live row moved on (this or a later ticket): the base is the
+        -- archived copy sites.new_version kept of it.
+        local b = wm.db.one([[SELECT html_content, screenshot_desktop_url FROM generated_sites
+            WHERE business_id = $1 AND status = 'archived' AND version = $2 AND subdomain LIKE '%--v%'
+            ORDER BY updated_at DESC LIMIT 1]], p.business_id, t.base_version)
+        if b then
+            p.before, p.before_shot = b.html_content, b.screenshot_desktop_url
+        end
+    end
+    return p
+end
+
+return _M

@@ -1,0 +1,289 @@
+-- The customer portal's change requests (web/portal/page.lua has the
+-- layout, the session and the CSRF check; domain/tickets.lua the states):
+--
+--   GET  /portal/support                 a "Request a change" form per live site, and the requests
+--   POST /portal/support                 site, text: files a request (tickets.per_customer_per_day)
+--   GET  /portal/support/:id             one request: what we understood, what changed (the
+--                                        visible text before and after, the screenshots when taken)
+--   POST /portal/support/:id/approve     note: the new version goes live
+--   POST /portal/support/:id/reject      note: the site stays as it is
+--
+-- A customer sees only their own sites and requests: any other id is a 404.
+-- Pictures with a request come with scripts/lib/uploads.lua (helper s2):
+-- the form's hook is `attachments` below.
+local page = require "web.portal.page"
+local textdiff = require "lib.textdiff"
+local tickets = require "domain.tickets"
+
+local UUID = page.UUID
+
+local STATUS = {
+    open = "Received", in_progress = "Being prepared", awaiting_approval = "Ready for you to review",
+    needs_person = "With our team", completed = "Done: live", rejected = "Not applied",
+}
+
+-- The page shows the screenshots (same-origin /screenshots/...).
+local HEADERS = { ["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+    .. "base-uri 'none'; frame-ancestors 'none'; form-action 'self'" }
+
+local LIST = [[
+<p><a href="/portal">&larr; Your account</a></p>
+{{#error}}<p class="note err">{{error}}</p>
+{{/error}}{{#sites}}<section class="card">
+<h2>Request a change to {{business}}</h2>
+<p><a href="{{url}}">{{url}}</a></p>
+<form method="post" action="/portal/support">
+<input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="site" value="{{id}}">
+<p><label for="text-{{id}}">What would you like changed?</label><br>
+<textarea id="text-{{id}}" name="text" rows="5" maxlength="5000" required
+ style="font:inherit;padding:.5rem;width:100%;box-sizing:border-box"
+ placeholder='For example: change the phone to (512) 555-0199. Our hours are Mon-Fri 8am-5pm.'>{{entered}}</textarea></p>
+<button type="submit">Send the request</button>
+</form>
+<p><small>We prepare the change and show it to you here before anything goes live.</small></p>
+</section>
+{{/sites}}{{^sites}}<p>You have no live website to change.</p>
+{{/sites}}<h2>Your requests</h2>
+{{#tickets}}<div class="card"><p><a href="/portal/support/{{id}}">{{when}}</a> · {{business}} ·
+<span class="status">{{status}}</span></p><p>{{request}}</p></div>
+{{/tickets}}{{^tickets}}<p>No requests yet.</p>{{/tickets}}
+]]
+
+local ONE = [[
+<p><a href="/portal/support">&larr; Your requests</a></p>
+{{#notice}}<p class="note">{{notice}}</p>
+{{/notice}}{{#error}}<p class="note err">{{error}}</p>
+{{/error}}<p><strong>{{business}}</strong> · <span class="status">{{status}}</span> · {{when}}</p>
+<h2>You asked</h2><p style="white-space:pre-wrap">{{request}}</p>
+{{#interpretation}}<h2>What we understood</h2><p>{{interpretation}}</p>{{/interpretation}}
+{{#person}}<p class="note">A person on our team will look at this request{{#reason}} ({{reason}}){{/reason}}.</p>{{/person}}
+{{#changes}}<h2>What changes</h2><ul>{{#list}}<li>{{.}}</li>{{/list}}</ul>{{/changes}}
+{{#diff}}<h2>The page's words, before and after</h2>
+{{#hunks}}<pre style="white-space:pre-wrap;background:#f9fafb;padding:.5rem;border-radius:6px">{{#lines}}<span style="{{style}}">{{mark}} {{text}}</span>
+{{/lines}}</pre>{{/hunks}}{{^hunks}}<p>The words are the same; the look changes.</p>{{/hunks}}
+{{/diff}}{{#shots}}<h2>Before and after</h2>
+<p>{{#before}}<img src="{{before}}" alt="The page now" style="max-width:100%;border:1px solid #e5e7eb">{{/before}}</p>
+<p>{{#after}}<img src="{{after}}" alt="The page with the change" style="max-width:100%;border:1px solid #e5e7eb">{{/after}}</p>
+{{/shots}}{{#decide}}<h2>Your decision</h2>
+<form method="post" action="/portal/support/{{id}}/approve">
+<input type="hidden" name="csrf" value="{{csrf}}">
+<p><label for="note">A note for us (optional)</label><br>
+<input id="note" name="note" type="text" maxlength="1000" style="font:inherit;padding:.5rem;width:100%;box-sizing:border-box"></p>
+<button type="submit">Approve: put it live</button>
+</form>
+<form method="post" action="/portal/support/{{id}}/reject">
+<input type="hidden" name="csrf" value="{{csrf}}">
+<p><label for="rnote">What is wrong? (optional)</label><br>
+<input id="rnote" name="note" type="text" maxlength="1000" style="font:inherit;padding:.5rem;width:100%;box-sizing:border-box"></p>
+<button type="submit" class="alt">Reject: keep the site as it is</button>
+</form>{{/decide}}
+]]
+
+local function nz(v)
+    return v ~= nil and v ~= wm.null and v or false
+end
+
+local function clip(s, n)
+    s = tostring(s or "")
+    return #s > n and (s:sub(1, n):gsub("[\128-\191]*$", ""):gsub("[\192-\255]$", "") .. "…") or s
+end
+
+local function not_found()
+    return page.plain(404, "There is no such request on your account.\n")
+end
+
+-- The customer's live sites.
+local function live_sites(customer_id)
+    return wm.db.query([[SELECT DISTINCT g.id, g.subdomain, b.name AS business FROM subscriptions s
+        JOIN generated_sites g ON g.id = s.site_id JOIN businesses b ON b.id = g.business_id
+        WHERE s.customer_id = $1 AND g.status IN ('live', 'sold') ORDER BY b.name]], customer_id)
+end
+
+local function list_page(sess, status, extra)
+    local sites, err, code = live_sites(sess.subject)
+    if not sites then
+        return page.unavailable(err, code)
+    end
+    local rows
+    rows, err, code = tickets.list { customer_id = sess.subject, limit = 50 }
+    if not rows then
+        return page.unavailable(err, code)
+    end
+    local ctx = { csrf = sess.csrf, csrf_logout = sess.csrf, error = false, sites = {}, tickets = {} }
+    for i, s in ipairs(sites) do
+        ctx.sites[i] = { id = s.id, business = s.business, url = require("domain.sites").url(s.subdomain),
+                         csrf = sess.csrf, entered = extra and extra.site == s.id and extra.entered or "" }
+    end
+    for i, t in ipairs(rows) do
+        ctx.tickets[i] = { id = t.id, business = t.business, status = STATUS[t.status] or t.status,
+                           when = tostring(t.created_at):sub(1, 16), request = clip(t.request_text, 200) }
+    end
+    ctx.error = extra and extra.error or false
+    return page.render(status or 200, "Changes to your website", LIST, ctx)
+end
+
+local function diff_view(t)
+    local p = tickets.pages(t)
+    if not p then
+        return false, false
+    end
+    local ops = textdiff.diff(textdiff.visible_text(p.before), textdiff.visible_text(p.after))
+    local hunks = {}
+    for _, h in ipairs(textdiff.hunks(ops, 1)) do
+        local lines = {}
+        for i, o in ipairs(h) do
+            lines[i] = { text = o.text, mark = o.op == "=" and " " or o.op,
+                         style = o.op == "+" and "background:#dcfce7" or o.op == "-" and "background:#fee2e2;text-decoration:line-through" or "" }
+        end
+        hunks[#hunks + 1] = { lines = lines }
+    end
+    local shots = (nz(p.before_shot) or nz(p.after_shot)) and { before = nz(p.before_shot), after = nz(p.after_shot) }
+    return { hunks = hunks }, shots or false
+end
+
+local function ticket_page(sess, t, status, extra)
+    local site = wm.db.one([[SELECT b.name FROM generated_sites g JOIN businesses b ON b.id = g.business_id
+        WHERE g.id = $1]], t.site_id)
+    local changes = false
+    if nz(t.ai_changes_made) then
+        local list = {}
+        for l in tostring(t.ai_changes_made):gmatch("[^\n]+") do
+            list[#list + 1] = l
+        end
+        changes = { list = list }
+    end
+    local diff, shots = diff_view(t)
+    local ctx = { id = t.id, csrf = sess.csrf, csrf_logout = sess.csrf, business = site and site.name or "Your website",
+                  status = STATUS[t.status] or t.status, when = tostring(t.created_at):sub(1, 16),
+                  request = t.request_text, interpretation = nz(t.ai_interpretation),
+                  person = t.status == "needs_person" and { reason = nz(t.needs_person_reason) } or false,
+                  changes = changes, diff = diff, shots = shots, decide = t.status == "awaiting_approval",
+                  notice = false, error = false }
+    for k, v in pairs(extra or {}) do
+        ctx[k] = v
+    end
+    return page.render(status or 200, "Your change request", ONE, ctx, HEADERS)
+end
+
+page.route("GET", "/portal/support", function(req)
+    local sess, res = page.session(req)
+    if res then
+        return res
+    end
+    if not sess then
+        return page.redirect("/portal")
+    end
+    return list_page(sess)
+end)
+
+-- Pictures sent with a request: scripts/lib/uploads.lua (helper s2) checks
+-- and stores them; until it lands a request is text only.
+local function attachments(_req, _form)
+    return {}
+end
+
+page.route("POST", "/portal/support", function(req)
+    local sess, f, res = page.signed_form(req)
+    if not sess then
+        return res
+    end
+    local site = type(f.site) == "string" and f.site:lower() or ""
+    if not site:match(UUID) then
+        return page.plain(404, "There is no such website on your account.\n")
+    end
+    local shots = attachments(req, f)
+    local out, err = wm.db.tx(function()
+        local row, why = tickets.create { site_id = site, customer_id = sess.subject, text = f.text,
+                                          actor_type = "customer", actor_id = sess.subject }
+        if row and #shots > 0 then
+            assert(wm.db.run("UPDATE support_tickets SET screenshot_urls = $2::jsonb WHERE id = $1", row.id,
+                wm.json.array(shots)))
+        end
+        return { row = row, why = why }
+    end)
+    if not out then
+        return page.unavailable(err)
+    end
+    if not out.row then
+        local entered = type(f.text) == "string" and f.text:sub(1, 5000) or ""
+        local status = out.why and out.why:find("limit") and 429
+            or out.why and out.why:find("no such website") and 404 or 422
+        if status == 404 then
+            return page.plain(404, "There is no such website on your account.\n")
+        end
+        return list_page(sess, status, { error = out.why, site = site, entered = entered })
+    end
+    return page.redirect("/portal/support/" .. out.row.id .. "?done=sent")
+end)
+
+local function own_ticket(sess, id)
+    if type(id) ~= "string" or not id:lower():match(UUID) then
+        return nil
+    end
+    return tickets.for_customer(sess.subject, id:lower())
+end
+
+page.route("GET", "/portal/support/:id", function(req)
+    local sess, res = page.session(req)
+    if res then
+        return res
+    end
+    if not sess then
+        return page.redirect("/portal")
+    end
+    local t, err, code = own_ticket(sess, req.params.id)
+    if err then
+        return page.unavailable(err, code)
+    end
+    if not t then
+        return not_found()
+    end
+    local notice = ({ sent = "Thank you: we have your request and will show you the change here.",
+                      approved = "Approved: the new version of your website is live.",
+                      rejected = "Rejected: your website stays as it is.",
+                      rebuilding = "Your website changed since this was prepared, so we are preparing it again "
+                          .. "on the current version. Look again in a minute." })[(req.query or {}).done or ""]
+    return ticket_page(sess, t, 200, { notice = notice or false })
+end)
+
+local function decide(verb)
+    page.route("POST", "/portal/support/:id/" .. verb, function(req)
+        local sess, f, res = page.signed_form(req)
+        if not sess then
+            return res
+        end
+        local t, err, code = own_ticket(sess, req.params.id)
+        if err then
+            return page.unavailable(err, code)
+        end
+        if not t then
+            return not_found()
+        end
+        local note = type(f.note) == "string" and f.note:sub(1, 1000):gsub("^%s+", ""):gsub("%s+$", "") or ""
+        note = note ~= "" and note or nil
+        local out
+        out, err = wm.db.tx(function()
+            local r, why
+            if verb == "approve" then
+                r, why = tickets.approve(t.id, "customer", sess.subject, note)
+            else
+                r, why = tickets.reject(t.id, "customer", sess.subject, note)
+            end
+            return { row = r, why = why }
+        end)
+        if not out then
+            return page.unavailable(err)
+        end
+        if out.why == "stale" then
+            return page.redirect("/portal/support/" .. t.id .. "?done=rebuilding")
+        end
+        if not out.row then
+            return ticket_page(sess, tickets.get(t.id) or t, 409, { error = "This request cannot be " .. verb
+                .. "d now: " .. tostring(out.why) .. "." })
+        end
+        return page.redirect("/portal/support/" .. t.id .. "?done=" .. verb .. "d")
+    end)
+end
+
+decide("approve")
+decide("reject")
