@@ -270,6 +270,25 @@ function _M.archive_by_operator(id, actor)
     return row
 end
 
+-- Keeps the page site `id` has now as an archived copy (subdomain
+-- "<subdomain>--v<n>", never served) with the row's version and its own
+-- previous_version_id, so the chain of copies is the site's history.
+-- Joins the caller's transaction. -> the copy's id
+local function archive_current(id)
+    local copy, err = one([[INSERT INTO generated_sites (business_id, subdomain, custom_domain, html_content, css_content,
+            js_content, design_brief, builder_prompt, version, previous_version_id, status, screenshot_desktop_url,
+            screenshot_mobile_url, screenshot_thumb_url, assets_urls, lighthouse_score, load_time_ms, created_at, deployed_at, sold_at,
+            updated_at)
+        SELECT business_id, left(subdomain, 80) || '--v' || coalesce(version, 1), NULL, html_content, css_content,
+            js_content, design_brief, builder_prompt, version, previous_version_id, 'archived', screenshot_desktop_url,
+            screenshot_mobile_url, screenshot_thumb_url, assets_urls, lighthouse_score, load_time_ms, created_at, NULL, NULL, now()
+        FROM generated_sites WHERE id = $1 RETURNING id]], id)
+    if not copy then
+        return nil, err
+    end
+    return copy.id
+end
+
 -- A new version of site `id` (the architect's rebuild that an operator
 -- asked for): the row keeps its id, subdomain, claim token and status (the
 -- address emailed, the checkout and the subscription stay valid) and takes
@@ -284,16 +303,9 @@ function _M.new_version(id, html, builder_prompt)
     if not site then
         return nil, err or "no such site, or it is archived"
     end
-    local copy
-    copy, err = one([[INSERT INTO generated_sites (business_id, subdomain, custom_domain, html_content, css_content,
-            js_content, design_brief, builder_prompt, version, previous_version_id, status, screenshot_desktop_url,
-            screenshot_mobile_url, screenshot_thumb_url, assets_urls, lighthouse_score, load_time_ms, created_at, deployed_at, sold_at,
-            updated_at)
-        SELECT business_id, left(subdomain, 80) || '--v' || coalesce(version, 1), NULL, html_content, css_content,
-            js_content, design_brief, builder_prompt, version, previous_version_id, 'archived', screenshot_desktop_url,
-            screenshot_mobile_url, screenshot_thumb_url, assets_urls, lighthouse_score, load_time_ms, created_at, NULL, NULL, now()
-        FROM generated_sites WHERE id = $1 RETURNING id]], id)
-    if not copy then
+    local copy_id
+    copy_id, err = archive_current(id)
+    if not copy_id then
         return nil, err
     end
     local row
@@ -301,12 +313,98 @@ function _M.new_version(id, html, builder_prompt)
             previous_version_id = $4, screenshot_desktop_url = NULL, screenshot_mobile_url = NULL,
             screenshot_thumb_url = NULL, lighthouse_score = NULL, load_time_ms = NULL, created_at = now(),
             updated_at = now()
-        WHERE id = $1 RETURNING id, version, previous_version_id]], id, html, builder_prompt, copy.id)
+        WHERE id = $1 RETURNING id, version, previous_version_id]], id, html, builder_prompt, copy_id)
     if not row then
         return nil, err
     end
-    assert(activity.log("site.version", "site", id, { version = row.version, previous = copy.id, bytes = #html }))
+    assert(activity.log("site.version", "site", id, { version = row.version, previous = copy_id, bytes = #html }))
     return row
+end
+
+-- The chain of versions ending at site `id` (the row itself, then the
+-- archived copies previous_version_id leads to), newest first, each with
+-- what made it from the activity log: {id, version, status, created_at,
+-- bytes, current (the row the site serves), action ('site.generated',
+-- 'site.version', 'site.rolled_back'), restored (the version a rollback
+-- brought back), actor_type, actor_id, actor (an admin's email when known)}.
+-- Joins the caller's transaction when there is one. An empty list: no such site.
+function _M.versions(id)
+    return wm.db.run([[WITH RECURSIVE chain AS (
+            SELECT id, version, status, created_at, previous_version_id, octet_length(html_content) AS bytes,
+                0 AS depth
+            FROM generated_sites WHERE id = $1
+            UNION ALL
+            SELECT g.id, g.version, g.status, g.created_at, g.previous_version_id, octet_length(g.html_content),
+                c.depth + 1
+            FROM generated_sites g JOIN chain c ON g.id = c.previous_version_id WHERE c.depth < 10000)
+        SELECT c.id, coalesce(c.version, 1) AS version, coalesce(c.status, '') AS status,
+            to_char(c.created_at, 'YYYY-MM-DD HH24:MI') AS created_at, c.bytes, c.depth = 0 AS current,
+            a.action, (a.details->>'restored')::int AS restored, a.actor_type, a.actor_id, u.email AS actor
+        FROM chain c
+        LEFT JOIN LATERAL (SELECT action, details, actor_type, actor_id FROM activity_log
+            WHERE entity_type = 'site' AND entity_id = $1
+              AND ((action IN ('site.version', 'site.rolled_back') AND details->>'version' = coalesce(c.version, 1)::text)
+                   OR (action = 'site.generated' AND coalesce(c.version, 1) = 1))
+            ORDER BY created_at DESC LIMIT 1) a ON true
+        LEFT JOIN admin_users u ON a.actor_type IN ('admin', 'user') AND u.id = a.actor_id
+        ORDER BY c.depth]], id)
+end
+
+-- Restores an earlier version of site `id` in one step: the page it had
+-- then becomes what the site serves as a new version on top (version + 1,
+-- history never rewritten), the current page archived as new_version
+-- keeps it; the site's status, address and paused state stay. The
+-- restored version's screenshots and scores come with it (they are of that
+-- page). Joins the caller's transaction (the wm_sites trigger tells the
+-- site cache on commit). -> {id, version, restored, previous_version_id}
+-- | nil, err (a sentence for the person who asked)
+function _M.rollback(id, version, actor_type, actor_id)
+    version = tonumber(version)
+    if not version or version ~= math.floor(version) or version < 1 then
+        return nil, "a version is a whole number from 1"
+    end
+    local site, err = one([[SELECT id, coalesce(version, 1) AS version FROM generated_sites
+        WHERE id = $1 AND status <> 'archived' FOR UPDATE]], id)
+    if not site then
+        return nil, err or "no such site, or it is archived"
+    end
+    if version == site.version then
+        return nil, ("version %d is the one the site shows now"):format(version)
+    end
+    local chain
+    chain, err = _M.versions(id)
+    if not chain then
+        return nil, err
+    end
+    local source
+    for _, v in ipairs(chain) do
+        if v.version == version and not v.current then
+            source = v
+        end
+    end
+    if not source then
+        return nil, ("this site has no version %d"):format(version)
+    end
+    local copy_id
+    copy_id, err = archive_current(id)
+    if not copy_id then
+        return nil, err
+    end
+    local row
+    row, err = one([[UPDATE generated_sites g SET html_content = src.html_content, css_content = src.css_content,
+            js_content = src.js_content, design_brief = src.design_brief, builder_prompt = src.builder_prompt,
+            assets_urls = src.assets_urls, screenshot_desktop_url = src.screenshot_desktop_url,
+            screenshot_mobile_url = src.screenshot_mobile_url, screenshot_thumb_url = src.screenshot_thumb_url,
+            lighthouse_score = src.lighthouse_score, load_time_ms = src.load_time_ms,
+            version = coalesce(g.version, 1) + 1, previous_version_id = $3, created_at = now(), updated_at = now()
+        FROM generated_sites src WHERE g.id = $1 AND src.id = $2
+        RETURNING g.id, g.version, g.previous_version_id, octet_length(g.html_content) AS bytes]], id, source.id, copy_id)
+    if not row then
+        return nil, err
+    end
+    assert(activity.log("site.rolled_back", "site", id, { version = row.version, restored = version,
+                                                          previous = copy_id, bytes = row.bytes }, actor_type, actor_id))
+    return { id = row.id, version = row.version, restored = version, previous_version_id = row.previous_version_id }
 end
 
 return _M

@@ -2,7 +2,8 @@
 -- their screenshot thumbnails (a neutral placeholder until the screenshot
 -- stage took one); /admin/sites/<id>: the site in a sandboxed iframe, its
 -- versions with a diff of the visible text between a version and the one
--- before it, regenerate and archive (editors, domain.sites).
+-- before it, regenerate, archive and restoring an earlier version
+-- (editors, domain.sites).
 -- /admin/sites/<id>/html serves a version's stored page to that iframe
 -- with a CSP of its own (no script, sandboxed, framed only by the dashboard).
 local view = require "web.admin.view"
@@ -34,7 +35,7 @@ local SHOW = [[
 <iframe class="site-frame" sandbox="" src="/admin/sites/{{s.id}}/html" title="The site, version {{s.version}}" loading="lazy"></iframe>
 <h2>Versions</h2>
 <div class="scroll"><table><thead><tr><th>Version</th><th>Status</th><th>Built</th><th class="num">Size</th><th></th></tr></thead><tbody>
-{{#versions}}<tr{{#current}} aria-current="true"{{/current}}><td>v{{version}}{{#current}} (shown){{/current}}</td><td><span class="pill {{status}}">{{status}}</span></td><td>{{created}}</td><td class="num">{{size}}</td><td>{{^current}}<a href="/admin/sites/{{id}}">show</a>{{/current}}</td></tr>{{/versions}}
+{{#versions}}<tr{{#current}} aria-current="true"{{/current}}><td>v{{version}}{{#current}} (shown){{/current}}</td><td><span class="pill {{status}}">{{status}}</span></td><td>{{created}}</td><td class="num">{{size}}</td><td>{{^current}}<a href="/admin/sites/{{id}}">show</a>{{/current}}{{#restorable}} <form method="post" action="/admin/sites/{{s.id}}/rollback"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="version" value="{{version}}"><button type="submit" class="alt" data-confirm="Serve version {{version}} again? It becomes a new version on top; the current one is kept.">Restore this version</button></form>{{/restorable}}</td></tr>{{/versions}}
 </tbody></table></div>
 <h2>What changed{{#prev}} <small>v{{prev.version}} → v{{s.version}}, visible text</small>{{/prev}}</h2>
 {{^prev}}<p class="empty">This is the first version: there is nothing earlier to compare with. Regenerate to make a new one.</p>{{/prev}}
@@ -136,6 +137,16 @@ wm.route("GET", "/admin/sites/:id", function(req)
         v.size = kb(v.bytes)
         latest = math.max(latest, tonumber(v.version) or 0)
     end
+    -- Restorable: the earlier versions in the chain of the row the site serves (domain.sites.rollback).
+    if view.can(req, "editor") and s.status ~= "archived" then
+        local chain = {}
+        for _, v in ipairs(assert(sites.versions(s.id))) do
+            chain[v.id] = not v.current
+        end
+        for _, v in ipairs(versions) do
+            v.restorable = chain[v.id] or nil
+        end
+    end
     local prev, hunks, stats
     if s.previous_version_id ~= wm.null then
         prev = assert(wm.db.query("SELECT id, version, html_content FROM generated_sites WHERE id = $1",
@@ -206,3 +217,9 @@ end
 
 wm.route("POST", "/admin/sites/:id/regenerate", action("site_regenerating", sites.regenerate), { role = "editor" })
 wm.route("POST", "/admin/sites/:id/archive", action("site_archived", sites.archive_by_operator), { role = "editor" })
+wm.route("POST", "/admin/sites/:id/rollback", function(req)
+    local version = view.form(req).version
+    return action("site_rolled_back", function(id, actor)
+        return sites.rollback(id, version, actor and actor.type, actor and actor.id)
+    end)(req)
+end, { role = "editor" })

@@ -55,6 +55,7 @@ local FLASH = {
     cell_cooldown = "The cell is cooling down.",
     site_regenerating = "The site will be built again: a new version appears when the architect is done.",
     site_archived = "The site was archived: it is no longer served.",
+    site_rolled_back = "The earlier version is served again, as a new version on top; the one it replaced is kept.",
     prompt_saved = "Saved as a new version; the old one is kept.",
     prompt_changed = "The prompt setting was changed.",
 }

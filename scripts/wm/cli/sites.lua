@@ -1,9 +1,10 @@
--- wm sites held|show: the sites the quality gate holds back from outreach,
--- and one site's state, pictures and reasons.
+-- wm sites held|show|versions|rollback: the sites the quality gate holds
+-- back from outreach, one site's state, pictures and reasons, its versions,
+-- and bringing an earlier version back (domain.sites.rollback).
 local sites = require "domain.sites"
 local cells = require "wm.cli_cells"
 
-local usage = [[usage: wm sites <held|show> [options]
+local usage = [[usage: wm sites <held|show|versions|rollback> [options]
 
   wm sites held [--json]            sites that failed the quality gate on every build
                                     (quality.max_attempts): never emailed, kept for review
@@ -11,7 +12,13 @@ local usage = [[usage: wm sites <held|show> [options]
                                     screenshot, and why when this host cannot take one
   wm sites show ID|SUBDOMAIN [--json]
                                     one site: status, screenshots, load time, Lighthouse,
-                                    the gate's latest failures]]
+                                    the gate's latest failures
+  wm sites versions ID|SUBDOMAIN [--json]
+                                    the site's versions, newest first: status, when, who
+                                    made each and why, size
+  wm sites rollback ID|SUBDOMAIN VERSION
+                                    serve an earlier version again, as a new version on top
+                                    (the current one is kept; nothing is rewritten)]]
 
 local function out(...) io.stdout:write(...) end
 
@@ -95,8 +102,72 @@ local function show(key, opts)
     return true
 end
 
+-- The site row a key names: its id, or the subdomain the site is served at
+-- (the newest row with it). nil, err when there is none.
+local function resolve(key)
+    local by = key:match("^%x+%-[%x-]+$") and "id::text" or "subdomain"
+    local row, err = wm.db.one(([[SELECT id FROM generated_sites WHERE %s = $1
+        ORDER BY version DESC LIMIT 1]]):format(by), key)
+    if err then
+        return nil, err
+    end
+    return row and row.id, not row and ("no site " .. key) or nil
+end
+
+local WHY = { ["site.generated"] = "first build", ["site.version"] = "new version",
+              ["site.rolled_back"] = "restored v%d" }
+
+local function versions(key, opts)
+    local id, err = resolve(key)
+    if not id then
+        return nil, err
+    end
+    local rows
+    rows, err = sites.versions(id)
+    if not rows then
+        return nil, err
+    end
+    if opts.json then
+        out(wm.json.encode(wm.json.array(rows), { pretty = true }), "\n")
+        return true
+    end
+    out(("%-8s %-9s %-16s %-36s %10s\n"):format("VERSION", "STATUS", "CREATED", "BY / WHY", "BYTES"))
+    for _, r in ipairs(rows) do
+        local why = r.action ~= wm.null and WHY[r.action] or "-"
+        if r.action == "site.rolled_back" then
+            why = why:format(r.restored)
+        end
+        local by = r.actor ~= wm.null and r.actor or r.actor_type ~= wm.null and r.actor_type or "-"
+        out(("%-8s %-9s %-16s %-36s %10s\n"):format("v" .. r.version .. (r.current and "*" or ""), r.status,
+            r.created_at, cells.text(by .. ": " .. why, 36), tostring(r.bytes ~= wm.null and r.bytes or 0)))
+    end
+    out("\n* the version the site serves. Restore one: wm sites rollback ", key, " VERSION\n")
+    return true
+end
+
+local function rollback(key, version)
+    local id, err = resolve(key)
+    if not id then
+        return nil, err
+    end
+    local res
+    res, err = wm.db.tx(function()
+        local r, why = sites.rollback(id, version, "user")
+        return { r = r, why = why }
+    end)
+    if not res then
+        return nil, err
+    end
+    if not res.r then
+        return nil, res.why
+    end
+    out(("site %s now serves version %d as v%d (v%d kept).\n"):format(id, res.r.restored, res.r.version,
+        res.r.version - 1))
+    return true
+end
+
 return {
-    summary = "sites held back by the quality gate, and one site's state",
+    summary = "sites held back by the quality gate, one site's state, its versions and rollback",
     usage = usage,
     flags = { ["--json"] = "boolean" },
     run = function(opts, args)
@@ -106,6 +177,14 @@ return {
             ok, err = held(opts)
         elseif sub == "show" and args[2] then
             ok, err = show(args[2], opts)
+        elseif sub == "versions" and args[2] then
+            ok, err = versions(args[2], opts)
+        elseif sub == "rollback" and args[2] and args[3] then
+            if not tonumber(args[3]) then
+                io.stderr:write("wm sites rollback: VERSION is a number (wm sites versions ID lists them)\n")
+                return 2
+            end
+            ok, err = rollback(args[2], args[3])
         else
             io.stderr:write("wm sites: unknown or incomplete subcommand\n\n", usage, "\n")
             return 2

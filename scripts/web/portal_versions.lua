@@ -1,0 +1,130 @@
+-- The customer portal's versions page (web/portal/page.lua has the layout,
+-- the session and the CSRF check):
+--
+--   GET  /portal/versions?site=ID              the site's versions, newest first, each earlier one
+--                                              with "Restore"
+--   GET  /portal/versions?site=ID&restore=N    asks to confirm bringing version N back (the portal
+--                                              runs no script, so the confirmation is a page)
+--   POST /portal/versions/restore              site, version: domain.sites.rollback
+--
+-- Only the customer's own live site: one of their subscriptions is for it
+-- and it is live. Any other site id is a 404, whoever it belongs to.
+local page = require "web.portal.page"
+local sites = require "domain.sites"
+
+local CONTENT = [[
+<p><a href="/portal">&larr; Your account</a></p>
+{{#notice}}<p class="note">{{notice}}</p>
+{{/notice}}{{#error}}<p class="note err">{{error}}</p>
+{{/error}}<p>Every change to your website <strong>{{business}}</strong> (<a href="{{site_url}}">{{site_url}}</a>)
+is kept as a version. You can bring any earlier one back: it becomes the newest version, and the one it
+replaces is kept too.</p>
+{{#confirm}}<section class="card">
+<p>Show version {{version}} (from {{created}}) on your website again?</p>
+<form method="post" action="/portal/versions/restore">
+<input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="site" value="{{site_id}}">
+<input type="hidden" name="version" value="{{version}}">
+<button type="submit">Yes, restore version {{version}}</button></form>
+<p><a href="/portal/versions?site={{site_id}}">No, keep the current one</a></p>
+</section>
+{{/confirm}}<table>
+<thead><tr><th>Version</th><th>Date</th><th>What</th><th></th></tr></thead>
+<tbody>
+{{#versions}}<tr><td>{{version}}</td><td>{{created}}</td><td>{{what}}</td>
+<td>{{#current}}on your website now{{/current}}{{^current}}<a href="/portal/versions?site={{site_id}}&amp;restore={{version}}">Restore</a>{{/current}}</td></tr>
+{{/versions}}</tbody>
+</table>
+]]
+
+local WHAT = { ["site.generated"] = "First version", ["site.version"] = "Changed",
+               ["site.rolled_back"] = "Restored version %d" }
+
+-- The customer's live site, or nil (not theirs, not live, no such site).
+local function own_site(sess, site_id)
+    if type(site_id) ~= "string" or not site_id:lower():match(page.UUID) then
+        return nil
+    end
+    return wm.db.one([[SELECT g.id, g.subdomain, b.name AS business FROM subscriptions s
+        JOIN generated_sites g ON g.id = s.site_id JOIN businesses b ON b.id = g.business_id
+        WHERE s.customer_id = $1 AND s.site_id = $2 AND g.status = 'live' LIMIT 1]], sess.subject, site_id:lower())
+end
+
+local function not_found()
+    return page.plain(404, "There is no such live website on your account.\n")
+end
+
+local function show(sess, site, status, extra)
+    local rows, err, code = sites.versions(site.id)
+    if not rows then
+        return page.unavailable(err, code)
+    end
+    local versions = {}
+    local by_version = {}
+    for i, r in ipairs(rows) do
+        local what = r.action ~= wm.null and WHAT[r.action] or "Changed"
+        if r.action == "site.rolled_back" then
+            what = what:format(r.restored)
+        end
+        versions[i] = { version = r.version, created = r.created_at, what = what, current = r.current,
+                        site_id = site.id }
+        by_version[r.version] = versions[i]
+    end
+    local ctx = { business = site.business, site_url = sites.url(site.subdomain), versions = versions,
+                  csrf = sess.csrf, csrf_logout = sess.csrf, site_id = site.id, notice = false, error = false,
+                  confirm = false }
+    for k, v in pairs(extra or {}) do
+        ctx[k] = v
+    end
+    local asked = by_version[tonumber(ctx.restore) or -1]
+    if asked and not asked.current then
+        ctx.confirm = { version = asked.version, created = asked.created, csrf = sess.csrf, site_id = site.id }
+    end
+    ctx.restore = nil
+    return page.render(status or 200, "Your website's versions", CONTENT, ctx)
+end
+
+page.route("GET", "/portal/versions", function(req)
+    local sess, res = page.session(req)
+    if res then
+        return res
+    end
+    if not sess then
+        return page.redirect("/portal")
+    end
+    local q = req.query or {}
+    local site, err, code = own_site(sess, q.site)
+    if err then
+        return page.unavailable(err, code)
+    end
+    if not site then
+        return not_found()
+    end
+    local notice = q.done == "restored" and "Done: the version you chose is on your website now." or false
+    return show(sess, site, 200, { notice = notice, restore = q.restore })
+end)
+
+page.route("POST", "/portal/versions/restore", function(req)
+    local sess, f, res = page.signed_form(req)
+    if not sess then
+        return res
+    end
+    local site, err, code = own_site(sess, f.site)
+    if err then
+        return page.unavailable(err, code)
+    end
+    if not site then
+        return not_found()
+    end
+    local out
+    out, err = wm.db.tx(function()
+        local row, why = sites.rollback(site.id, f.version, "customer", sess.subject)
+        return { row = row, why = why }
+    end)
+    if not out then
+        return page.unavailable(err)
+    end
+    if not out.row then
+        return show(sess, site, 409, { error = "Not restored: " .. tostring(out.why) .. "." })
+    end
+    return page.redirect("/portal/versions?site=" .. site.id .. "&done=restored")
+end)
