@@ -24,9 +24,9 @@ local TEMPLATE = [[
 </section>
 <h2>Job queue</h2>
 {{^queue}}<p class="empty">The queue is empty.</p>{{/queue}}
-{{#has_queue}}<table><thead><tr><th>Kind</th><th class="num">Waiting</th><th class="num">Running</th><th class="num">Failed (retrying)</th><th class="num">Discarded</th></tr></thead><tbody>
+{{#has_queue}}<div class="scroll"><table><thead><tr><th>Kind</th><th class="num">Waiting</th><th class="num">Running</th><th class="num">Failed (retrying)</th><th class="num">Discarded</th></tr></thead><tbody>
 {{#queue}}<tr><td><a href="/admin/jobs?kind={{kind}}">{{kind}}</a></td><td class="num">{{waiting}}</td><td class="num">{{running}}</td><td class="num">{{retryable}}</td><td class="num">{{discarded}}</td></tr>{{/queue}}
-</tbody></table>{{/has_queue}}
+</tbody></table></div>{{/has_queue}}
 ]]
 
 local SERIES = {
