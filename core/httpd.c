@@ -84,6 +84,7 @@ struct wm_httpd_req_s {
     uint32_t url_len;
     uint32_t path_off, path_len, query_off, query_len;
     size_t body_off, body_len;
+    size_t max_body;               /* this request's body limit (its path chose it) */
     size_t header_bytes;
     uint64_t start;                /* loop ms of the first byte */
     uint64_t body_start;           /* loop ms of the end of the headers */
@@ -149,7 +150,8 @@ struct wm_httpd_s {
     uv_loop_t *loop;
     uv_tcp_t listener;
     uv_timer_t timer;                      /* drain timeout, and deferred stop report */
-    wm_httpd_conf_t conf;
+    wm_httpd_conf_t conf;                  /* conf.upload_paths points at upload_paths */
+    char **upload_paths;                   /* the server's own copies */
     uint64_t header_ms, idle_ms, body_ms, grace_ms;
     wm_httpd_request_cb cb;
     void *ud;
@@ -217,6 +219,26 @@ void wm_httpd_conf_default(wm_httpd_conf_t *c)
     c->body_timeout = 60;
     c->min_body_rate = 1024;
     c->body_rate_grace = 5;
+    c->upload_paths = NULL;
+    c->nupload_paths = 0;
+    c->upload_max_body_bytes = 16u << 20;
+}
+
+/* The body limit for a request to `path` (as sent, not decoded): an upload
+ * path prefix's, or the server's. A path with a ".." segment never gets the
+ * bigger limit, so "/portal/support/../x" cannot carry one elsewhere. */
+static size_t body_limit(const wm_httpd_t *s, const char *path, size_t len)
+{
+    for (size_t i = 0; i + 2 < len; i++) {
+        if (path[i] == '/' && path[i + 1] == '.' && path[i + 2] == '.' && (i + 3 == len || path[i + 3] == '/'))
+            return s->conf.max_body_bytes;
+    }
+    for (int i = 0; i < s->conf.nupload_paths; i++) {
+        size_t n = strlen(s->conf.upload_paths[i]);
+        if (n > 0 && n <= len && memcmp(path, s->conf.upload_paths[i], n) == 0)
+            return s->conf.upload_max_body_bytes;
+    }
+    return s->conf.max_body_bytes;
 }
 
 const char *wm_httpd_reason(int status)
@@ -1187,7 +1209,8 @@ static int on_headers_complete(http_parser *p)
     }
     if (hosts > 1 || (hosts == 0 && r->http_minor >= 1))
         return cb_fail(c, 400);
-    if ((p->flags & F_CONTENTLENGTH) && p->content_length > s->conf.max_body_bytes)
+    r->max_body = body_limit(s, r->data.data + r->path_off, r->path_len);
+    if ((p->flags & F_CONTENTLENGTH) && p->content_length > r->max_body)
         return cb_fail(c, 413);
     if (p->upgrade)
         r->keep_alive = 0;
@@ -1215,7 +1238,7 @@ static int on_body(http_parser *p, const char *at, size_t len)
     if (r == NULL)
         return 1;
     r->body_len += len;
-    if (r->body_len > c->srv->conf.max_body_bytes)
+    if (r->body_len > r->max_body)
         return cb_fail(c, 413);
     buf_put(&r->data, at, len);
     if ((p->flags & F_CHUNKED) && p->content_length == 0) {
@@ -1439,6 +1462,15 @@ wm_httpd_t *wm_httpd_new(uv_loop_t *loop, const wm_httpd_conf_t *conf, wm_httpd_
         s->conf.max_pipeline = 1;
     if (s->conf.max_connections < 1)
         s->conf.max_connections = 1;
+    if (s->conf.nupload_paths > 0 && s->conf.upload_paths != NULL) {
+        s->upload_paths = wm_calloc((size_t)s->conf.nupload_paths, sizeof(char *));
+        for (int i = 0; i < s->conf.nupload_paths; i++)
+            s->upload_paths[i] = wm_strdup(s->conf.upload_paths[i]);
+        s->conf.upload_paths = (const char *const *)s->upload_paths;
+    } else {
+        s->conf.upload_paths = NULL;
+        s->conf.nupload_paths = 0;
+    }
     s->header_ms = (uint64_t)(s->conf.header_timeout > 0 ? s->conf.header_timeout * 1000 : 1);
     s->idle_ms = (uint64_t)(s->conf.idle_timeout > 0 ? s->conf.idle_timeout * 1000 : 1);
     s->body_ms = (uint64_t)(s->conf.body_timeout > 0 ? s->conf.body_timeout * 1000 : 0);
@@ -1668,6 +1700,9 @@ static void srv_maybe_free(wm_httpd_t *s)
         req_destroy(r);
     }
     wm_buf_free(&s->scratch);
+    for (int i = 0; i < s->conf.nupload_paths; i++)
+        wm_free(s->upload_paths[i]);
+    wm_free(s->upload_paths);
     wm_free(s);
 }
 

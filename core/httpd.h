@@ -3,7 +3,8 @@
  * http-parser, keep-alive and pipelining (responses always leave in request
  * order, whatever order the handlers finish in), request bodies with
  * Content-Length or chunked encoding, limits on header bytes (431), body
- * bytes (413), connections (503) and requests in flight per connection,
+ * bytes (413; a bigger limit for upload path prefixes, decided from the
+ * path before any body byte is read), connections (503) and requests in flight per connection,
  * header, body and idle timeouts (408), 400 on a malformed request, and a
  * graceful stop (refuse new connections, finish the requests in flight, then
  * report).
@@ -37,6 +38,12 @@ typedef struct wm_httpd_req_s wm_httpd_req_t;
 typedef struct {
     size_t max_header_bytes;   /* request line + header fields; over it: 431 */
     size_t max_body_bytes;     /* decoded body; over it: 413 */
+    /* Paths that may take bigger bodies (uploads): a request whose path
+     * starts with one of these prefixes is held to upload_max_body_bytes
+     * instead. The server copies the strings; NULL/0: none. */
+    const char *const *upload_paths;
+    int nupload_paths;
+    size_t upload_max_body_bytes;
     int max_connections;       /* open connections; over it a new one gets 503 */
     int max_pipeline;          /* requests in flight per connection before reading pauses */
     double header_timeout;     /* seconds from a request's first byte to its last header */
@@ -46,7 +53,8 @@ typedef struct {
     double body_rate_grace;    /* seconds after the last header before min_body_rate applies */
 } wm_httpd_conf_t;
 
-/* Fills `c` with the defaults: 16 KiB headers, 8 MiB body, 10000
+/* Fills `c` with the defaults: 16 KiB headers, 8 MiB body (no upload
+ * paths; 16 MiB for them when some are given), 10000
  * connections, 32 pipelined requests, 10 s header and 60 s idle timeouts,
  * 60 s for a whole body, which must average 1024 bytes/s after 5 s. */
 void wm_httpd_conf_default(wm_httpd_conf_t *c);

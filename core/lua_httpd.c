@@ -4,7 +4,8 @@
  *   httpd.listen{host=, port=, handler=fn, reuseport=, max_header_bytes=,
  *                max_body_bytes=, max_connections=, max_pipeline=,
  *                header_timeout=, idle_timeout=, body_timeout=,
- *                min_body_rate=, body_rate_grace=}   -> server | nil, err
+ *                min_body_rate=, body_rate_grace=, upload_paths={prefixes},
+ *                upload_max_body_bytes=}   -> server | nil, err
  *       handler(req) runs as a new task per request; req = {method, path,
  *       query (decoded table), query_string, headers (lower-case keys,
  *       repeats joined with ", "), body, remote_addr, id, http_version}.
@@ -362,6 +363,28 @@ static int l_listen(lua_State *L)
     conf.body_timeout = opt_num_field(L, 1, "body_timeout", conf.body_timeout);
     conf.min_body_rate = opt_num_field(L, 1, "min_body_rate", conf.min_body_rate);
     conf.body_rate_grace = opt_num_field(L, 1, "body_rate_grace", conf.body_rate_grace);
+    conf.upload_max_body_bytes = (size_t)opt_num_field(L, 1, "upload_max_body_bytes",
+                                                       (double)conf.upload_max_body_bytes);
+    /* The prefixes stay on the Lua stack (the table holds them) until
+     * wm_httpd_new has copied them. */
+    const char *uploads[16];
+    lua_getfield(L, 1, "upload_paths");
+    if (!lua_isnil(L, -1)) {
+        luaL_checktype(L, -1, LUA_TTABLE);
+        int n = (int)lua_objlen(L, -1);
+        if (n > (int)(sizeof(uploads) / sizeof(uploads[0])))
+            return luaL_error(L, "httpd.listen: at most 16 upload_paths");
+        for (int i = 1; i <= n; i++) {
+            lua_rawgeti(L, -1, i);
+            if (lua_type(L, -1) != LUA_TSTRING || lua_objlen(L, -1) == 0)
+                return luaL_error(L, "httpd.listen: upload_paths[%d] must be a non-empty string", i);
+            uploads[i - 1] = lua_tostring(L, -1);
+            lua_pop(L, 1);
+        }
+        conf.upload_paths = uploads;
+        conf.nupload_paths = n;
+    }
+    lua_pop(L, 1);
 
     struct lserver *ls = lua_newuserdata(L, sizeof(*ls));   /* stack: opts, handler, host, ls */
     memset(ls, 0, sizeof(*ls));

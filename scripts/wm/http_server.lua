@@ -11,8 +11,8 @@
 --   http_server.server                                the running server, or nil
 --
 -- Limits come from wm.config.http (max_header_bytes, max_body_bytes,
--- max_connections, header_timeout, idle_timeout, body_timeout,
--- min_body_rate, body_rate_grace).
+-- upload_paths with upload_max_body_bytes, max_connections, header_timeout,
+-- idle_timeout, body_timeout, min_body_rate, body_rate_grace).
 --
 -- The access log (one JSON line per request) follows wm.config.log: access
 -- (false, or WM_LOG_ACCESS=false, turns it off), access_file (empty: stderr
@@ -308,6 +308,8 @@ function M.start(opts)
         host = host, port = port, handler = dispatch, reuseport = opts.reuseport,
         max_header_bytes = cfg_number(hc, "max_header_bytes", 16384),
         max_body_bytes = cfg_number(hc, "max_body_bytes", 1048576),
+        upload_paths = type(hc.upload_paths) == "table" and hc.upload_paths or { "/portal/support/" },
+        upload_max_body_bytes = cfg_number(hc, "upload_max_body_bytes", 16777216),
         max_connections = cfg_number(hc, "max_connections", 10000),
         header_timeout = cfg_number(hc, "header_timeout", 10),
         idle_timeout = cfg_number(hc, "idle_timeout", 60),

@@ -14,6 +14,7 @@
     X(httpd_line_endings)    \
     X(httpd_body_bytes_pass) \
     X(httpd_bad_after_good)  \
+    X(httpd_upload_paths_body_limit) \
     X(httpd_body_deadline)   \
     X(httpd_body_min_rate)   \
     X(httpd_header_deadline) \

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -42,16 +43,17 @@ static void echo_cb(wm_httpd_req_t *r, void *ud)
     wm_httpd_respond(r, 200, "text/plain", in.body, in.body_len);
 }
 
-/* Feeds `req` to a fresh server's virtual connection, whole or one byte at a
- * time, and leaves what came back in `v`. */
-static void vrun(struct vrun *v, const char *req, size_t len, int bytewise)
+/* Feeds `req` to a fresh server's virtual connection (configured by `conf`,
+ * NULL: the defaults), whole or one byte at a time, and leaves what came
+ * back in `v`. */
+static void vrun_conf(struct vrun *v, const wm_httpd_conf_t *conf, const char *req, size_t len, int bytewise)
 {
     uv_loop_t loop;
     uv_loop_init(&loop);
     wm_buf_init(&v->out);
     wm_buf_init(&v->bodies);
     v->requests = 0;
-    wm_httpd_t *s = wm_httpd_new(&loop, NULL, echo_cb, v);
+    wm_httpd_t *s = wm_httpd_new(&loop, conf, echo_cb, v);
     wm_httpd_vconn_t *c = wm_httpd_virtual_open(s, vwrite, v);
     if (bytewise) {
         for (size_t i = 0; i < len; i++) {
@@ -69,6 +71,11 @@ static void vrun(struct vrun *v, const char *req, size_t len, int bytewise)
         wm_buf_puts(&v->out, "");
     if (v->bodies.data == NULL)
         wm_buf_puts(&v->bodies, "");
+}
+
+static void vrun(struct vrun *v, const char *req, size_t len, int bytewise)
+{
+    vrun_conf(v, NULL, req, len, bytewise);
 }
 
 static void vrun_free(struct vrun *v)
@@ -190,6 +197,89 @@ TEST_IMPL(httpd_bad_after_good)
            "POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok"
            "GET /b HTTP/1.1\r\nHost: x\r\nX-B : 1\r\n\r\n",
            "200 200 400", "[][ok]");
+    return 0;
+}
+
+/* The status of `body_len` bytes of body POSTed to `path` (Content-Length,
+ * or chunked in 64 KiB chunks) to a server with a 1 MiB body limit and a
+ * 16 MiB one for the upload prefixes "/portal/support/" and "/up". */
+static int upload_status(const char *path, size_t body_len, int chunked, int *requests)
+{
+    static const char *const prefixes[] = { "/portal/support/", "/up" };
+    wm_httpd_conf_t conf;
+    wm_httpd_conf_default(&conf);
+    conf.max_body_bytes = 1u << 20;
+    conf.upload_paths = prefixes;
+    conf.nupload_paths = 2;
+    wm_buf_t req;
+    wm_buf_init(&req);
+    char head[256];
+    if (chunked) {
+        snprintf(head, sizeof(head), "POST %s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", path);
+        wm_buf_puts(&req, head);
+        char *chunk = wm_malloc(65536);
+        memset(chunk, 'u', 65536);
+        for (size_t left = body_len; left > 0;) {
+            size_t n = left < 65536 ? left : 65536;
+            snprintf(head, sizeof(head), "%zx\r\n", n);
+            wm_buf_puts(&req, head);
+            wm_buf_append(&req, chunk, n);
+            wm_buf_puts(&req, "\r\n");
+            left -= n;
+        }
+        wm_buf_puts(&req, "0\r\n\r\n");
+        wm_free(chunk);
+    } else {
+        snprintf(head, sizeof(head), "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", path, body_len);
+        wm_buf_puts(&req, head);
+        char *body = wm_malloc(body_len + 1);
+        memset(body, 'u', body_len);
+        wm_buf_append(&req, body, body_len);
+        wm_free(body);
+    }
+    struct vrun v;
+    vrun_conf(&v, &conf, req.data, req.len, 0);
+    char got[16];
+    statuses(v.out.data, got, sizeof(got));
+    *requests = v.requests;
+    vrun_free(&v);
+    wm_buf_free(&req);
+    return atoi(got);
+}
+
+/* Upload path prefixes take bodies up to upload_max_body_bytes; every other
+ * path keeps max_body_bytes, with Content-Length (refused before any body
+ * byte) and chunked bodies alike. */
+TEST_IMPL(httpd_upload_paths_body_limit)
+{
+    static const struct {
+        const char *path;
+        size_t len;
+        int chunked, want, handled;
+    } cases[] = {
+        { "/portal/support/new", 2u << 20, 0, 200, 1 },
+        { "/portal/support/new", 2u << 20, 1, 200, 1 },
+        { "/upload/x?y=1", 2u << 20, 0, 200, 1 },
+        { "/portal/other", 2u << 20, 0, 413, 0 },
+        { "/portal/other", 2u << 20, 1, 413, 0 },
+        { "/", 2u << 20, 0, 413, 0 },
+        { "/portal/support", 2u << 20, 0, 413, 0 },              /* the prefix is "/portal/support/" */
+        { "/portal/support/../../admin/x", 2u << 20, 0, 413, 0 }, /* a ".." segment leaves the prefix */
+        { "/portal/support/..", 2u << 20, 1, 413, 0 },
+        { "/portal/support/..x", 2u << 20, 0, 200, 1 },          /* not a ".." segment */
+        { "/portal/other", 1u << 20, 0, 200, 1 },                /* at the limit */
+        { "/portal/support/new", (16u << 20) + 1, 0, 413, 0 },
+        { "/portal/support/new", (16u << 20) + 1, 1, 413, 0 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int requests = -1;
+        int got = upload_status(cases[i].path, cases[i].len, cases[i].chunked, &requests);
+        if (got != cases[i].want || requests != cases[i].handled) {
+            fprintf(stderr, "%s %zu bytes%s: status %d (handled %d), want %d\n", cases[i].path, cases[i].len,
+                    cases[i].chunked ? " chunked" : "", got, requests, cases[i].want);
+            return 1;
+        }
+    }
     return 0;
 }
 
