@@ -173,7 +173,8 @@ local ACCOUNT = [[
 <p>Plan: {{plan}}, {{price}} per month</p>
 <p>Status: <span class="status">{{status}}</span></p>
 {{#domain_link}}<p><a href="{{domain_link}}">{{#custom_domain}}Your domain: {{custom_domain}}{{/custom_domain}}{{^custom_domain}}Use your own domain{{/custom_domain}}</a></p>
-{{/domain_link}}{{#next_charge}}<p>Next charge: {{next_charge}}</p>
+{{/domain_link}}{{#versions_link}}<p><a href="{{versions_link}}">Earlier versions of your website</a></p>
+{{/versions_link}}{{#next_charge}}<p>Next charge: {{next_charge}}</p>
 {{/next_charge}}{{#online_until}}<p>No more charges. Your website stays online until {{online_until}}.</p>
 {{/online_until}}{{#site_paused}}<p>Your website shows a "paused" page until the payment goes through.</p>
 {{/site_paused}}{{#requested}}<p class="note">You asked to cancel on {{requested}}. We are waiting for the payment provider to confirm; this page shows it when it does.</p>
@@ -203,7 +204,7 @@ local function account_data(customer_id)
     local subs
     subs, err, code = wm.db.query([[SELECT s.id, s.status, s.amount_cents, s.currency,
             to_char(s.current_period_end, 'YYYY-MM-DD') AS period_end, s.site_id, g.subdomain, g.custom_domain,
-            g.paused_at IS NOT NULL AS site_paused, b.name AS business,
+            g.paused_at IS NOT NULL AS site_paused, g.status AS site_status, b.name AS business,
             (SELECT to_char(max(a.created_at), 'YYYY-MM-DD') FROM activity_log a WHERE a.entity_type = 'subscription'
                AND a.entity_id = s.id AND a.action = 'subscription.cancel_requested') AS requested
         FROM subscriptions s LEFT JOIN generated_sites g ON g.id = s.site_id
@@ -249,6 +250,7 @@ local function account_page(sess, status, extra)
                     site_paused = s.site_paused == true and s.status ~= "cancelled",
                     requested = requested, cancellable = live and not requested, csrf = sess.csrf,
                     domain_link = live and nz(s.site_id) and ("/portal/domain?site=" .. s.site_id) or false,
+                    versions_link = live and s.site_status == "live" and ("/portal/versions?site=" .. s.site_id) or false,
                     custom_domain = nz(s.custom_domain) }
     end
     local pays = {}
