@@ -296,8 +296,10 @@ end
 -- copy (subdomain "<subdomain>--v<n>", never served) that previous_version_id
 -- points to (built when that version was; deployed and sold only as the
 -- row itself, so counts of deployments and sales do not see it twice).
--- Joins the caller's transaction. -> {id, version, previous_version_id}
-function _M.new_version(id, html, builder_prompt)
+-- Joins the caller's transaction. actor_type/actor_id (optional) name who
+-- asked (an approved change request) in the site.version activity row.
+-- -> {id, version, previous_version_id}
+function _M.new_version(id, html, builder_prompt, actor_type, actor_id)
     local site, err = one([[SELECT id, subdomain, version FROM generated_sites
         WHERE id = $1 AND status <> 'archived' FOR UPDATE]], id)
     if not site then
@@ -317,7 +319,8 @@ function _M.new_version(id, html, builder_prompt)
     if not row then
         return nil, err
     end
-    assert(activity.log("site.version", "site", id, { version = row.version, previous = copy_id, bytes = #html }))
+    assert(activity.log("site.version", "site", id, { version = row.version, previous = copy_id, bytes = #html },
+        actor_type, actor_id))
     return row
 end
 
@@ -384,6 +387,18 @@ function _M.rollback(id, version, actor_type, actor_id)
     end
     if not source then
         return nil, ("this site has no version %d"):format(version)
+    end
+    -- A copy archived before the sale holds a preview page (banner, claim
+    -- link, noindex): mark_live re-rendered only the version current then.
+    local before_sale
+    before_sale, err = one([[SELECT src.updated_at < g.sold_at AS yes FROM generated_sites src, generated_sites g
+        WHERE src.id = $1 AND g.id = $2]], source.id, id)
+    if not before_sale then
+        return nil, err or "the version is gone"
+    end
+    if before_sale.yes == true then
+        return nil, ("version %d was replaced before the site was sold: it is the preview page, with its banner "
+            .. "and claim link"):format(version)
     end
     local copy_id
     copy_id, err = archive_current(id)

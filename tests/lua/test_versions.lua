@@ -5,7 +5,8 @@
 -- activity row names who did it; what rollback refuses; the CLI's versions
 -- table and rollback; the dashboard's "Restore this version" (editor only,
 -- CSRF); the portal's versions page for the customer's own live site
--- (confirm page, CSRF, another customer's site a 404).
+-- (confirm page, CSRF, another customer's site a 404). A page archived
+-- before the sale (the preview) is not restored onto a sold site.
 local account = require "web.portal.account"
 local sites = require "domain.sites"
 local users = require "domain.admin_users"
@@ -170,6 +171,12 @@ function T.rollback_refuses_what_it_cannot_restore(t)
     try("00000000-0000-0000-0000-000000000000", 1)
     t.eq(current(s.site_id).version, 2, "nothing changed")
     t.eq(one("SELECT count(*)::int AS n FROM activity_log WHERE action = 'site.rolled_back'").n, 0)
+    -- Sold after v2: v1's copy holds the preview page and is refused; v2 (live when sold) comes back.
+    one("UPDATE generated_sites SET sold_at = now() WHERE id = $1 RETURNING id", s.site_id)
+    assert(wm.db.tx(function() return sites.new_version(s.site_id, page_html(3), "prompt 3") end))
+    t.match(try(s.site_id, 1), "preview page")
+    t.eq(assert(wm.db.tx(function() return assert(sites.rollback(s.site_id, 2, "user")) end)).version, 4)
+    t.eq(current(s.site_id).html_content, page_html(2))
     -- An archived site is not brought back by a rollback.
     assert(wm.db.tx(function() return sites.archive_by_operator(s.site_id) end))
     try(s.site_id, 1)
