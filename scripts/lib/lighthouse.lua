@@ -22,10 +22,17 @@
 --       score=}, ...} (the audits that cost points), variant=, seconds=,
 --       report = Lighthouse's whole result (a table)}. At most
 --       lighthouse.concurrency runs at once in this process; the others wait.
+--       A run that started and failed or timed out: nil, err, failure =
+--       {variant=, form_factor=, seconds=, error=} (what record_failure keeps).
 --   lighthouse.record(site_id, result) -> run id | nil, err
 --       stores the run (lighthouse_runs, the report as JSONB) and sets
 --       generated_sites.lighthouse_score.
+--   lighthouse.record_failure(site_id, failure) -> run id | nil, err
+--       stores a failed run: no scores, report = {error = ...}. It counts for
+--       the sample (its variant has had its first run), so a browser that
+--       fails on every page does not make every site "the first".
 --   lighthouse.score(site[, opts]) -> result | nil, err     run + record
+--       (a failed run recorded with record_failure)
 local _M = {}
 
 local CATEGORIES = { "performance", "accessibility", "best-practices", "seo" }
@@ -185,30 +192,34 @@ function _M.run(site, opts)
     }
     local seconds = wm.monotonic() - started
     release(slot)
+    local variant = _M.variant(html)
+    local function failed(msg)
+        return nil, msg, { variant = variant, form_factor = form_factor, seconds = seconds, error = msg }
+    end
     if not r then
         if err == "timeout" then
-            return nil, ("lighthouse took over %d s (killed)"):format(timeout)
+            return failed(("lighthouse took over %d s (killed)"):format(timeout))
         end
-        return nil, "lighthouse: " .. tostring(err) .. (partial and partial.stderr and (": " .. partial.stderr) or "")
+        return failed("lighthouse: " .. tostring(err) .. (partial and partial.stderr and (": " .. partial.stderr) or ""))
     end
     if r.code ~= 0 then
         local msg = (r.stderr or ""):match("lighthouse: ([^\n]*)") or (r.stderr or ""):sub(1, 300)
-        return nil, ("lighthouse failed (exit %s): %s"):format(tostring(r.code or r.signal), msg)
+        return failed(("lighthouse failed (exit %s): %s"):format(tostring(r.code or r.signal), msg))
     end
     local out, derr = wm.json.decode(r.stdout)
     if type(out) ~= "table" or type(out.scores) ~= "table" then
-        return nil, "lighthouse: unreadable output: " .. tostring(derr)
+        return failed("lighthouse: unreadable output: " .. tostring(derr))
     end
     local scores, low = {}, nil
     for _, k in ipairs(CATEGORIES) do
         local v = out.scores[k]
         if type(v) ~= "number" then
-            return nil, "lighthouse: no " .. k .. " score"
+            return failed("lighthouse: no " .. k .. " score")
         end
         scores[(k:gsub("-", "_"))] = v
         low = low and math.min(low, v) or v
     end
-    return { scores = scores, score = low, failed = out.failed or {}, variant = _M.variant(html),
+    return { scores = scores, score = low, failed = out.failed or {}, variant = variant,
              form_factor = form_factor, seconds = seconds, report = out.lhr }
 end
 
@@ -224,9 +235,22 @@ function _M.record(site_id, result)
     end)
 end
 
+function _M.record_failure(site_id, failure)
+    local row, err = wm.db.one([[INSERT INTO lighthouse_runs (site_id, variant, form_factor, seconds, report)
+        VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING id]], site_id, failure.variant, failure.form_factor,
+        failure.seconds, { error = failure.error })
+    return row and row.id, err
+end
+
 function _M.score(site, opts)
-    local result, err = _M.run(site, opts)
+    local result, err, failure = _M.run(site, opts)
     if not result then
+        if failure and site.id then
+            local _, rerr = _M.record_failure(site.id, failure)
+            if rerr then
+                wm.log.warn("lighthouse: the failed run was not recorded", { site = site.id, error = tostring(rerr) })
+            end
+        end
         return nil, err
     end
     local id, rerr = _M.record(site.id, result)

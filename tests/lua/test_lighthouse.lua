@@ -39,6 +39,8 @@ end
 
 function T.should_run_samples_first_of_variant_one_in_n_and_changed_checks(t)
     assert(require("wm.migrate").up())
+    -- (The tests share a database: another's run must not be this one's first.)
+    assert(wm.db.query("DELETE FROM lighthouse_runs"))
     t.config("lighthouse", { enabled = true, first_of_variant = true, sample_every = 20 })
     local split = '<section class="wm-hero wm-hero-split" id="top">'
     t.eq(lighthouse.variant(split), "hero-split")
@@ -166,6 +168,59 @@ function T.timeout_kills_node_and_the_browser(t)
         return n
     end
     t.wait_for("no process left with the marker", function() return survivors() == 0 end, 10)
+end
+
+-- A stand-in for node and run.mjs under a lighthouse.dir of the test's own
+-- (`script` is the shell run as the driver): real wm.exec runs, no browser.
+local function fake_lighthouse(t, script)
+    local dir = t.tmpdir()
+    assert(wm.fs.mkdir_p(dir .. "/node_modules/lighthouse"))
+    assert(wm.fs.write_file(dir .. "/node_modules/lighthouse/package.json", "{}"))
+    assert(wm.fs.write_file(dir .. "/run.mjs", script))
+    t.config("lighthouse", { enabled = true, dir = dir, node = "/bin/sh", chromium = "/bin/sh",
+                             first_of_variant = true, sample_every = 20 })
+end
+
+-- A run that fails or times out is recorded as a failed run (its error, no
+-- scores, the site's score untouched), and counts for the sample: the next
+-- site of the same variant is not "the first" again.
+function T.failed_and_timed_out_runs_are_recorded_and_sampled(t)
+    assert(require("wm.migrate").up())
+    fake_lighthouse(t, "echo 'lighthouse: Chrome could not start' >&2\nexit 3\n")
+    local html = '<section class="wm-hero wm-hero-band" id="top"><h1>Band</h1></section>'
+    local a = site(t, html)
+    local skipped = { id = "00000015-0000-4000-8000-000000000000", html_content = html }
+    t.eq(lighthouse.should_run(skipped), true, "no run of the variant yet: the first")
+    local r, err = lighthouse.score(a)
+    t.eq(r, nil)
+    t.match(err, "lighthouse failed %(exit 3%): Chrome could not start")
+    local run = one([[SELECT variant, score, performance, seo, report->>'error' AS error FROM lighthouse_runs
+        WHERE site_id = $1]], a.id)
+    t.eq(run.variant, "hero-band")
+    t.eq({ run.score, run.performance, run.seo }, { wm.null, wm.null, wm.null }, "no scores")
+    t.eq(run.error, err)
+    t.eq(one("SELECT lighthouse_score FROM generated_sites WHERE id = $1", a.id).lighthouse_score, wm.null)
+    local yes, why = lighthouse.should_run(skipped)
+    t.eq(yes, false, "the failed run was the variant's first: " .. tostring(why))
+
+    -- A timeout: killed, recorded the same way.
+    fake_lighthouse(t, "sleep 30\n")
+    local b = site(t, html)
+    local started = wm.monotonic()
+    r, err = lighthouse.score(b, { timeout = 1 })
+    t.eq(r, nil)
+    t.match(err, "took over 1 s %(killed%)")
+    t.ok(wm.monotonic() - started < 10, "gave up at the timeout")
+    local run2 = one("SELECT score, seconds, report->>'error' AS error FROM lighthouse_runs WHERE site_id = $1", b.id)
+    t.eq(run2.score, wm.null)
+    t.match(run2.error, "took over 1 s")
+    t.ok(run2.seconds >= 1, "its time kept: " .. run2.seconds)
+
+    -- Nothing ran (not installed): nothing recorded.
+    t.config("lighthouse", { dir = "/nonexistent/lh" })
+    local c = site(t, html)
+    t.eq(lighthouse.score(c), nil)
+    t.eq(one("SELECT count(*)::int AS n FROM lighthouse_runs WHERE site_id = $1", c.id).n, 0)
 end
 
 function T.unavailable_says_why(t)

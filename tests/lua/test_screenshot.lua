@@ -269,6 +269,41 @@ function T.gate_failures_feed_back_to_the_architect_then_hold(t)
     t.eq(#assert(sites.held(100)), #rows)
 end
 
+-- A Lighthouse stand-in under a lighthouse.dir of the test's own: `script`
+-- is the shell run as its driver (node = /bin/sh), so no browser runs.
+local function fake_lighthouse(t, script)
+    local dir = t.tmpdir()
+    assert(wm.fs.mkdir_p(dir .. "/node_modules/lighthouse"))
+    assert(wm.fs.write_file(dir .. "/node_modules/lighthouse/package.json", "{}"))
+    assert(wm.fs.write_file(dir .. "/run.mjs", script))
+    t.config("lighthouse", { enabled = true, dir = dir, node = "/bin/sh", chromium = "/bin/sh",
+                             first_of_variant = true, sample_every = 0, timeout = 2 })
+end
+
+-- Lighthouse failing (here: timing out) on the variant's first site does
+-- not hold it (the cheap checks gate it, and it passes), the failed run is
+-- recorded, and the next site of the variant is not "the first" again.
+function T.a_failed_lighthouse_run_is_recorded_and_does_not_hold_the_site(t)
+    setup(t)
+    t.config("screenshots", { driver = wm.root .. "/tests/fakes/screenshot_driver.js", chromium = "/bin/sh" })
+    fake_lighthouse(t, "sleep 30\n")
+    local first, first_biz = draft(GOOD)
+    t.eq(shoot(first_biz).outcome, CORE.COMPLETED)
+    local s = one("SELECT status, lighthouse_score, quality_failures FROM generated_sites WHERE id = $1", first)
+    t.eq(s.status, "preview", "gated on the cheap checks: " .. wm.json.encode(s.quality_failures))
+    t.eq(s.lighthouse_score, wm.null)
+    local run = one([[SELECT variant, score, report->>'error' AS error FROM lighthouse_runs
+        WHERE site_id = $1]], first)
+    t.eq(run.variant, "other")
+    t.eq(run.score, wm.null)
+    t.match(run.error, "took over 2 s")
+    local second, second_biz = draft(GOOD)
+    t.eq(shoot(second_biz).outcome, CORE.COMPLETED)
+    t.eq(one("SELECT status FROM generated_sites WHERE id = $1", second).status, "preview")
+    t.eq(count("SELECT count(*)::int AS n FROM lighthouse_runs WHERE site_id = $1", second), 0,
+        "not sampled: the variant had its first run")
+end
+
 function T.seed_query_selects_exactly_the_photographed_previews(t)
     setup(t)
     local shot = "http://127.0.0.1/screenshots/x/1-desktop.png"
