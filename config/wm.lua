@@ -93,6 +93,8 @@ return {
         -- Past-due sites paused after commerce.grace_days, cancelled ones
         -- archived at the end of their paid period.
         billing = { every = 300, kind = "billing_sweep" },
+        -- Reads mail.inbox (bounces, complaints, replies); nothing when its url is empty.
+        inbox = { every = 60, kind = "poll_inbox" },
     },
     autopilot = {
         enabled = true,
@@ -154,6 +156,23 @@ return {
             -- The domain of the bounce address (bounce+<campaign>@domain);
             -- empty: the sender's.
             bounce_domain = "",
+        },
+        -- The mailbox that bounces (the bounce+ addresses) and replies reach,
+        -- read by cron.inbox over IMAP with TLS: imaps://host[:993]/INBOX, or
+        -- imap:// with STARTTLS (required). Empty url: not read. The password
+        -- comes only from WM_MAIL_INBOX_PASSWORD.
+        inbox = {
+            url = "",
+            username = "",
+            password = "",
+            -- A PEM file of CA certificates to trust instead of the system's.
+            ca_file = "",
+            -- Seconds one IMAP command may take.
+            timeout = 30,
+            -- Messages handled per poll, at most; the rest wait for the next.
+            batch = 50,
+            -- A larger message is not fetched whole: kept as malformed, marked read.
+            max_bytes = 10485760,
         },
         -- DKIM signing in wm (lib/dkim.lua: rsa-sha256, relaxed/relaxed) for
         -- relays that do not sign; empty domain: off. The private key (PEM)

@@ -23,7 +23,10 @@
  * connection cache and the next message to the same relay (same URL and
  * login) goes out on it without a new handshake. Their body is uploaded
  * through a read callback, which also records how far the payload got: the
- * caller needs that to tell "refused" from "may have been delivered". */
+ * caller needs that to tell "refused" from "may have been delivered".
+ *
+ * IMAP requests share it too (one mailbox session reused by each poll's
+ * search, fetches and stores); their answer is read like an HTTP body. */
 #include "httpc.h"
 #include "log.h"
 #include "vm.h"
@@ -78,6 +81,10 @@ struct wm_httpc_req_s {
     int tls_optional;         /* 0: STARTTLS required (smtp://) */
     size_t upload_off;
     wm_httpc_data_t data_sent;
+
+    /* IMAP only (shares username, password, ca_file with SMTP) */
+    int imap;
+    char *imap_command;       /* CURLOPT_CUSTOMREQUEST, or NULL: the URL's fetch */
 };
 
 struct sock_ctx {
@@ -364,6 +371,24 @@ wm_httpc_data_t wm_httpc_smtp_data_sent(const wm_httpc_req_t *r)
     return r->data_sent;
 }
 
+/* ---- IMAP requests ---- */
+
+wm_httpc_req_t *wm_httpc_imap_new(const char *url, const char *command)
+{
+    if (command != NULL) {
+        if (*command == '\0')
+            return NULL;
+        for (const char *c = command; *c != '\0'; c++) {
+            if ((unsigned char)*c < ' ' || *c == 0x7f)
+                return NULL;
+        }
+    }
+    wm_httpc_req_t *r = wm_httpc_req_new("IMAP", url);
+    r->imap = 1;
+    r->imap_command = command != NULL ? wm_strdup(command) : NULL;
+    return r;
+}
+
 void wm_httpc_req_free(wm_httpc_req_t *r)
 {
     if (r == NULL)
@@ -373,6 +398,7 @@ void wm_httpc_req_free(wm_httpc_req_t *r)
     curl_slist_free_all(r->headers);
     curl_slist_free_all(r->rcpt);
     wm_free(r->mail_from);
+    wm_free(r->imap_command);
     wm_free(r->username);
     wm_free(r->password);
     wm_free(r->ca_file);
@@ -664,6 +690,9 @@ static wm_httpc_outcome_t classify(wm_httpc_req_t *r, CURLcode rc)
     case CURLE_BAD_CONTENT_ENCODING:
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
+    case CURLE_QUOTE_ERROR:             /* an IMAP command answered NO or BAD */
+    case CURLE_REMOTE_FILE_NOT_FOUND:   /* an IMAP mailbox or message that is not there */
+    case CURLE_REMOTE_ACCESS_DENIED:
         return WM_HTTPC_PROTOCOL;
     default:
         return WM_HTTPC_ERROR;
@@ -801,10 +830,42 @@ static int configure_smtp(wm_httpc_req_t *r, CURL *e, wm_err_t *err)
     return 0;
 }
 
+/* The mailbox's password and mail never go out in clear: imap:// must
+ * upgrade with STARTTLS. The answer (a fetched message, or a command's
+ * untagged lines) is the body, under the same cap as an HTTP body. */
+static int configure_imap(wm_httpc_req_t *r, CURL *e, wm_err_t *err)
+{
+    double timeout = r->timeout > 0 ? r->timeout : C.timeout;
+    r->cap = r->max_body > 0 ? r->max_body : C.max_body;
+    SETOPT(e, CURLOPT_URL, r->url);
+    SETOPT(e, CURLOPT_PRIVATE, (void *)r);
+    SETOPT(e, CURLOPT_ERRORBUFFER, r->errbuf);
+    SETOPT(e, CURLOPT_NOSIGNAL, 1L);
+    SETOPT(e, CURLOPT_PROTOCOLS_STR, "imap,imaps");
+    SETOPT(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (r->ca_file != NULL)
+        SETOPT(e, CURLOPT_CAINFO, r->ca_file);
+    SETOPT(e, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+    SETOPT(e, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000.0 + 0.5));
+    SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    SETOPT(e, CURLOPT_WRITEFUNCTION, write_cb);
+    SETOPT(e, CURLOPT_WRITEDATA, (void *)r);
+    if (r->username != NULL) {
+        SETOPT(e, CURLOPT_USERNAME, r->username);
+        SETOPT(e, CURLOPT_PASSWORD, r->password != NULL ? r->password : "");
+    }
+    if (r->imap_command != NULL)
+        SETOPT(e, CURLOPT_CUSTOMREQUEST, r->imap_command);
+    return 0;
+}
+
 static int configure_easy(wm_httpc_req_t *r, CURL *e, wm_err_t *err)
 {
     if (r->smtp)
         return configure_smtp(r, e, err);
+    if (r->imap)
+        return configure_imap(r, e, err);
     double timeout = r->timeout > 0 ? r->timeout : C.timeout;
     r->cap = r->max_body > 0 ? r->max_body : C.max_body;
 

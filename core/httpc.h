@@ -110,6 +110,16 @@ void wm_httpc_smtp_tls_optional(wm_httpc_req_t *r, int optional);
 /* How far the payload got, valid once the callback has run. */
 wm_httpc_data_t wm_httpc_smtp_data_sent(const wm_httpc_req_t *r);
 
+/* An IMAP request (imaps:// URL, or imap:// upgraded with STARTTLS, which
+ * is required): `command` NULL runs what the URL says (imaps://host/INBOX;
+ * UID=7 fetches that message whole: curl's FETCH sets \Seen); otherwise the
+ * mailbox in the URL is selected and `command` ("UID SEARCH UID 8:*", "UID
+ * STORE 7 +FLAGS (\Seen)") is sent as it is, its untagged answer lines
+ * being the response body. NULL when `command` has a control character (a
+ * CR/LF would start another command). Login with wm_httpc_smtp_login; a
+ * tagged NO/BAD answer is WM_HTTPC_PROTOCOL. */
+wm_httpc_req_t *wm_httpc_imap_new(const char *url, const char *command);
+
 /* Starts `r`. On success (0) `cb` runs exactly once, never from inside this
  * call, unless wm_httpc_cancel comes first. On failure (< 0, message in
  * `err`) `cb` never runs and the caller still owns `r`. */

@@ -25,6 +25,16 @@
  *     request plus "auth", and `data` "none", "started" or "all": how much of
  *     the payload curl took, which says whether the server can have
  *     accepted the message. Bad addresses raise.
+ *   imap{url=, command=, username=, password=, ca_file=, timeout=, max_body=}
+ *       -> {body=} | nil, err, {outcome=}
+ *     One IMAP request over TLS (imaps://, or imap:// with STARTTLS
+ *     required), reusing a cached session to the same server and login.
+ *     Without `command` the URL says what to do (imaps://host/INBOX;UID=7:
+ *     that message, raw); with one, the URL's mailbox is selected and the
+ *     command sent as it is ("UID SEARCH UID 8:*", "UID STORE 7 +FLAGS
+ *     (\Seen)"), `body` being its untagged answer lines. err as for smtp;
+ *     a command answered NO/BAD is "protocol". A command with a control
+ *     character raises.
  *   configure{max_body=, timeout=, max_connections=, user_agent=}
  *     Sets the client's defaults (from config http_client.*).
  *   active() -> number of requests in flight.
@@ -351,6 +361,67 @@ static int l_smtp(lua_State *L)
     return wm_sched_yield(co, r, smtp_push, request_cancel);
 }
 
+static int imap_push(wm_co_t *co, lua_State *L, void *op)
+{
+    wm_httpc_req_t *r = op;
+    WM_UNUSED(co);
+    wm_httpc_outcome_t o = wm_httpc_req_outcome(r);
+    if (o != WM_HTTPC_OK) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %s", wm_httpc_outcome_token(o), wm_httpc_req_error(r));
+        lua_createtable(L, 0, 1);
+        lua_pushstring(L, wm_httpc_outcome_token(o));
+        lua_setfield(L, -2, "outcome");
+        wm_httpc_req_free(r);
+        return 3;
+    }
+    lua_createtable(L, 0, 1);
+    wm_buf_t *b = wm_httpc_req_body_buf(r);
+    lua_pushlstring(L, b->data ? b->data : "", b->len);
+    lua_setfield(L, -2, "body");
+    wm_httpc_req_free(r);
+    return 1;
+}
+
+static int l_imap(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    wm_co_t *co = wm_sched_current(L);
+    if (co == NULL)
+        return luaL_error(L, "wm.core.httpc.imap: must be called from a wm task");
+    const char *url = opt_string(L, "url");
+    const char *command = opt_string(L, "command");
+    const char *username = opt_string(L, "username");
+    const char *password = opt_string(L, "password");
+    const char *ca_file = opt_string(L, "ca_file");
+    if (url == NULL)
+        return luaL_error(L, "wm.core.httpc.imap: url is required");
+    lua_getfield(L, 1, "timeout");
+    double timeout = lua_isnil(L, -1) ? 0 : lua_tonumber(L, -1);
+    if (!lua_isnil(L, -1) && (lua_type(L, -1) != LUA_TNUMBER || !(timeout > 0)))
+        return luaL_error(L, "wm.core.httpc.imap: timeout must be a positive number of seconds");
+    lua_getfield(L, 1, "max_body");
+    double max_body = lua_isnil(L, -1) ? 0 : lua_tonumber(L, -1);
+    if (!lua_isnil(L, -1) && (lua_type(L, -1) != LUA_TNUMBER || !(max_body >= 1)))
+        return luaL_error(L, "wm.core.httpc.imap: max_body must be a positive number of bytes");
+
+    wm_httpc_req_t *r = wm_httpc_imap_new(url, command);
+    if (r == NULL)
+        return luaL_error(L, "wm.core.httpc.imap: a command may not hold control characters");
+    wm_httpc_smtp_login(r, username, password);
+    wm_httpc_req_ca_file(r, ca_file);
+    if (timeout > 0)
+        wm_httpc_req_timeout(r, timeout);
+    if (max_body > 0)
+        wm_httpc_req_max_body(r, (size_t)max_body);
+    wm_err_t err;
+    if (wm_httpc_start(r, on_done, co, &err) < 0) {
+        wm_httpc_req_free(r);
+        return luaL_error(L, "wm.core.httpc.imap: %s", err.msg);
+    }
+    return wm_sched_yield(co, r, imap_push, request_cancel);
+}
+
 static int l_configure(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -382,7 +453,7 @@ int wm_lua_httpc_open(lua_State *L)
     if (wm_httpc_init(wm_sched_loop(), NULL, 1, &err) < 0)
         return luaL_error(L, "%s", err.msg);
     static const luaL_Reg funcs[] = {
-        {"request", l_request}, {"smtp", l_smtp}, {"configure", l_configure}, {"active", l_active}, {NULL, NULL}};
+        {"request", l_request}, {"smtp", l_smtp}, {"imap", l_imap}, {"configure", l_configure}, {"active", l_active}, {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, funcs);
     return 1;
