@@ -4,7 +4,7 @@
 # installs nothing and rebuilds only what changed. --test adds what the test
 # suite needs (clang for the fuzz smoke, python3 for protocol fixtures,
 # nodejs and npm for the browser checks; postfix, aiosmtpd, dkimpy and
-# SpamAssassin for the mail tests; dnsmasq and caddy for custom domains).
+# SpamAssassin for the mail tests, Dovecot for the mailbox reader's; dnsmasq and caddy for custom domains).
 # Chromium, nodejs and npm are always installed: the screenshot stage and
 # Lighthouse (tools/lighthouse, npm ci from its lock file) need them.
 set -eu
@@ -15,7 +15,7 @@ libcurl4-openssl-dev libcjson-dev libsodium-dev libhttp-parser-dev zlib1g-dev li
 libc-ares-dev postgresql postgresql-client ca-certificates chromium nodejs npm"
 if [ "${1:-}" = "--test" ]; then
     pkgs="$pkgs clang libclang-rt-14-dev python3 procps postfix python3-aiosmtpd python3-dkim
-spamassassin dnsmasq-base caddy python3-pil"
+spamassassin dnsmasq-base caddy python3-pil dovecot-imapd"
 fi
 
 missing=""
