@@ -3,8 +3,9 @@
 # then configures and builds wm into build/. Idempotent: a second run
 # installs nothing and rebuilds only what changed. --test adds what the test
 # suite needs (clang for the fuzz smoke, python3 for protocol fixtures,
-# nodejs and npm for the browser checks; postfix, aiosmtpd, dkimpy and
-# SpamAssassin for the mail tests, Dovecot for the mailbox reader's; dnsmasq and caddy for custom domains).
+# nodejs and npm for the browser checks; postfix, aiosmtpd, dkimpy,
+# SpamAssassin and Dovecot for the mail tests; dnsmasq and caddy for custom
+# domains).
 # Chromium, nodejs and npm are always installed: the screenshot stage and
 # Lighthouse (tools/lighthouse, npm ci from its lock file) need them.
 set -eu
