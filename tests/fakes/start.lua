@@ -18,8 +18,10 @@ return function(script, ...)
             wm.log.warn("fake ended", { script = script, err = err, stderr = res and res.stderr })
         end
     end)
+    -- Up to 60 s: a Python fake that imports cryptography or makes a key
+    -- takes seconds to start on a loaded machine.
     local port
-    for _ = 1, 400 do
+    for _ = 1, 2400 do
         local f = io.open(port_file)
         if f then
             port = f:read("*a")
