@@ -407,6 +407,16 @@ function T.bad_password_fails_the_poll(t)
     t.match(tostring(err), "auth")
 end
 
+-- A CR/LF in a command would start another IMAP command on the session.
+function T.imap_command_with_a_line_break_raises(t)
+    local core = require "wm.core.httpc"
+    for _, cmd in ipairs { "UID STORE 1 +FLAGS (\\Seen)\r\nA1 DELETE INBOX", "NOOP\n", "" } do
+        local ok, err = pcall(core.imap, { url = "imaps://127.0.0.1:1/INBOX", command = cmd })
+        t.ok(not ok, "refused: " .. cmd)
+        t.match(tostring(err), "control characters")
+    end
+end
+
 -- The parsers on mutated real-shaped input: a table or nil, err; never a raise.
 function T.parsers_never_raise_on_mutations(t)
     local id = "6f1c2a4e-8b0d-4c3e-9a7f-112233445566"
