@@ -83,17 +83,23 @@ local VERDICT_ACTION = { preview = "site.passed_gate", rebuild = "site.gate_fail
 -- photographed draft, recorded with its pictures. -> "preview" (it may be
 -- emailed) | "rebuild" (still a draft: the architect tries again with the
 -- failures) | "held" (failed quality.max_attempts builds: kept for review).
--- nil, err when the site is not a draft.
+-- A new version of a site already out (new_version: preview, live or sold)
+-- is judged too: a preview that fails is held (the operator asked for this
+-- page: no rebuild loop); a live or sold site is never taken down, its
+-- failures are recorded and its status is the verdict.
+-- nil, err when the site is neither.
 function _M.judge(id, shot)
-    local site, err = one([[SELECT id, quality_attempts FROM generated_sites
-        WHERE id = $1 AND status = 'draft' FOR UPDATE]], id)
+    local site, err = one([[SELECT id, status, quality_attempts FROM generated_sites
+        WHERE id = $1 AND status IN ('draft', 'preview', 'live', 'sold') FOR UPDATE]], id)
     if not site then
         return nil, err or ("site " .. tostring(id) .. " is not a draft")
     end
     local attempts = site.quality_attempts + 1
     local verdict = "preview"
-    if #shot.failures > 0 then
-        verdict = attempts < wm.config.quality.max_attempts and "rebuild" or "held"
+    if site.status == "live" or site.status == "sold" then
+        verdict = site.status
+    elseif #shot.failures > 0 then
+        verdict = (site.status == "draft" and attempts < wm.config.quality.max_attempts) and "rebuild" or "held"
     end
     local ok
     ok, err = wm.db.run([[UPDATE generated_sites SET screenshot_desktop_url = $2, screenshot_mobile_url = $3,
@@ -106,8 +112,8 @@ function _M.judge(id, shot)
     if not ok then
         return nil, err
     end
-    assert(activity.log(VERDICT_ACTION[verdict], "site", id, { attempt = attempts,
-                                                               failures = wm.json.array(shot.failures) }))
+    local action = VERDICT_ACTION[verdict] or (#shot.failures > 0 and "site.gate_failed" or "site.passed_gate")
+    assert(activity.log(action, "site", id, { attempt = attempts, failures = wm.json.array(shot.failures) }))
     return verdict
 end
 
@@ -296,11 +302,14 @@ end
 -- copy (subdomain "<subdomain>--v<n>", never served) that previous_version_id
 -- points to (built when that version was; deployed and sold only as the
 -- row itself, so counts of deployments and sales do not see it twice).
+-- The new page goes through the screenshot stage and the quality gate like
+-- a new draft (new pictures, attempts from none): a held site becomes a
+-- draft again, so it may pass to preview this time.
 -- Joins the caller's transaction. actor_type/actor_id (optional) name who
 -- asked (an approved change request) in the site.version activity row.
 -- -> {id, version, previous_version_id}
 function _M.new_version(id, html, builder_prompt, actor_type, actor_id)
-    local site, err = one([[SELECT id, subdomain, version FROM generated_sites
+    local site, err = one([[SELECT id, business_id, subdomain, version FROM generated_sites
         WHERE id = $1 AND status <> 'archived' FOR UPDATE]], id)
     if not site then
         return nil, err or "no such site, or it is archived"
@@ -313,10 +322,17 @@ function _M.new_version(id, html, builder_prompt, actor_type, actor_id)
     local row
     row, err = one([[UPDATE generated_sites SET html_content = $2, builder_prompt = $3, version = coalesce(version, 1) + 1,
             previous_version_id = $4, screenshot_desktop_url = NULL, screenshot_mobile_url = NULL,
-            screenshot_thumb_url = NULL, lighthouse_score = NULL, load_time_ms = NULL, created_at = now(),
-            updated_at = now()
+            screenshot_thumb_url = NULL, lighthouse_score = NULL, load_time_ms = NULL, quality_attempts = 0,
+            quality_failures = NULL, quality_checked_at = NULL, held_at = NULL,
+            status = CASE WHEN status = 'held' THEN 'draft' ELSE status END, created_at = now(), updated_at = now()
         WHERE id = $1 RETURNING id, version, previous_version_id]], id, html, builder_prompt, copy_id)
     if not row then
+        return nil, err
+    end
+    local job
+    job, err = wm.jobs.enqueue("screenshot", { business_id = site.business_id, site_id = id },
+        { unique_key = "screenshot:" .. site.business_id })
+    if not job then
         return nil, err
     end
     assert(activity.log("site.version", "site", id, { version = row.version, previous = copy_id, bytes = #html },

@@ -64,8 +64,10 @@ function M.run(job)
         return regenerate(job)
     end
     -- (agent_stage.run loads the business and checks it.)
-    local existing = wm.db.one("SELECT id, subdomain, claim_token, status FROM generated_sites WHERE business_id = $1",
-                               job.payload.business_id)
+    -- The site itself, not one of its archived copies or proposals (a new
+    -- version's draft sent back by the gate is rebuilt too).
+    local existing = wm.db.one([[SELECT id, subdomain, claim_token, status FROM generated_sites WHERE business_id = $1
+        ORDER BY status IN ('archived', 'proposed'), version DESC NULLS LAST LIMIT 1]], job.payload.business_id)
     if existing and not (existing.status == "draft" and job.payload.feedback) then
         return true                         -- regenerate nothing that exists
     end

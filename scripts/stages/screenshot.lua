@@ -1,4 +1,5 @@
--- screenshot {business_id}: photographs the business's draft site in
+-- screenshot {business_id[, site_id]}: photographs the business's draft site
+-- (or the site_id row: a new version, domain.sites.new_version) in
 -- headless Chromium (desktop 1280x800, mobile 390x844, a 320x200 thumbnail)
 -- from its stored content rendered as it will be when live, with no server
 -- (a `wm work` host does it too): scripts/browser/screenshot.js drives one
@@ -8,7 +9,10 @@
 -- when lighthouse.enabled and installed. The
 -- quality gate (domain.sites) then decides: preview -> compose; a failed
 -- build -> the architect again, with the failures as feedback; the last
--- failed build -> held for review. Never emailed without a screenshot: with
+-- failed build -> held for review. A new version of a preview, live or sold
+-- site (its pictures gone) is photographed and judged the same way
+-- (domain.sites.judge says what a failure does to each). Never emailed
+-- without a screenshot: with
 -- Chromium or node missing the site waits (said once per host, in the log).
 local pipeline = require "lib.pipeline"
 local outcome = require "lib.outcome"
@@ -153,11 +157,14 @@ function M.run(job)
         return nil, err, discard
     end
     local site = wm.db.one([[SELECT id, business_id, subdomain, status, html_content, screenshot_desktop_url,
-            quality_failures FROM generated_sites WHERE business_id = $1 ORDER BY version DESC LIMIT 1]], b.id)
+            quality_failures FROM generated_sites WHERE business_id = $1 AND ($2::uuid IS NULL OR id = $2)
+        ORDER BY version DESC LIMIT 1]], b.id, job.payload.site_id or wm.null)
     if not site then
         return outcome.discard("no site for business " .. b.id)
     end
-    if site.status ~= "draft" then
+    local new_version = site.screenshot_desktop_url == wm.null
+        and (site.status == "preview" or site.status == "live" or site.status == "sold")
+    if site.status ~= "draft" and not new_version then
         -- Judged already (a rerun): a passed site goes on to compose once more
         -- (compose makes one campaign per site, ever).
         if site.status == "preview" and site.screenshot_desktop_url ~= wm.null then
@@ -203,6 +210,9 @@ function M.run(job)
     end
     if verdict == "held" then
         wm.log.warn("site held for review: it failed the quality gate", { site = site.id,
+                    subdomain = site.subdomain, failures = table.concat(failures, "; ") })
+    elseif (verdict == "live" or verdict == "sold") and #failures > 0 then
+        wm.log.warn("a new version of a live site failed the quality gate; it stays live", { site = site.id,
                     subdomain = site.subdomain, failures = table.concat(failures, "; ") })
     end
     return outcome.done()

@@ -269,6 +269,77 @@ function T.gate_failures_feed_back_to_the_architect_then_hold(t)
     t.eq(#assert(sites.held(100)), #rows)
 end
 
+-- A held site regenerated from the dashboard (domain.sites.regenerate: the
+-- architect's new_version) goes through the screenshot stage and the gate
+-- like a new draft and, passing this time, becomes a preview with new
+-- pictures and goes on to compose; the whole loop runs in the worker.
+function T.a_regenerated_held_site_is_photographed_and_judged_again(t)
+    setup(t)
+    t.config("screenshots", { driver = wm.root .. "/tests/fakes/screenshot_driver.js" })
+    t.config("quality", { max_bytes = 10, max_attempts = 1 })
+    t.config("leads", { per_cell = 8 })
+    t.config("llm", { simulate = "" })
+    local cell = one([[INSERT INTO coverage_grid (state, city, industry, industry_category, population)
+        VALUES ('TX', 'Austin', 'plumber', 'Services', 960000) RETURNING id]])
+    assert(wm.jobs.enqueue("scrape", { grid_id = cell.id }))
+    assert(wm.jobs.start_worker { cron = false })
+    t.defer(function() wm.jobs.stop_worker(5) end)
+    local function idle()
+        return count([[SELECT count(*)::int AS n FROM jobs WHERE status IN ('available', 'running')
+            OR (status IN ('scheduled', 'retryable') AND run_at < now() + interval '5 seconds')]]) == 0
+    end
+    t.wait_for("the loop to hold the site", idle, 120)
+    local held = one("SELECT * FROM generated_sites WHERE status = 'held' ORDER BY id LIMIT 1")
+    t.ok(held.screenshot_thumb_url ~= wm.null)
+    t.config("quality", { max_bytes = 30720 })
+    local regen, rerr = sites.regenerate(held.id)
+    t.ok(regen, rerr)
+    t.wait_for("the new version to be judged", idle, 120)
+    local s = one("SELECT * FROM generated_sites WHERE id = $1", held.id)
+    t.eq(s.version, 2, "a new version")
+    t.eq(s.status, "preview", "passed this time: " .. wm.json.encode(s.quality_failures))
+    t.eq(s.held_at, wm.null)
+    t.eq(s.quality_attempts, 1, "its own attempts")
+    t.eq(#s.quality_failures, 0)
+    -- (new_version emptied the picture columns; the fake driver's pictures
+    -- are the same bytes, so the same content-named files.)
+    for _, col in ipairs({ "screenshot_desktop_url", "screenshot_mobile_url", "screenshot_thumb_url" }) do
+        t.ok(s[col] ~= wm.null, col .. " taken again")
+        t.ok(wm.fs.stat(file_of(s[col])), col .. " on disk")
+    end
+    t.eq(count([[SELECT count(*)::int AS n FROM generated_sites WHERE id = $1
+        AND quality_checked_at > $2::timestamp]], held.id, held.quality_checked_at), 1, "judged after the hold")
+    t.eq(count("SELECT count(*)::int AS n FROM activity_log WHERE action = 'site.passed_gate' AND entity_id = $1",
+               held.id), 1)
+    t.eq(count([[SELECT count(*)::int AS n FROM jobs WHERE kind = 'compose' AND payload->>'business_id' = $1]],
+               held.business_id), 1, "compose is next")
+    local copy = one("SELECT status, screenshot_desktop_url FROM generated_sites WHERE id = $1", s.previous_version_id)
+    t.eq(copy.status, "archived")
+    t.eq(copy.screenshot_desktop_url, held.screenshot_desktop_url, "the old version keeps its pictures")
+end
+
+-- A new version of a live site (an approved change, a regenerate) is
+-- photographed and judged too, but never taken down: its failures are
+-- recorded and it stays live.
+function T.a_live_sites_new_version_is_photographed_and_stays_live(t)
+    setup(t)
+    t.config("screenshots", { driver = wm.root .. "/tests/fakes/screenshot_driver.js" })
+    t.config("quality", { max_bytes = 10 })
+    local site_id, biz = draft(GOOD, "live")
+    assert(wm.db.query("UPDATE generated_sites SET screenshot_desktop_url = 'http://x/old.png' WHERE id = $1", site_id))
+    assert(wm.db.tx(function() return assert(sites.new_version(site_id, GOOD, "prompt")) end))
+    local job = one("SELECT payload FROM jobs WHERE kind = 'screenshot'")
+    t.eq(job.payload, { business_id = biz, site_id = site_id })
+    t.eq(stage.run({ id = 1, attempt = 1, payload = job.payload }).outcome, CORE.COMPLETED)
+    local s = one("SELECT * FROM generated_sites WHERE id = $1", site_id)
+    t.eq(s.status, "live", "still served")
+    t.ok(s.screenshot_thumb_url ~= wm.null and s.screenshot_desktop_url ~= "http://x/old.png", "new pictures")
+    t.match(s.quality_failures[1], "over the 10%-byte limit")
+    t.eq(count("SELECT count(*)::int AS n FROM activity_log WHERE action = 'site.gate_failed' AND entity_id = $1",
+               site_id), 1)
+    t.eq(count("SELECT count(*)::int AS n FROM jobs WHERE kind IN ('compose', 'architect')"), 0)
+end
+
 -- A Lighthouse stand-in under a lighthouse.dir of the test's own: `script`
 -- is the shell run as its driver (node = /bin/sh), so no browser runs.
 local function fake_lighthouse(t, script)
