@@ -248,7 +248,7 @@ function _M.approve(id, actor_type, actor_id, note)
     store_inputs(site, t.proposed_inputs ~= wm.null and t.proposed_inputs or nil)
     local v
     v, err = sites.new_version(site.id, proposal.html_content,
-        proposal.builder_prompt ~= wm.null and proposal.builder_prompt or nil)
+        proposal.builder_prompt ~= wm.null and proposal.builder_prompt or nil, actor_type, actor_id)
     if not v then
         return nil, err
     end
@@ -280,16 +280,16 @@ function _M.reject(id, actor_type, actor_id, note)
     return row
 end
 
--- resolve(id, actor_id, note): needs_person -> completed by staff, who made
--- the change themselves (resolved_by human).
-function _M.resolve(id, actor_id, note)
+-- resolve(id, actor_type, actor_id, note): needs_person -> completed by
+-- staff, who made the change themselves (resolved_by human).
+function _M.resolve(id, actor_type, actor_id, note)
     local row, err = one([[UPDATE support_tickets SET status = 'completed', resolved_by = 'human', resolution_notes = $2,
-            decided_by_type = 'user', decided_by = $3, decided_at = now(), resolved_at = now(), updated_at = now()
-        WHERE id = $1 AND status = 'needs_person' RETURNING *]], id, note or wm.null, actor_id or wm.null)
+            decided_by_type = $3, decided_by = $4, decided_at = now(), resolved_at = now(), updated_at = now()
+        WHERE id = $1 AND status = 'needs_person' RETURNING *]], id, note or wm.null, actor_type, actor_id or wm.null)
     if not row then
         return nil, err or "the ticket is not with a person"
     end
-    assert(activity.log("ticket.resolved", "ticket", id, { note = note }, "user", actor_id))
+    assert(activity.log("ticket.resolved", "ticket", id, { note = note }, actor_type, actor_id))
     return row
 end
 

@@ -5,6 +5,6 @@
 local dir = wm.root .. "/scripts/web/admin/"
 for _, name in ipairs({ "auth.lua", "overview.lua", "leads.lua", "jobs.lua", "campaigns.lua", "users.lua",
     "coverage.lua", "sites.lua", "prompts.lua",
-    "customers.lua", "payments.lua", "webhooks.lua", "activity.lua", "uploads.lua" }) do
+    "customers.lua", "tickets.lua", "payments.lua", "webhooks.lua", "activity.lua", "uploads.lua" }) do
     dofile(dir .. name)
 end

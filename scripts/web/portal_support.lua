@@ -2,16 +2,22 @@
 -- layout, the session and the CSRF check; domain/tickets.lua the states):
 --
 --   GET  /portal/support                 a "Request a change" form per live site, and the requests
---   POST /portal/support                 site, text: files a request (tickets.per_customer_per_day)
+--   POST /portal/support/new             site, text, up to 3 pictures (multipart: lib/uploads.lua checks
+--                                        each by its bytes and strips its metadata): files a request
+--                                        (tickets.per_customer_per_day); POST /portal/support takes
+--                                        the same form without pictures (urlencoded)
 --   GET  /portal/support/:id             one request: what we understood, what changed (the
 --                                        visible text before and after, the screenshots when taken)
 --   POST /portal/support/:id/approve     note: the new version goes live
 --   POST /portal/support/:id/reject      note: the site stays as it is
 --
 -- A customer sees only their own sites and requests: any other id is a 404.
--- Pictures with a request come with scripts/lib/uploads.lua (helper s2):
--- the form's hook is `attachments` below.
+-- The pictures are kept for staff (support_tickets.screenshot_urls holds
+-- their /admin/uploads/<sha256> addresses); a photo change is a person's job.
 local page = require "web.portal.page"
+local claim = require "web.claim"
+local session = require "lib.session"
+local uploads = require "lib.uploads"
 local textdiff = require "lib.textdiff"
 local tickets = require "domain.tickets"
 
@@ -32,12 +38,14 @@ local LIST = [[
 {{/error}}{{#sites}}<section class="card">
 <h2>Request a change to {{business}}</h2>
 <p><a href="{{url}}">{{url}}</a></p>
-<form method="post" action="/portal/support">
+<form method="post" action="/portal/support/new" enctype="multipart/form-data">
 <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="site" value="{{id}}">
 <p><label for="text-{{id}}">What would you like changed?</label><br>
 <textarea id="text-{{id}}" name="text" rows="5" maxlength="5000" required
  style="font:inherit;padding:.5rem;width:100%;box-sizing:border-box"
  placeholder='For example: change the phone to (512) 555-0199. Our hours are Mon-Fri 8am-5pm.'>{{entered}}</textarea></p>
+<p><label for="pictures-{{id}}">Pictures (optional: up to 3 PNG, JPEG or WebP files, 5 MB each)</label><br>
+<input id="pictures-{{id}}" name="pictures" type="file" accept="image/png,image/jpeg,image/webp" multiple></p>
 <button type="submit">Send the request</button>
 </form>
 <p><small>We prepare the change and show it to you here before anything goes live.</small></p>
@@ -55,6 +63,7 @@ local ONE = [[
 {{/notice}}{{#error}}<p class="note err">{{error}}</p>
 {{/error}}<p><strong>{{business}}</strong> · <span class="status">{{status}}</span> · {{when}}</p>
 <h2>You asked</h2><p style="white-space:pre-wrap">{{request}}</p>
+{{#pictures}}<p>With {{pictures}} picture(s).</p>{{/pictures}}
 {{#interpretation}}<h2>What we understood</h2><p>{{interpretation}}</p>{{/interpretation}}
 {{#person}}<p class="note">A person on our team will look at this request{{#reason}} ({{reason}}){{/reason}}.</p>{{/person}}
 {{#changes}}<h2>What changes</h2><ul>{{#list}}<li>{{.}}</li>{{/list}}</ul>{{/changes}}
@@ -156,6 +165,7 @@ local function ticket_page(sess, t, status, extra)
     local ctx = { id = t.id, csrf = sess.csrf, csrf_logout = sess.csrf, business = site and site.name or "Your website",
                   status = STATUS[t.status] or t.status, when = tostring(t.created_at):sub(1, 16),
                   request = t.request_text, interpretation = nz(t.ai_interpretation),
+                  pictures = type(t.screenshot_urls) == "table" and #t.screenshot_urls > 0 and #t.screenshot_urls or false,
                   person = t.status == "needs_person" and { reason = nz(t.needs_person_reason) } or false,
                   changes = changes, diff = diff, shots = shots, decide = t.status == "awaiting_approval",
                   notice = false, error = false }
@@ -176,14 +186,38 @@ page.route("GET", "/portal/support", function(req)
     return list_page(sess)
 end)
 
--- Pictures sent with a request: scripts/lib/uploads.lua (helper s2) checks
--- and stores them; until it lands a request is text only.
-local function attachments(_req, _form)
-    return {}
+-- The signed-in POST's session, fields and pictures, or the answer to
+-- give: a multipart form through lib/uploads.lua (the origin is checked
+-- before any picture is read and stored), else the urlencoded form.
+local function request_form(req)
+    local ct = tostring(req.headers["content-type"] or ""):lower()
+    if ct:sub(1, 19) ~= "multipart/form-data" then
+        local sess, f, res = page.signed_form(req)
+        return sess, f, {}, res
+    end
+    local sess, res = page.session(req)
+    if res then
+        return nil, nil, nil, res
+    end
+    if not sess or not claim.same_site(req) then
+        return nil, nil, nil, page.forbidden()
+    end
+    local parsed, why = uploads.parse(req, { max_files = 3, max_file_bytes = 5 * 1024 * 1024 })
+    if not parsed then
+        return nil, nil, nil, list_page(sess, 422, { error = why })
+    end
+    if not session.csrf_ok(sess, parsed.fields.csrf) then
+        return nil, nil, nil, page.forbidden()
+    end
+    local shots = {}
+    for i, file in ipairs(parsed.files) do
+        shots[i] = "/admin/uploads/" .. file.sha256
+    end
+    return sess, parsed.fields, shots
 end
 
-page.route("POST", "/portal/support", function(req)
-    local sess, f, res = page.signed_form(req)
+local function file_request(req)
+    local sess, f, shots, res = request_form(req)
     if not sess then
         return res
     end
@@ -191,7 +225,6 @@ page.route("POST", "/portal/support", function(req)
     if not site:match(UUID) then
         return page.plain(404, "There is no such website on your account.\n")
     end
-    local shots = attachments(req, f)
     local out, err = wm.db.tx(function()
         local row, why = tickets.create { site_id = site, customer_id = sess.subject, text = f.text,
                                           actor_type = "customer", actor_id = sess.subject }
@@ -214,7 +247,10 @@ page.route("POST", "/portal/support", function(req)
         return list_page(sess, status, { error = out.why, site = site, entered = entered })
     end
     return page.redirect("/portal/support/" .. out.row.id .. "?done=sent")
-end)
+end
+
+page.route("POST", "/portal/support", file_request)
+page.route("POST", "/portal/support/new", file_request)
 
 local function own_ticket(sess, id)
     if type(id) ~= "string" or not id:lower():match(UUID) then

@@ -5,7 +5,7 @@
 local M = {}
 
 -- Order shown in `wm --help`.
-M.commands = { "run", "serve", "work", "jobs", "campaigns", "sites", "customers", "payments", "hooks", "domains", "grid", "users", "routes", "migrate", "db", "config", "prompts", "reload", "test", "version" }
+M.commands = { "run", "serve", "work", "jobs", "campaigns", "sites", "customers", "payments", "hooks", "domains", "tickets", "grid", "users", "routes", "migrate", "db", "config", "prompts", "reload", "test", "version" }
 
 local function out(s)
     io.stdout:write(s, "\n")

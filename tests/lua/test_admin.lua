@@ -303,6 +303,28 @@ function T.every_mutating_route_refuses_lower_roles_and_logs_allowed_ones(t)
         local c = one([[INSERT INTO campaigns (business_id, subject_line, email_body, recipient_email, status,
             sending_started_at) VALUES ($1, 's', 'b', 'o@example.com', 'sending', now()) RETURNING id]], b).id
         local pr = for_routes({ "/admin/coverage/", "/admin/sites/", "/admin/prompts/" }, page_rows)
+        -- A site with two versions: version 1 can be restored.
+        local rb = for_routes({ "/admin/sites/:id/rollback" }, function()
+            local k = wm.crypto.random_token(6):lower():gsub("[^%w]", "")
+            local site = one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status, version)
+                VALUES ($1, $2, 'v1', 'live', 1) RETURNING id]], b, "rb-walk-" .. k).id
+            assert(wm.db.tx(function() return require("domain.sites").new_version(site, "v2", "p") end))
+            return { site = site }
+        end)
+        -- Change requests in the states each decision takes (domain/tickets.lua).
+        local tk = for_routes({ "/admin/tickets/" }, function()
+            local k = wm.crypto.random_token(6):lower():gsub("[^%w]", "")
+            local site = one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status, version)
+                VALUES ($1, $2, 'x', 'live', 1) RETURNING id]], b, "tk-walk-" .. k).id
+            local cust = one("INSERT INTO customers (email) VALUES ($1) RETURNING id", "tk" .. k .. "@example.com").id
+            local proposal = one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status, version,
+                previous_version_id) VALUES ($1, $2, 'y', 'proposed', 2, $3) RETURNING id]], b, "tk-walk-" .. k .. "--t", site).id
+            local function ticket(status)
+                return one([[INSERT INTO support_tickets (customer_id, site_id, request_text, status, proposed_site_id,
+                    base_version) VALUES ($1, $2, 'change it', $3, $4, 1) RETURNING id]], cust, site, status, proposal).id
+            end
+            return { awaiting = ticket("awaiting_approval"), open = ticket("open"), person = ticket("needs_person") }
+        end)
         local victim = pattern:find("^/admin/users/") and assert(wm.db.tx(function()
             return assert(users.add({ email = "v" .. wm.crypto.random_token(4):lower():gsub("[^%w]", "") .. "@example.com",
                                       role = "viewer", password = PASSWORD }))
@@ -332,9 +354,15 @@ function T.every_mutating_route_refuses_lower_roles_and_logs_allowed_ones(t)
                                                  form = { days = "3" } },
             ["/admin/sites/:id/regenerate"] = { path = "/admin/sites/" .. pr.site1 .. "/regenerate" },
             ["/admin/sites/:id/archive"] = { path = "/admin/sites/" .. pr.site2 .. "/archive" },
+            ["/admin/sites/:id/rollback"] = { path = "/admin/sites/" .. rb.site .. "/rollback", form = { version = "1" } },
             ["/admin/prompts/:id"] = { path = "/admin/prompts/" .. pr.prompt, form = { content = "new text" } },
             ["/admin/prompts/:id/weight"] = { path = "/admin/prompts/" .. pr.prompt .. "/weight", form = { weight = "50" } },
             ["/admin/prompts/:id/active"] = { path = "/admin/prompts/" .. pr.prompt .. "/active", form = { active = "0" } },
+            -- Approval makes the site's next version: its row and the ticket's, both the admin's.
+            ["/admin/tickets/:id/approve"] = { path = "/admin/tickets/" .. tk.awaiting .. "/approve", activity = 2 },
+            ["/admin/tickets/:id/reject"] = { path = "/admin/tickets/" .. tk.open .. "/reject", form = { note = "no" } },
+            ["/admin/tickets/:id/resolve"] = { path = "/admin/tickets/" .. tk.person .. "/resolve",
+                                               form = { note = "done by hand" } },
         }
     end
     local walked = 0
@@ -358,7 +386,7 @@ function T.every_mutating_route_refuses_lower_roles_and_logs_allowed_ones(t)
                     local row = wm.db.one([[SELECT actor_type, actor_id FROM activity_log
                         WHERE action NOT LIKE 'admin_user.log%' ORDER BY created_at DESC LIMIT 1]])
                     t.eq({ row.actor_type, row.actor_id }, { "admin", accounts[role].id }, role .. " on " .. r.pattern)
-                    t.eq(snapshot().activity, before.activity + 1)
+                    t.eq(snapshot().activity, before.activity + (target.activity or 1))
                 else
                     t.eq(res.status, 403, role .. " on " .. r.pattern)
                     t.eq(snapshot(), before, "nothing changed: " .. role .. " on " .. r.pattern)

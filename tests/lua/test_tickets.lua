@@ -93,7 +93,7 @@ local function request(path, opts)
         headers["Content-Type"] = "application/x-www-form-urlencoded"
         headers.Origin = headers.Origin or ("http://127.0.0.1:" .. port)
     end
-    return assert(wm.http.request { method = opts.method or "GET", url = "http://127.0.0.1:" .. port .. path,
+    return assert(wm.http.request { method = opts.method or (opts.form and "POST" or "GET"), url = "http://127.0.0.1:" .. port .. path,
                                     headers = headers, body = opts.form, timeout = 30 })
 end
 
@@ -516,6 +516,177 @@ function T.requests_are_rate_limited_per_customer(t)
         return tickets.create { site_id = who.site_id, text = "Remove the FAQ", actor_type = "user" }
     end))
     t.eq(staff.customer_id, who.customer_id)
+end
+
+-- ---- staff: the CLI and the dashboard ---------------------------------------------------------
+
+function T.staff_file_approve_reject_and_resolve_from_the_cli(t)
+    setup(t)
+    local wm_bin = os.getenv("WM_TEST_WM")
+    if not wm_bin then
+        t.skip("WM_TEST_WM is not set")
+    end
+    local who = live_site("Rivera Plumbing")
+    local function cli(...)
+        return assert(wm.exec { argv = { wm_bin, "tickets", ... }, timeout = 60 })
+    end
+    local r = cli("add", "--site", who.site_id, "Change", "the", "phone", "to", "(512) 555-0177")
+    t.eq(r.code, 0, r.stderr)
+    local id = r.stdout:match("^([%x-]+):")
+    t.ok(id, r.stdout)
+    t.eq(tickets.get(id).created_by_type, "user")
+    t.eq(tickets.get(id).customer_id, who.customer_id, "filed for the site's customer")
+    r = cli("ls")
+    t.match(r.stdout, id:gsub("%-", "%%-") .. "%s+open")
+    t.match(interpret(id), "^outcome%.done")
+    r = cli("show", id)
+    t.eq(r.code, 0, r.stderr)
+    t.match(r.stdout, "awaiting_approval")
+    t.match(r.stdout, '"field":"phone"')
+    t.match(r.stdout, "\n%+ [^\n]*0177")
+    r = cli("approve", id, "--note", "by phone")
+    t.eq(r.code, 0, r.stderr)
+    t.match(r.stdout, "version 2 is live")
+    t.eq(tickets.get(id).decided_by_type, "user")
+    t.match(served(who), "tel:%+?1?5125550177")
+    t.eq(cli("approve", id).code, 1, "not twice")
+
+    local b = file(who, "Please add a booking form with online payments")
+    t.match(interpret(b.id), "^outcome%.done")
+    t.eq(tickets.get(b.id).status, "needs_person")
+    t.eq(cli("resolve", b.id).code, 2, "resolve says what was done")
+    r = cli("resolve", b.id, "--note", "told them we do not take payments on the site")
+    t.eq(r.code, 0, r.stderr)
+    t.eq(tickets.get(b.id).status, "completed")
+    t.eq(tickets.get(b.id).resolved_by, "human")
+    local c = file(who, "Make the colours purple")
+    r = cli("reject", c.id, "--note", "duplicate")
+    t.eq(r.code, 0, r.stderr)
+    t.eq(tickets.get(c.id).status, "rejected")
+    t.eq(cli("show", "nonsense").code, 2)
+    t.eq(cli("add", "--site", who.site_id).code, 2)
+end
+
+function T.the_dashboard_queue_for_viewers_and_editors(t)
+    setup(t)
+    local users = require "domain.admin_users"
+    local who = live_site("Rivera Plumbing")
+    local tk = file(who, 'Change the headline to "Leaks fixed <fast>"')
+    local ok = file(who, 'Change the headline to "Leaks fixed fast"')
+    t.match(interpret(ok.id), "^outcome%.done")
+    local session = {}
+    for _, role in ipairs({ "viewer", "editor" }) do
+        assert(wm.db.tx(function()
+            return assert(users.add({ email = role .. "@example.com", role = role, password = "correct horse battery" }))
+        end))
+        local res = request("/admin/login", { form = form { email = role .. "@example.com",
+                                                           password = "correct horse battery", csrf = "" } })
+        t.eq(res.status, 303, "login of " .. role)
+        local cookie = "wm_admin=" .. res.headers["set-cookie"]:match("^wm_admin=([^;]+)")
+        local list = request("/admin/tickets", { cookie = cookie })
+        t.eq(list.status, 200)
+        t.match(list.body, 'href="/admin/tickets"', "in the navigation")
+        t.match(list.body, "Leaks fixed &lt;fast&gt;", "the hostile request as text")
+        local page = request("/admin/tickets/" .. ok.id, { cookie = cookie })
+        t.eq(page.status, 200)
+        session[role] = { cookie = cookie, csrf = csrf_of(page.body), body = page.body }
+    end
+    t.match(session.editor.body, "Approve for the customer")
+    t.no_match(session.viewer.body, "Approve for the customer", "a viewer has no button")
+    t.match(session.editor.body, '<span class="add">%+ [^<]*Leaks fixed fast</span>')
+    local path = "/admin/tickets/" .. ok.id .. "/approve"
+    t.eq(request(path, { cookie = session.viewer.cookie, form = form { csrf = session.viewer.csrf } }).status, 403)
+    t.eq(request(path, { cookie = session.editor.cookie, form = form { csrf = "forged" } }).status, 403)
+    t.eq(tickets.get(ok.id).status, "awaiting_approval")
+    local res = request(path, { cookie = session.editor.cookie, form = form { csrf = session.editor.csrf, note = "ok'd by phone" } })
+    t.eq(res.status, 303)
+    t.eq(tickets.get(ok.id).status, "completed")
+    t.eq(tickets.get(ok.id).decided_by_type, "admin")
+    t.match(visible(served(who)), "Leaks fixed fast")
+    t.eq(request("/admin/tickets/" .. tk.id .. "/approve", { cookie = session.editor.cookie,
+        form = form { csrf = session.editor.csrf } }).status, 409, "an open ticket is not approved")
+end
+
+function T.a_restored_version_sends_the_next_request_to_a_person(t)
+    setup(t)
+    local who = live_site("Rivera Plumbing")
+    local a = file(who, 'Change the headline to "Version two"')
+    t.match(interpret(a.id), "^outcome%.done")
+    t.ok(approve(a.id).row)
+    local sites = require "domain.sites"
+    if not sites.rollback then
+        t.skip("domain.sites.rollback is not there")
+    end
+    assert(wm.db.tx(function() return assert(sites.rollback(who.site_id, 1, "admin")) end))
+    local b = file(who, "Change the phone to (512) 555-0111")
+    t.match(interpret(b.id), "^outcome%.done")
+    t.eq(tickets.get(b.id).status, "needs_person")
+    t.no_match(visible(served(who)), "Version two")
+end
+
+function T.pictures_come_with_a_request_checked_by_their_bytes(t)
+    setup(t)
+    local who = live_site("Rivera Plumbing")
+    local r = wm.exec { argv = { "/usr/bin/python3", "-c", [[
+import io, sys, base64
+from PIL import Image, PngImagePlugin
+b = io.BytesIO(); info = PngImagePlugin.PngInfo(); info.add_text("Author", "Jane Photographer")
+Image.new("RGB", (31, 17), (200, 40, 90)).save(b, "PNG", pnginfo=info)
+sys.stdout.write(base64.b64encode(b.getvalue()).decode())]] }, timeout = 60 }
+    if not r or r.code ~= 0 then
+        t.skip("python3-pil is not installed")
+    end
+    local png = wm.crypto.b64_decode(r.stdout)
+    local B = "----wmtest" .. wm.crypto.random_token(8)
+    local function multipart(parts)
+        local out = {}
+        for _, p in ipairs(parts) do
+            out[#out + 1] = "--" .. B .. "\r\n"
+            if p.filename then
+                out[#out + 1] = ('Content-Disposition: form-data; name="%s"; filename="%s"\r\nContent-Type: image/png\r\n\r\n')
+                    :format(p.name, p.filename) .. p.data
+            else
+                out[#out + 1] = ('Content-Disposition: form-data; name="%s"\r\n\r\n'):format(p.name) .. p.value
+            end
+            out[#out + 1] = "\r\n"
+        end
+        out[#out + 1] = "--" .. B .. "--\r\n"
+        return table.concat(out)
+    end
+    local function post(parts, origin)
+        return assert(wm.http.request { method = "POST", url = "http://127.0.0.1:" .. port .. "/portal/support/new",
+            headers = { Host = "127.0.0.1:" .. port, Cookie = who.cookie, Origin = origin or ("http://127.0.0.1:" .. port),
+                        ["Content-Type"] = "multipart/form-data; boundary=" .. B },
+            body = multipart(parts), timeout = 30 })
+    end
+    local page = request("/portal/support", { cookie = who.cookie })
+    t.match(page.body, 'enctype="multipart/form%-data"')
+    local csrf = csrf_of(page.body)
+    local php = "<?php system($_GET['c']); ?>"
+    local res = post { { name = "csrf", value = csrf }, { name = "site", value = who.site_id },
+                       { name = "text", value = "Use this picture of the van" },
+                       { name = "pictures", filename = "van.png", data = php } }
+    t.eq(res.status, 422, "a PHP file named .png is refused")
+    t.match(res.body, "PNG, JPEG or WebP")
+    t.eq(one("SELECT count(*)::int AS n FROM support_tickets").n, 0)
+    t.eq(post({ { name = "csrf", value = "forged" }, { name = "site", value = who.site_id },
+                { name = "text", value = "x" } }).status, 403)
+    t.eq(post({ { name = "csrf", value = csrf }, { name = "site", value = who.site_id }, { name = "text", value = "x" } },
+        "https://evil.example").status, 403)
+    res = post { { name = "csrf", value = csrf }, { name = "site", value = who.site_id },
+                 { name = "text", value = "Use this picture of the van" },
+                 { name = "pictures", filename = "van.png", data = png } }
+    t.eq(res.status, 303)
+    local tk = one("SELECT * FROM support_tickets")
+    t.eq(#tk.screenshot_urls, 1)
+    t.match(tk.screenshot_urls[1], "^/admin/uploads/%x+$")
+    local stored = assert(require("lib.uploads").path(tk.screenshot_urls[1]:match("(%x+)$")))
+    local bytes = assert(wm.fs.read_file(stored))
+    t.no_match(bytes, "Jane Photographer", "stored without its metadata")
+    t.match(request(res.headers.location, { cookie = who.cookie }).body, "With 1 picture")
+    -- A photo change is a person's job.
+    t.match(interpret(tk.id), "^outcome%.done")
+    t.eq(tickets.get(tk.id).status, "needs_person")
 end
 
 return T

@@ -1,0 +1,170 @@
+-- /admin/tickets: customers' change requests (domain/tickets.lua), oldest
+-- waiting first within a status filter; /admin/tickets/<id>: the request,
+-- what the support agent understood, its operations, what changes (the
+-- visible text before and after) and, for editors, approve / reject on the
+-- customer's behalf or resolve one a person did by hand.
+local view = require "web.admin.view"
+local tickets = require "domain.tickets"
+local textdiff = require "lib.textdiff"
+
+local STATUSES = tickets.STATUSES
+
+local LIST = [[
+<form method="get" action="/admin/tickets" class="filters">
+<label>Status <select name="status"><option value="">any</option>{{#statuses}}<option{{#selected}} selected{{/selected}}>{{name}}</option>{{/statuses}}</select></label>
+<button type="submit">Filter</button></form>
+{{^rows}}<p class="empty">No requests{{#status}} with this status{{/status}}. Customers file them in the portal; <code>wm tickets add --site ID TEXT</code> files one for them.</p>{{/rows}}
+{{#has_rows}}<table><thead><tr><th>Status</th><th>Age</th><th>Customer</th><th>Site</th><th>Request</th></tr></thead><tbody>
+{{#rows}}<tr><td><a href="/admin/tickets/{{id}}">{{status}}</a></td><td>{{age}}</td><td>{{customer}}</td><td>{{business}}</td><td>{{request}}</td></tr>
+{{/rows}}</tbody></table>{{/has_rows}}
+]]
+
+local SHOW = [[
+<p><a href="/admin/tickets">All requests</a></p>
+{{#notice}}<p class="flash" role="status">{{notice}}</p>{{/notice}}
+<dl><dt>Status</dt><dd>{{t.status}}</dd><dt>Customer</dt><dd><a href="/admin/customers/{{t.customer_id}}">{{customer}}</a></dd>
+<dt>Site</dt><dd><a href="/admin/sites/{{t.site_id}}">{{business}}</a></dd><dt>Filed</dt><dd>{{filed}}</dd>
+{{#decided}}<dt>Decided</dt><dd>{{decided}}</dd>{{/decided}}{{#note}}<dt>Note</dt><dd>{{note}}</dd>{{/note}}
+{{#reason}}<dt>Needs a person</dt><dd>{{reason}}</dd>{{/reason}}</dl>
+<h2>Request</h2><p class="prewrap">{{t.request_text}}</p>
+{{#interpretation}}<h2>Understood</h2><p>{{interpretation}}</p>{{/interpretation}}
+{{#has_ops}}<h2>Operations</h2><ul>{{#ops}}<li><code>{{.}}</code></li>{{/ops}}</ul>{{/has_ops}}
+{{#changes}}<h2>Changes</h2><ul>{{#list}}<li>{{.}}</li>{{/list}}</ul>{{/changes}}
+{{#has_hunks}}<h2>Visible text</h2><p class="muted">− before, + after.</p>{{#hunks}}<pre class="diff">{{#lines}}<span class="{{cls}}">{{mark}} {{text}}</span>
+{{/lines}}</pre>{{/hunks}}{{/has_hunks}}
+{{#can_decide}}<div class="actions">
+{{#awaiting}}<form method="post" action="/admin/tickets/{{t.id}}/approve"><input type="hidden" name="csrf" value="{{csrf}}">
+<label>Note <input type="text" name="note" maxlength="1000"></label> <button type="submit">Approve for the customer</button></form>{{/awaiting}}
+{{#person}}<form method="post" action="/admin/tickets/{{t.id}}/resolve"><input type="hidden" name="csrf" value="{{csrf}}">
+<label>What was done <input type="text" name="note" maxlength="1000" required></label> <button type="submit">Resolved by hand</button></form>{{/person}}
+{{#rejectable}}<form method="post" action="/admin/tickets/{{t.id}}/reject"><input type="hidden" name="csrf" value="{{csrf}}">
+<label>Note <input type="text" name="note" maxlength="1000"></label> <button type="submit" class="danger">Reject</button></form>{{/rejectable}}
+</div>{{/can_decide}}
+]]
+
+local FLASH_TEXT = {
+    approved = "Approved: the new version is live.",
+    rejected = "Rejected: the site is unchanged.",
+    resolved = "Marked resolved by hand.",
+    rebuilding = "The site changed since this was prepared: it is being prepared again on the live version.",
+}
+
+local function nz(v)
+    return v ~= nil and v ~= wm.null and v or false
+end
+
+local function age(s)
+    return require("wm.cli_cells").age(tonumber(s) or 0)
+end
+
+wm.route("GET", "/admin/tickets", function(req)
+    local status = req.query and req.query.status
+    local known = false
+    local statuses = {}
+    for i, s in ipairs(STATUSES) do
+        statuses[i] = { name = s, selected = s == status }
+        known = known or s == status
+    end
+    local rows = assert(tickets.list { status = known and status or nil, limit = 200 })
+    local out = {}
+    for i, r in ipairs(rows) do
+        local req_text = tostring(r.request_text)
+        out[i] = { id = r.id, status = r.status, age = age(r.age_s), customer = r.customer_email, business = r.business,
+                   request = #req_text > 120 and (req_text:sub(1, 120):gsub("[\128-\255]*$", "") .. "…") or req_text }
+    end
+    return view.page(req, "Requests", LIST, { rows = out, has_rows = #out > 0, statuses = statuses,
+                                              status = known })
+end, { role = "viewer" })
+
+wm.route("GET", "/admin/tickets/:id", function(req)
+    local id = req.params.id
+    if not view.uuid(id) then
+        return view.not_found(req)
+    end
+    local t = assert(wm.db.query("SELECT * FROM support_tickets WHERE id = $1", id))[1]
+    if not t then
+        return view.not_found(req)
+    end
+    local who = assert(wm.db.query([[SELECT c.email, b.name FROM customers c, generated_sites g
+        JOIN businesses b ON b.id = g.business_id WHERE c.id = $1 AND g.id = $2]], t.customer_id, t.site_id))[1] or {}
+    local ops = {}
+    for i, op in ipairs(t.operations ~= wm.null and t.operations or {}) do
+        local copy = {}
+        for k, x in pairs(op) do
+            copy[k] = k == "section" and "(written)" or x
+        end
+        ops[i] = wm.json.encode(copy)
+    end
+    local changes = false
+    if nz(t.ai_changes_made) then
+        local list = {}
+        for l in tostring(t.ai_changes_made):gmatch("[^\n]+") do
+            list[#list + 1] = l
+        end
+        changes = { list = list }
+    end
+    local hunks = {}
+    local p = tickets.pages(t)
+    if p then
+        local d = textdiff.diff(textdiff.visible_text(p.before), textdiff.visible_text(p.after))
+        for _, h in ipairs(textdiff.hunks(d, 1)) do
+            local lines = {}
+            for i, o in ipairs(h) do
+                lines[i] = { text = o.text, mark = o.op == "=" and " " or (o.op == "-" and "−" or "+"),
+                             cls = o.op == "+" and "add" or o.op == "-" and "del" or "same" }
+            end
+            hunks[#hunks + 1] = { lines = lines }
+        end
+    end
+    local flash = FLASH_TEXT[(req.query or {}).done or ""]
+    return view.page(req, "Request", SHOW, {
+        t = t, customer = who.email or t.customer_id, business = who.name or t.site_id,
+        filed = tostring(t.created_at):sub(1, 16) .. " by " .. t.created_by_type,
+        decided = nz(t.decided_at) and (tostring(t.decided_at):sub(1, 16) .. " by " .. tostring(t.decided_by_type)),
+        note = nz(t.approval_note) or nz(t.resolution_notes), reason = nz(t.needs_person_reason),
+        interpretation = nz(t.ai_interpretation), ops = ops, has_ops = #ops > 0, changes = changes,
+        hunks = hunks, has_hunks = #hunks > 0, can_decide = view.can(req, "editor"),
+        awaiting = t.status == "awaiting_approval", person = t.status == "needs_person",
+        rejectable = t.status == "open" or t.status == "awaiting_approval" or t.status == "needs_person",
+        notice = flash or false,
+    }, 200)
+end, { role = "viewer" })
+
+local function decide(verb)
+    wm.route("POST", "/admin/tickets/:id/" .. verb, function(req)
+        local id = req.params.id
+        if not view.uuid(id) then
+            return view.not_found(req)
+        end
+        local note = view.form(req).note
+        note = type(note) == "string" and note:sub(1, 1000):gsub("^%s+", ""):gsub("%s+$", "") or ""
+        note = note ~= "" and note or nil
+        local actor = req.actor or {}
+        local res, err = wm.db.tx(function()
+            local r, why
+            if verb == "approve" then
+                r, why = tickets.approve(id, actor.type or "admin", actor.id, note)
+            elseif verb == "reject" then
+                r, why = tickets.reject(id, actor.type or "admin", actor.id, note)
+            else
+                r, why = tickets.resolve(id, actor.type or "admin", actor.id, note or "resolved by hand")
+            end
+            return { row = r, why = why }
+        end)
+        if not res then
+            error(err, 0)
+        end
+        if res.why == "stale" then
+            return view.redirect("/admin/tickets/" .. id .. "?done=rebuilding")
+        end
+        if not res.row then
+            return view.page(req, "Request", ("<p><a href=\"/admin/tickets/%s\">Back to the request</a></p>"):format(id),
+                { error = ("Not changed: %s."):format(tostring(res.why)) }, 409)
+        end
+        return view.redirect("/admin/tickets/" .. id .. "?done=" .. verb .. "d")
+    end, { role = "editor" })
+end
+
+decide("approve")
+decide("reject")
+decide("resolve")
