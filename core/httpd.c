@@ -225,8 +225,10 @@ void wm_httpd_conf_default(wm_httpd_conf_t *c)
 }
 
 /* The body limit for a request to `path` (as sent, not decoded): an upload
- * path prefix's, or the server's. A path with a ".." segment never gets the
- * bigger limit, so "/portal/support/../x" cannot carry one elsewhere. */
+ * path prefix's, or the server's. A prefix ending in "/" also covers the
+ * path without it ("/portal/support/" covers the form posted to
+ * "/portal/support"). A path with a ".." segment never gets the bigger
+ * limit, so "/portal/support/../x" cannot carry one elsewhere. */
 static size_t body_limit(const wm_httpd_t *s, const char *path, size_t len)
 {
     for (size_t i = 0; i + 2 < len; i++) {
@@ -235,7 +237,10 @@ static size_t body_limit(const wm_httpd_t *s, const char *path, size_t len)
     }
     for (int i = 0; i < s->conf.nupload_paths; i++) {
         size_t n = strlen(s->conf.upload_paths[i]);
-        if (n > 0 && n <= len && memcmp(path, s->conf.upload_paths[i], n) == 0)
+        const char *pre = s->conf.upload_paths[i];
+        if (n > 0 && n <= len && memcmp(path, pre, n) == 0)
+            return s->conf.upload_max_body_bytes;
+        if (n > 1 && pre[n - 1] == '/' && len == n - 1 && memcmp(path, pre, n - 1) == 0)
             return s->conf.upload_max_body_bytes;
     }
     return s->conf.max_body_bytes;

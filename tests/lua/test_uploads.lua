@@ -318,6 +318,7 @@ function T.big_bodies_only_on_upload_paths(t)
     end
     t.eq(wm.config.http.upload_paths, { "/portal/support/" }, "the default")
     t.ne(post("/portal/support/new"), 413, "2 MB to an upload path reaches routing")
+    t.ne(post("/portal/support"), 413, "and to the prefix without its slash")
     t.eq(post("/portal/other"), 413, "2 MB elsewhere is refused before routing")
     t.eq(post("/admin/login"), 413)
     t.ne(http("POST", "/portal/other", { body = string.rep("u", 1000) }).status, 413, "a small body anywhere")

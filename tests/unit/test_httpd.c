@@ -263,7 +263,10 @@ TEST_IMPL(httpd_upload_paths_body_limit)
         { "/portal/other", 2u << 20, 0, 413, 0 },
         { "/portal/other", 2u << 20, 1, 413, 0 },
         { "/", 2u << 20, 0, 413, 0 },
-        { "/portal/support", 2u << 20, 0, 413, 0 },              /* the prefix is "/portal/support/" */
+        { "/portal/support", 2u << 20, 0, 200, 1 },              /* the prefix without its "/" */
+        { "/portal/supportx", 2u << 20, 0, 413, 0 },
+        { "/portal/suppor", 2u << 20, 0, 413, 0 },
+        { "/u", 2u << 20, 0, 413, 0 },
         { "/portal/support/../../admin/x", 2u << 20, 0, 413, 0 }, /* a ".." segment leaves the prefix */
         { "/portal/support/..", 2u << 20, 1, 413, 0 },
         { "/portal/support/..x", 2u << 20, 0, 200, 1 },          /* not a ".." segment */
