@@ -281,7 +281,7 @@ static const char *opt_string(lua_State *L, const char *field)
     if (lua_isnil(L, -1))
         return NULL;
     if (lua_type(L, -1) != LUA_TSTRING)
-        luaL_error(L, "wm.core.httpc.smtp: %s must be a string", field);
+        luaL_error(L, "wm.core.httpc: %s must be a string", field);
     return lua_tostring(L, -1);
 }
 
