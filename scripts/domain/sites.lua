@@ -133,6 +133,22 @@ function _M.ready_for_outreach(business_id)
         WHERE business_id = $1 ORDER BY version DESC LIMIT 1]], business_id)
 end
 
+-- held -> preview by a person who looked at it (the editor's decision over
+-- the gate's): it may be emailed now (compose is next; the outreach query
+-- still wants its screenshot). Joins the caller's transaction.
+-- -> {id, business_id} | nil, err
+function _M.release(id, actor_type, actor_id)
+    local row, err = one([[UPDATE generated_sites SET status = 'preview', held_at = NULL, updated_at = now()
+        WHERE id = $1 AND status = 'held' RETURNING id, business_id, quality_failures]], id)
+    if not row then
+        return nil, err or "the site is not held"
+    end
+    assert(activity.log("site.released", "site", id, { failures = row.quality_failures }, actor_type or "user",
+                        actor_id))
+    assert(require("lib.pipeline").next("compose", row.business_id))
+    return { id = row.id, business_id = row.business_id }
+end
+
 -- Sites held for review, newest first, with their reasons.
 function _M.held(limit)
     return wm.db.query([[SELECT s.id, s.subdomain, b.name AS business_name, s.quality_attempts,

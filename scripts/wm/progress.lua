@@ -14,7 +14,9 @@ function M.counts()
                    AS queued,
                (SELECT count(*) FROM jobs WHERE status = 'discarded')::int AS failed,
                (SELECT count(*) FROM campaigns WHERE status = 'sending'
-                  AND sending_started_at < now() - interval '2 minutes')::int AS stuck]])
+                  AND sending_started_at < now() - interval '2 minutes')::int AS stuck,
+               (SELECT count(*) FROM generated_sites WHERE status = 'held')::int AS held,
+               (SELECT count(*) FROM generated_sites WHERE status = 'draft')::int AS drafts]])
 end
 
 function M.cost_usd()
@@ -42,8 +44,9 @@ function M.line(c)
         return nil
     end
     return ("progress: %d leads, %d verified without website, %d qualified, %d sites, %d emails, "
-        .. "LLM cost $%.4f, %d jobs queued, %d failed%s"):format(c.leads, c.no_site, c.qualified, c.sites, c.emails,
-        M.cost_usd(), c.queued, c.failed, c.stuck > 0 and (", " .. c.stuck .. " emails stuck in sending") or "")
+        .. "LLM cost $%.4f, %d jobs queued, %d failed%s%s"):format(c.leads, c.no_site, c.qualified, c.sites, c.emails,
+        M.cost_usd(), c.queued, c.failed, c.held > 0 and (", " .. c.held .. " sites held for review") or "",
+        c.stuck > 0 and (", " .. c.stuck .. " emails stuck in sending") or "")
 end
 
 -- The warning an operator must not miss: emails that may have left and
@@ -53,6 +56,22 @@ function M.stuck_warning(c)
         return ("warning: %d campaign(s) stuck in 'sending' (they may have been sent; never resent by "
             .. "themselves): wm campaigns stuck"):format(c.stuck)
     end
+end
+
+-- Sites that wait and are never emailed because this host cannot take
+-- screenshots (Chromium or node missing): said in the progress output too,
+-- not only once in the log.
+function M.screenshot_warning(c)
+    local why = require("stages.screenshot").missing()
+    if c and why then
+        return ("warning: %s; %d draft site(s) wait for their screenshot and are not emailed: wm sites held")
+            :format(why, c.drafts)
+    end
+end
+
+-- The warnings of one look at the counts, in order.
+local function warnings(c)
+    return { M.stuck_warning(c), M.screenshot_warning(c) }
 end
 
 -- Prints the banner, then a progress line whenever the counts change (at
@@ -65,21 +84,23 @@ function M.run(listen, stop, every)
     out:write(("  outbox: %s/outbox/ (one .eml per email)\n"):format(wm.config.paths.var))
     out:write("  jobs:   wm jobs ls   grid: wm grid ls   stop: Ctrl-C\n")
     out:flush()
-    local last, shown, warned = nil, {}, nil
-    local first = M.counts()
-    local w0 = M.stuck_warning(first)
-    if w0 then
-        out:write(w0, "\n")
-        warned = wm.monotonic()
+    local last, shown, warned = nil, {}, {}
+    -- Each warning at most every 5 minutes: visible, not a flood.
+    local function warn(c)
+        local now, ws = wm.monotonic(), warnings(c)
+        for i = 1, 2 do
+            local w = ws[i]
+            if w and (not warned[i] or now - warned[i] >= 300) then
+                out:write(w, "\n")
+                warned[i] = now
+            end
+        end
     end
+    warn(M.counts())
     while not stop:wait(every or 10) do
         local c = M.counts()
         local line = M.line(c)
-        local warning = M.stuck_warning(c)
-        if warning and (not warned or wm.monotonic() - warned >= 300) then
-            out:write(warning, "\n")
-            warned = wm.monotonic()
-        end
+        warn(c)
         if line and line ~= last then
             last = line
             out:write(line, "\n")

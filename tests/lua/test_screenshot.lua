@@ -340,6 +340,51 @@ function T.a_live_sites_new_version_is_photographed_and_stays_live(t)
     t.eq(count("SELECT count(*)::int AS n FROM jobs WHERE kind IN ('compose', 'architect')"), 0)
 end
 
+-- An editor releases a held site from the CLI after looking at it: it
+-- becomes a preview, compose is next, the activity row names a user; wm
+-- serve's progress output counts the held sites and warns while Chromium
+-- is missing.
+function T.release_from_the_cli_and_held_and_chromium_in_the_progress_output(t)
+    setup(t)
+    local progress = require "wm.progress"
+    local site_id, biz = draft(GOOD, "held")
+    assert(wm.db.query([[UPDATE generated_sites SET screenshot_desktop_url = 'http://x/d.png', held_at = now(),
+        quality_failures = '["Lighthouse seo scored 80, under 90"]' WHERE id = $1]], site_id))
+    draft(GOOD, "draft")
+    local c = assert(progress.counts())
+    t.match(progress.line(c), ", 1 sites held for review")
+    t.eq(progress.screenshot_warning(c), nil, "Chromium is there: no warning")
+    t.config("screenshots", { chromium = "/nonexistent/chromium" })
+    local w = progress.screenshot_warning(c)
+    t.match(w or "", "^warning: Chromium not found at /nonexistent/chromium")
+    t.match(w or "", "1 draft site%(s%) wait for their screenshot and are not emailed")
+
+    local wm_bin = os.getenv("WM_TEST_WM")
+    if not wm_bin then
+        t.skip("WM_TEST_WM is not set")
+    end
+    local function cli(...)
+        return assert(wm.exec { argv = { wm_bin, "sites", ... }, timeout = 60 })
+    end
+    local r = cli("release", site_id)
+    t.eq(r.code, 0, r.stderr)
+    t.match(r.stdout, "released: preview now")
+    local s = one("SELECT status, held_at FROM generated_sites WHERE id = $1", site_id)
+    t.eq(s.status, "preview")
+    t.eq(s.held_at, wm.null)
+    local a = one([[SELECT actor_type, details FROM activity_log WHERE action = 'site.released'
+        AND entity_id = $1]], site_id)
+    t.eq(a.actor_type, "user")
+    t.eq(a.details.failures, { "Lighthouse seo scored 80, under 90" }, "what the person overruled")
+    t.eq(count("SELECT count(*)::int AS n FROM jobs WHERE kind = 'compose' AND payload->>'business_id' = $1", biz), 1)
+    t.eq(sites.ready_for_outreach(biz).id, site_id, "may be emailed now")
+    t.eq(progress.line(assert(progress.counts())):find("held", 1, true), nil)
+    r = cli("release", site_id)
+    t.eq(r.code, 1)
+    t.match(r.stderr, "not held")
+    t.eq(cli("release").code, 2, "a usage error")
+end
+
 -- A Lighthouse stand-in under a lighthouse.dir of the test's own: `script`
 -- is the shell run as its driver (node = /bin/sh), so no browser runs.
 local function fake_lighthouse(t, script)

@@ -1,10 +1,11 @@
 -- wm sites held|show|versions|rollback: the sites the quality gate holds
 -- back from outreach, one site's state, pictures and reasons, its versions,
--- and bringing an earlier version back (domain.sites.rollback).
+-- and bringing an earlier version back (domain.sites.rollback); release
+-- lets a held site go to preview once a person has looked at it.
 local sites = require "domain.sites"
 local cells = require "wm.cli_cells"
 
-local usage = [[usage: wm sites <held|show|versions|rollback> [options]
+local usage = [[usage: wm sites <held|show|versions|rollback|release> [options]
 
   wm sites held [--json]            sites that failed the quality gate on every build
                                     (quality.max_attempts): never emailed, kept for review
@@ -18,7 +19,9 @@ local usage = [[usage: wm sites <held|show|versions|rollback> [options]
                                     made each and why, size
   wm sites rollback ID|SUBDOMAIN VERSION
                                     serve an earlier version again, as a new version on top
-                                    (the current one is kept; nothing is rewritten)]]
+                                    (the current one is kept; nothing is rewritten)
+  wm sites release ID|SUBDOMAIN     a held site goes to preview (and may be emailed) after
+                                    a person looked at it and its reasons]]
 
 local function out(...) io.stdout:write(...) end
 
@@ -166,8 +169,28 @@ local function rollback(key, version)
     return true
 end
 
+local function release(key)
+    local id, err = resolve(key)
+    if not id then
+        return nil, err
+    end
+    local res
+    res, err = wm.db.tx(function()
+        local r, why = sites.release(id, "user")
+        return { r = r, why = why }
+    end)
+    if not res then
+        return nil, err
+    end
+    if not res.r then
+        return nil, res.why
+    end
+    out(("site %s released: preview now, compose is next.\n"):format(id))
+    return true
+end
+
 return {
-    summary = "sites held back by the quality gate, one site's state, its versions and rollback",
+    summary = "sites held back by the quality gate (and their release), one site's state, its versions and rollback",
     usage = usage,
     flags = { ["--json"] = "boolean" },
     run = function(opts, args)
@@ -185,6 +208,8 @@ return {
                 return 2
             end
             ok, err = rollback(args[2], args[3])
+        elseif sub == "release" and args[2] then
+            ok, err = release(args[2])
         else
             io.stderr:write("wm sites: unknown or incomplete subcommand\n\n", usage, "\n")
             return 2
