@@ -93,6 +93,8 @@ return {
         -- Past-due sites paused after commerce.grace_days, cancelled ones
         -- archived at the end of their paid period.
         billing = { every = 300, kind = "billing_sweep" },
+        -- Folds the overview's summary rows into one per hour (migration 029).
+        funnel = { every = 60, kind = "funnel_compact" },
         -- Reads mail.inbox (bounces, complaints, replies); nothing when its url is empty.
         inbox = { every = 60, kind = "poll_inbox" },
     },

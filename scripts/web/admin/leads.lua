@@ -1,5 +1,5 @@
 -- /admin/leads: the businesses, filtered (lead status, city, category,
--- has email, name search) and sorted newest first, keyset-paginated
+-- minimum rating, has email, name search) and sorted newest first, keyset-paginated
 -- (web.admin.queries, which the JSON API shares); /admin/leads/<id>: one business with its raw place,
 -- website evidence, score reasons, LLM calls, sites, campaigns and activity.
 local view = require "web.admin.view"
@@ -10,6 +10,7 @@ local LIST = [[
 <label>Status <select name="status"><option value="">any</option>{{#statuses}}<option{{#selected}} selected{{/selected}}>{{name}}</option>{{/statuses}}</select></label>
 <label>City <input type="text" name="city" value="{{f.city}}"></label>
 <label>Category <input type="text" name="category" value="{{f.category}}"></label>
+<label>Min rating <input type="number" name="min_rating" min="0" max="5" step="0.1" value="{{f.min_rating}}"></label>
 <label>Name <input type="search" name="q" value="{{f.q}}"></label>
 <label class="check"><input type="checkbox" name="email" value="1"{{#f.email}} checked{{/f.email}}> has email</label>
 <button type="submit">Filter</button></form>
@@ -55,9 +56,9 @@ end
 wm.route("GET", "/admin/leads", function(req)
     local q = req.query or {}
     local f = { status = text(q.status), city = text(q.city), category = text(q.category), q = text(q.q),
-                email = q.email == "1" }
+                min_rating = text(q.min_rating), email = q.email == "1" }
     local rows, next_cursor = queries.list("businesses", {
-        filters = { status = f.status, city = f.city, industry = f.category, q = f.q,
+        filters = { status = f.status, city = f.city, industry = f.category, q = f.q, min_rating = f.min_rating,
                     has_email = f.email and "true" or nil },
         cursor = text(q.cursor), limit = PAGE })
     if not rows then
@@ -67,7 +68,7 @@ wm.route("GET", "/admin/leads", function(req)
     local next_url
     if next_cursor then
         local parts = {}
-        for _, k in ipairs({ "status", "city", "category", "q" }) do
+        for _, k in ipairs({ "status", "city", "category", "min_rating", "q" }) do
             if f[k] then
                 parts[#parts + 1] = k .. "=" .. urlencode(f[k])
             end
@@ -90,7 +91,8 @@ wm.route("GET", "/admin/leads", function(req)
         statuses[#statuses + 1] = { name = s, selected = s == f.status }
     end
     -- The form shows what was asked ("" for a filter left empty).
-    local shown = { city = f.city or "", category = f.category or "", q = f.q or "", email = f.email }
+    local shown = { city = f.city or "", category = f.category or "", min_rating = f.min_rating or "", q = f.q or "",
+                    email = f.email }
     return view.page(req, "Leads", LIST, { rows = rows, has_rows = #rows > 0, f = shown, statuses = statuses,
         next = next_url })
 end, { role = "viewer" })

@@ -16,8 +16,8 @@
 --   queries.business(id) -> row | nil, and business_sites/_campaigns/
 --       _tracking_events/_llm_calls/_activity(id) -> rows
 --   queries.metrics(), funnel(), llm_cost_usd_30d(), snapshots(days), queue()
---       the overview's figures (the seed's "Dashboard metrics" query as
---       written there, the funnel, the daily snapshots, the job queue).
+--       the overview's figures (the seed's "Dashboard metrics", the funnel,
+--       both from migration 029's summary; the daily snapshots, the queue).
 local _M = {}
 
 local concat = table.concat
@@ -103,7 +103,8 @@ LISTS.businesses = {
     id = "b.id", id_type = "uuid",
     filters = {
         status = { "b.lead_status = %s", text, "text" },
-        city = { "b.city ILIKE %s", text, "text" },
+        -- Equal ignoring case, as migration 029's index has it.
+        city = { "lower(b.city) = lower(%s)", text, "text" },
         industry = { "b.category ILIKE %s", text, "text" },
         q = { "b.name ILIKE '%%' || %s || '%%'", text, "text" },
         min_rating = { "b.rating >= %s", number, "numeric" },
@@ -360,15 +361,35 @@ end
 
 -- ---- the overview ----
 
--- The seed's "Dashboard metrics" query, as written there.
+-- The counts of the businesses created in the last 30 days, from
+-- migration 029's summary (kept by triggers in the same transactions as the
+-- tables, so exactly what counting the tables would give): the whole hours
+-- of the window from funnel_hourly, the rest of its first hour row by row
+-- from business_funnel (bits as that migration lists them).
+local WINDOW = [[
+WITH w AS (SELECT (now() - interval '30 days')::timestamp AS since,
+                  date_trunc('hour', (now() - interval '30 days')::timestamp) + interval '1 hour' AS full_from)
+SELECT coalesce(sum(leads), 0)::int AS leads, coalesce(sum(no_website), 0)::int AS no_website,
+       coalesce(sum(qualified), 0)::int AS qualified, coalesce(sum(sites), 0)::int AS sites,
+       coalesce(sum(emailed), 0)::int AS emailed, coalesce(sum(opened), 0)::int AS opened,
+       coalesce(sum(clicked), 0)::int AS clicked, coalesce(sum(checkout), 0)::int AS checkout,
+       coalesce(sum(purchased), 0)::int AS purchased, coalesce(sum(sites_generated), 0)::int AS sites_generated,
+       coalesce(sum(emails_sent), 0)::int AS emails_sent
+FROM (
+    SELECT h.leads, h.no_website, h.qualified, h.sites, h.emailed, h.opened, h.clicked, h.checkout, h.purchased,
+           h.sites_generated, h.emails_sent
+    FROM funnel_hourly h, w WHERE h.hour >= w.full_from
+    UNION ALL
+    SELECT 1, (f.flags & 1 > 0)::int, (f.flags & 2 > 0)::int, (f.flags & 4 > 0)::int, (f.flags & 8 > 0)::int,
+           (f.flags & 16 > 0)::int, (f.flags & 32 > 0)::int, (f.flags & 64 > 0)::int, (f.flags & 128 > 0)::int,
+           (f.flags & 256 > 0)::int, (f.flags & 512 > 0)::int
+    FROM business_funnel f, w WHERE f.created_at >= w.since AND f.created_at < w.full_from) x]]
+
+-- The seed's "Dashboard metrics" figures (websites generated, contacts
+-- purchased and emailed among the businesses of the last 30 days).
 function _M.metrics()
-    return assert(wm.db.one([[
-SELECT
-    COUNT(*) FILTER (WHERE website_status = 'generated') as sites_generated,
-    COUNT(*) FILTER (WHERE contact_status = 'purchased') as conversions,
-    COUNT(*) FILTER (WHERE contact_status = 'emailed') as emails_sent
-FROM businesses
-WHERE created_at >= NOW() - INTERVAL '30 days']]))
+    local r = assert(wm.db.one(WINDOW))
+    return { sites_generated = r.sites_generated, conversions = r.purchased, emails_sent = r.emails_sent }
 end
 
 -- The funnel's steps in order: column, label.
@@ -380,18 +401,9 @@ _M.FUNNEL_STEPS = {
 
 -- Businesses created in the last 30 days, by how far each got.
 function _M.funnel()
-    return assert(wm.db.one([[
-WITH b AS (SELECT id, lead_status, contact_status FROM businesses WHERE created_at >= now() - interval '30 days')
-SELECT
-  (SELECT count(*) FROM b)::int AS leads,
-  (SELECT count(*) FROM b WHERE lead_status IN ('no_website', 'qualified'))::int AS no_website,
-  (SELECT count(*) FROM b WHERE lead_status = 'qualified')::int AS qualified,
-  (SELECT count(DISTINCT s.business_id) FROM generated_sites s JOIN b ON b.id = s.business_id)::int AS sites,
-  (SELECT count(DISTINCT c.business_id) FROM campaigns c JOIN b ON b.id = c.business_id WHERE c.sent_at IS NOT NULL)::int AS emailed,
-  (SELECT count(DISTINCT c.business_id) FROM campaigns c JOIN b ON b.id = c.business_id WHERE c.opened_at IS NOT NULL)::int AS opened,
-  (SELECT count(DISTINCT c.business_id) FROM campaigns c JOIN b ON b.id = c.business_id WHERE c.clicked_at IS NOT NULL)::int AS clicked,
-  (SELECT count(DISTINCT k.business_id) FROM checkouts k JOIN b ON b.id = k.business_id)::int AS checkout,
-  (SELECT count(*) FROM b WHERE contact_status = 'purchased')::int AS purchased]]))
+    local r = assert(wm.db.one(WINDOW))
+    r.sites_generated, r.emails_sent = nil, nil
+    return r
 end
 
 function _M.llm_cost_usd_30d()
