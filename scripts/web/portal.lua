@@ -173,7 +173,8 @@ local ACCOUNT = [[
 <p>Plan: {{plan}}, {{price}} per month</p>
 <p>Status: <span class="status">{{status}}</span></p>
 {{#domain_link}}<p><a href="{{domain_link}}">{{#custom_domain}}Your domain: {{custom_domain}}{{/custom_domain}}{{^custom_domain}}Use your own domain{{/custom_domain}}</a></p>
-{{/domain_link}}{{#versions_link}}<p><a href="{{versions_link}}">Earlier versions of your website</a></p>
+{{/domain_link}}{{#support_link}}<p><a href="{{support_link}}">Request a change to your website</a></p>
+{{/support_link}}{{#versions_link}}<p><a href="{{versions_link}}">Earlier versions of your website</a></p>
 {{/versions_link}}{{#next_charge}}<p>Next charge: {{next_charge}}</p>
 {{/next_charge}}{{#online_until}}<p>No more charges. Your website stays online until {{online_until}}.</p>
 {{/online_until}}{{#site_paused}}<p>Your website shows a "paused" page until the payment goes through.</p>
@@ -251,6 +252,7 @@ local function account_page(sess, status, extra)
                     requested = requested, cancellable = live and not requested, csrf = sess.csrf,
                     domain_link = live and nz(s.site_id) and ("/portal/domain?site=" .. s.site_id) or false,
                     versions_link = live and s.site_status == "live" and ("/portal/versions?site=" .. s.site_id) or false,
+                    support_link = live and s.site_status == "live" and "/portal/support" or false,
                     custom_domain = nz(s.custom_domain) }
     end
     local pays = {}
