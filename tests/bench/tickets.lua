@@ -86,12 +86,16 @@ local function run(n)
     return failed == 0 and 0 or 1
 end
 
+local USAGE = "usage: wm run tests/bench/tickets.lua setup SITES | run N   (tests/bench/tickets runs both)\n"
 local cmd, count = arg[1], tonumber(arg[2])
-if cmd == "setup" then
+if cmd == "--help" then
+    io.stdout:write(USAGE)
+    return 0
+elseif cmd == "setup" then
     setup(count or 10)
 elseif cmd == "run" then
     return run(count or 200)
 else
-    io.stderr:write("usage: wm run tests/bench/tickets.lua setup SITES | run N\n")
+    io.stderr:write(USAGE)
     return 2
 end
