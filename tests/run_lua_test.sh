@@ -11,4 +11,6 @@ db="wmt_${name}_$$"
 psql -X -q -d "$base" -c "CREATE DATABASE \"$db\"" >/dev/null
 trap 'psql -X -q -d "$base" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 export WM_DATABASE_URL="$base dbname=$db" WM_TEST_BASE_URL="$base" WM_TEST_WM="$wm"
-"$wm" test "$file"
+# WM_TEST_TIMEOUT: seconds per test function instead of wm test's 120
+# (a test that walks every route of the dashboard on a loaded machine).
+"$wm" test ${WM_TEST_TIMEOUT:+--timeout "$WM_TEST_TIMEOUT"} "$file"
