@@ -70,7 +70,7 @@ trap 'exit 1' INT TERM HUP
 psql -X -q -d "$base" -c "CREATE DATABASE \"$db\"" >/dev/null
 mkdir -p "$tmp/var"
 export WM_DATABASE_URL="$base dbname=$db" WM_PATHS_VAR="$tmp/var" \
-    WM_PROVIDERS_LEADS=simulated WM_PROVIDERS_WEBSITE=simulated WM_PROVIDERS_LLM=offline \
+    WM_PROVIDERS_LEADS=simulated WM_PROVIDERS_WEBSITE=simulated WM_PROVIDERS_LLM=offline WM_LIGHTHOUSE_ENABLED=false \
     WM_PROVIDERS_PAYMENTS=offline WM_HTTP_SITES_DOMAIN=localhost WM_AUTOPILOT_ENABLED=false
 unset WM_RECURRENTE_WEBHOOK_SECRET WM_SITES_BASE_URL WM_SITES_SITE_URL_PATTERN WM_COMMERCE_OFFLINE_HOOKS_URL || true
 

@@ -96,7 +96,7 @@ mkdir -p "$tmp/var" "$tmp/html"
 # pinned to the offline ones whatever the environment says: the test must
 # never reach the network.
 export WM_DATABASE_URL="$base dbname=$db" WM_PATHS_VAR="$tmp/var" \
-    WM_PROVIDERS_LEADS=simulated WM_PROVIDERS_WEBSITE=simulated WM_PROVIDERS_LLM=offline \
+    WM_PROVIDERS_LEADS=simulated WM_PROVIDERS_WEBSITE=simulated WM_PROVIDERS_LLM=offline WM_LIGHTHOUSE_ENABLED=false \
     WM_HTTP_SITES_DOMAIN=localhost
 
 # --- 1. sites through the real pipeline -------------------------------------

@@ -161,13 +161,23 @@ function T.tx_script_runs_several_statements(t)
 end
 
 function T.listen_notify(t)
-    local got = {}
+    local got, probed = {}, false
     local ev = wm.event()
     assert(wm.db.listen("wm_test_chan", function(payload, channel)
+        if payload == "probe" then
+            probed = true
+            return
+        end
         got[#got + 1] = channel .. ":" .. payload
         if #got == 2 then ev:set() end
     end))
-    wm.sleep(0.2)   -- the listener connects and LISTENs
+    -- The listener connects and LISTENs on its own connection: probe until
+    -- a notification gets through (a loaded machine may take seconds).
+    t.wait_for("the listener to hear a probe", function()
+        assert(wm.db.query("SELECT pg_notify('wm_test_chan', 'probe')"))
+        wm.sleep(0.1)
+        return probed
+    end, 20)
     assert(wm.db.query("SELECT pg_notify('wm_test_chan', $1)", "one"))
     assert(wm.db.query("SELECT pg_notify('wm_test_chan', $1)", "two"))
     t.ok(ev:wait(5), "notifications arrived")
