@@ -1,7 +1,8 @@
 -- Lighthouse scores of a site as it will be live (no preview banner, no
 -- noindex), on Debian's Chromium: npm's lighthouse under tools/lighthouse
 -- (installed by .ci/setup.sh), driven by tools/lighthouse/run.mjs through
--- wm.exec, so a timeout kills node and the browser (one process group).
+-- wm.exec with a timeout; after a timeout or a failure the browser, which
+-- chrome-launcher starts in a process group of its own, is killed too.
 --
 --   lighthouse.available() -> true | false, why
 --   lighthouse.variant(html) -> the page's template variant ("hero-split", ...)
@@ -108,6 +109,30 @@ end
 
 -- ---- running ----
 
+-- chrome-launcher starts Chromium detached (a process group of its own),
+-- so killing node's group on a timeout leaves the browser running. Every
+-- process of a run inherits WM_LIGHTHOUSE_RUN=<mark> in its environment:
+-- after a run that did not end cleanly, whatever still carries the mark is
+-- killed.
+local function kill_marked(mark)
+    local needle = "WM_LIGHTHOUSE_RUN=" .. mark
+    local pids = {}
+    for _, name in ipairs(wm.fs.list_dir("/proc") or {}) do
+        if name:match("^%d+$") then
+            local env = wm.fs.read_file("/proc/" .. name .. "/environ")
+            if env and env:find(needle, 1, true) then
+                pids[#pids + 1] = name
+            end
+        end
+    end
+    if #pids > 0 then
+        wm.log.warn("lighthouse: killing what the run left behind", { processes = #pids })
+        table.insert(pids, 1, "-KILL")
+        table.insert(pids, 1, "kill")
+        wm.exec { argv = pids, timeout = 10 }
+    end
+end
+
 -- At most lighthouse.concurrency runs in this process. A slot is a lease
 -- that ends at release or, for a task cancelled while it ran (no Lua runs
 -- then), once the run's own timeout has passed: wm.exec has killed the
@@ -182,15 +207,20 @@ function _M.run(site, opts)
     local timeout = opts.timeout or c.timeout
     local slot = acquire(timeout)
     local started = wm.monotonic()
+    local run_mark = "wm-lighthouse-" .. wm.crypto.random_token(9)
     local r, err, partial = wm.exec {
         argv = { c.node, driver() },
         stdin = input,
         env = { CHROME_PATH = c.chromium, PATH = os.getenv("PATH") or "/usr/bin:/bin",
-                HOME = os.getenv("HOME") or "/tmp", TMPDIR = os.getenv("TMPDIR") or "/tmp" },
+                HOME = os.getenv("HOME") or "/tmp", TMPDIR = os.getenv("TMPDIR") or "/tmp",
+                WM_LIGHTHOUSE_RUN = run_mark },
         timeout = timeout,
         max_output = 64 * 1024 * 1024,
     }
     local seconds = wm.monotonic() - started
+    if not r or r.code ~= 0 then
+        kill_marked(run_mark)
+    end
     release(slot)
     local variant = _M.variant(html)
     local function failed(msg)

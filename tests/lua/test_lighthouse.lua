@@ -147,6 +147,7 @@ function T.timeout_kills_node_and_the_browser(t)
     t.config("lighthouse", { chromium = "/usr/bin/chromium" })
     local exec = wm.exec
     wm.exec = function(o)
+        o.env = o.env or {}
         o.env.WM_LH_MARKER = marker
         return exec(o)
     end
