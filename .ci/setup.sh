@@ -50,6 +50,20 @@ if [ ! -f $lh/node_modules/.package-lock.json ] || [ $lh/package-lock.json -nt $
     (cd $lh && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
+# The browser checks' npm packages (tests/browser), installed here once so
+# that ctest's parallel browser tests never run npm ci in one folder at the
+# same time; the stamp is the one the test scripts check (they install only
+# when it is missing or stale, for a test run on its own).
+if [ "${1:-}" = "--test" ]; then
+    want=$(cat tests/browser/package.json tests/browser/package-lock.json | cksum | cut -d' ' -f1,2)
+    if [ ! -d tests/browser/node_modules/html-validate ] || [ ! -d tests/browser/node_modules/playwright-core ] ||
+        [ "$(cat tests/browser/node_modules/.wm-stamp 2>/dev/null)" != "$want" ]; then
+        echo "setup: installing the browser checks' packages (npm ci in tests/browser)"
+        (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null) &&
+            echo "$want" >tests/browser/node_modules/.wm-stamp
+    fi
+fi
+
 # Debian starts a system PostgreSQL on install; wm does not need it (it runs
 # its own embedded cluster), so leave it alone.
 if [ ! -f build/CMakeCache.txt ]; then
