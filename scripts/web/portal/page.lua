@@ -28,12 +28,12 @@ local LAYOUT = [[<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>{{title}}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1f2937}
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1f2937;overflow-wrap:anywhere}
 h1{font-size:1.5rem;line-height:1.25}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}
 .note{background:#f3f4f6;border-radius:6px;padding:.75rem 1rem}.err{background:#fef2f2;color:#991b1b}
 .card{border:1px solid #e5e7eb;border-radius:8px;padding:1rem;margin:.75rem 0}
 .card p{margin:.25rem 0}.status{font-weight:700}
-table{width:100%;border-collapse:collapse;font-size:.95rem}th,td{text-align:left;padding:.4rem .3rem;border-bottom:1px solid #e5e7eb}
+table{width:100%;border-collapse:collapse;font-size:.95rem;table-layout:fixed}th,td{text-align:left;padding:.4rem .3rem;border-bottom:1px solid #e5e7eb}
 td.num,th.num{text-align:right;white-space:nowrap}
 button{font:inherit;padding:.6rem 1.1rem;border:0;border-radius:6px;background:#111827;color:#fff;cursor:pointer;margin:.5rem 0}
 button.alt{background:#e5e7eb;color:#111827}header{display:flex;justify-content:space-between;align-items:center;gap:1rem;flex-wrap:wrap}
