@@ -11,16 +11,27 @@ local function sh(t, dir, script, stdin)
 end
 
 local function read(path)
-    local f = assert(io.open(path, "rb"))
-    local s = f:read("*a")
-    f:close()
-    return s
+    return assert(wm.fs.read_file(path))
 end
 
 local function write(path, s)
-    local f = assert(io.open(path, "wb"))
-    f:write(s)
-    f:close()
+    assert(wm.fs.write_file(path, s))
+end
+
+-- A DER ECDSA-Sig-Value (SEQUENCE of INTEGER r, INTEGER s; P-256's lengths
+-- are short) as the raw 64-byte r||s some senders use instead.
+local function der_to_raw(der)
+    assert(der:byte(1) == 0x30 and der:byte(2) < 0x80, "a short DER sequence")
+    local pos = 3
+    local function int()
+        assert(der:byte(pos) == 0x02, "a DER integer")
+        local len = der:byte(pos + 1)
+        local v = der:sub(pos + 2, pos + 1 + len):gsub("^%z+", "")
+        pos = pos + 2 + len
+        return ("\0"):rep(32 - #v) .. v
+    end
+    local r = int()
+    return r .. int()
 end
 
 function T.ecdsa_p256_verifies_what_openssl_signed(t)
@@ -36,6 +47,12 @@ function T.ecdsa_p256_verifies_what_openssl_signed(t)
     t.eq(c.ecdsa_p256_verify(pem, msg, sig), true)
     t.eq(c.ecdsa_p256_verify(der, msg, sig), true)
     t.eq(c.ecdsa_p256_verify(c.b64_encode(der), msg, sig), true)
+    -- Both signature forms: DER, and the raw r||s.
+    local raw = der_to_raw(sig)
+    t.eq(#raw, 64)
+    t.eq(c.ecdsa_p256_verify(pem, msg, raw), true)
+    t.eq(c.ecdsa_p256_verify(pem, msg .. " ", raw), false)
+    t.eq(c.ecdsa_p256_verify(pem, msg, raw:sub(1, 63) .. string.char((raw:byte(64) + 1) % 256)), false)
     -- A changed message or a changed signature does not verify.
     t.eq(c.ecdsa_p256_verify(pem, msg .. " ", sig), false)
     local bad = sig:sub(1, -2) .. string.char((sig:byte(-1) + 1) % 256)
