@@ -7,7 +7,7 @@ local T = {}
 
 local function server(t)
     return dns(t, {
-        txt = { ["_webmagic.shop.test"] = "wm-verify=abc123", ["multi.test"] = "part one" },
+        txt = { ["_webmagic.shop.test"] = "wm-verify=abc123", ["multi.test"] = "part one,part two" },
         a = { ["origin.test"] = "127.0.0.7" },
         cname = { ["www.shop.test"] = "origin.test" },
     })
@@ -18,6 +18,11 @@ function T.txt_and_a_records(t)
     local txt = assert(wm.dns.query("_webmagic.shop.test", "TXT", { servers = s }))
     t.eq(#txt, 1)
     t.eq(txt[1], "wm-verify=abc123")
+    -- One record of two strings (dnsmasq splits its text at the comma) is
+    -- read as their concatenation.
+    local multi = assert(wm.dns.query("multi.test", "TXT", { servers = s }))
+    t.eq(#multi, 1)
+    t.eq(multi[1], "part onepart two")
     local a = assert(wm.dns.query("www.shop.test", "A", { servers = s }))
     t.eq(a[1], "127.0.0.7")
     t.eq(a.canonical, "origin.test", "the CNAME's target")
