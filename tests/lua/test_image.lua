@@ -120,4 +120,37 @@ function T.pretenders_and_damaged_files_are_refused(t)
     t.match(err, "too many pixels %(37x23%)")
 end
 
+-- The fuzz target's seeds (tests/fuzz/corpus/image: palette PNG, text/EXIF
+-- chunks, progressive JPEG, lossy/lossless/alpha WebP) need no Pillow: each
+-- picture is read as its type with a size, only shrinks, and a second clean
+-- changes nothing; the pretender is refused. (The corpus replay only checks
+-- that whatever passes is stable: it would pass if every seed were refused.)
+function T.the_fuzz_seeds_are_cleaned(t)
+    local dir = wm.root .. "/tests/fuzz/corpus/image"
+    local types = { png = "png", jpg = "jpeg", webp = "webp" }
+    local pictures = 0
+    for _, name in ipairs(assert(wm.fs.list_dir(dir))) do
+        local data = assert(wm.fs.read_file(dir .. "/" .. name))
+        local want = types[name:match("%.(%w+)$")]
+        local img, err = wm.image.clean(data)
+        if want then
+            pictures = pictures + 1
+            t.ok(img, name .. ": " .. tostring(err))
+            t.eq(img.type, want, name)
+            t.ok(img.width > 0 and img.height > 0, name .. " has a size")
+            t.ok(#img.data <= #data, name .. " only shrinks")
+            if name:match("exif") then
+                t.ok(img.removed > 0, name .. " had metadata to remove")
+            end
+            local again = assert(wm.image.clean(img.data))
+            t.eq(again.data, img.data, name .. " is stable")
+            t.eq(again.removed, 0, name)
+        else
+            t.eq(img, nil, name)
+            t.match(err, "not a PNG, JPEG or WebP image", name)
+        end
+    end
+    t.eq(pictures, 7, "the seven seed pictures")
+end
+
 return T
