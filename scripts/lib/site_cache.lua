@@ -7,6 +7,7 @@
 --       after serving from the database; entry adds gzip= and br= (each
 --       absent when it would not be smaller than the body)
 --   site_cache.get(kind, name) -> entry | nil
+--   site_cache.memory(kind, name) -> entry | nil        memory only, never the disk
 --   site_cache.drop(kind, name)                          the database says there is no site
 --       kind: "sub" (a subdomain of sites_domain) or "domain" (a custom domain)
 --       updated: the version's date (YYYY-MM-DD...), for sitemap.xml
@@ -161,17 +162,25 @@ function _M.put(kind, name, site)
     return admit(key, name, entry, function() save(kind, name, entry) end)
 end
 
+-- (A hit counts as a use for the LRU: a site served from memory stays.)
+function _M.memory(kind, name)
+    local n = index[kind .. ":" .. name]
+    if n then
+        unlink(n)
+        push_front(n)
+        return n.entry
+    end
+end
+
 function _M.get(kind, name)
     local dir, html_path, meta_path = paths(kind, name)
     if not dir then
         return nil
     end
     local key = kind .. ":" .. name
-    local n = index[key]
-    if n then
-        unlink(n)
-        push_front(n)
-        return n.entry
+    local hit = _M.memory(kind, name)
+    if hit then
+        return hit
     end
     local meta = read_file(meta_path)
     meta = meta and wm.json.decode(meta)

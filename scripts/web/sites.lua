@@ -273,7 +273,7 @@ local function resolve(kind, name)
     local updated = site.updated_at ~= wm.null and tostring(site.updated_at) or nil
     -- The version in memory when it is this one (strings compare by
     -- identity in LuaJIT): no hash of the page on every lookup.
-    local entry = site_cache.cached(kind, name) and site_cache.get(kind, name)
+    local entry = site_cache.memory(kind, name)
     if not (entry and entry.body == site.html_content and entry.status == site.status and entry.updated == updated) then
         local etag = '"' .. wm.crypto.sha256_hex(site.html_content):sub(1, 32) .. '"'
         entry = site_cache.put(kind, name, { body = site.html_content, etag = etag, status = site.status,
@@ -328,11 +328,10 @@ end
 -- ---- the answers in memory ----
 
 -- key -> monotonic time the lookup that gave its answer started; the
--- answer is the site_cache entry in `held` (weak: site_cache's LRU, which
--- bounds the bytes, keeps it alive) or, in `none`, that there is no site.
--- An entry the LRU let go reads as a miss, so memory stays bounded by it.
+-- answer is site_cache's entry in memory (its LRU bounds the bytes, and a
+-- page served from here counts as used there) or, in `none`, that there is
+-- no site. An entry the LRU let go reads as a miss.
 local fresh, fresh_count = {}, 0
-local held = setmetatable({}, { __mode = "v" })
 local none = {}
 local FRESH_MAX = 20000
 -- Bumped by every notification: a lookup that started before one may
@@ -346,19 +345,19 @@ local function forget(payload)
     if not key then
         fresh, fresh_count, none = {}, 0, {}
     elseif fresh[key] then
-        fresh[key], held[key], none[key] = nil, nil, nil
+        fresh[key], none[key] = nil, nil
         fresh_count = fresh_count - 1
     end
 end
 
-local function remember(key, at, entry)
+local function remember(key, at, found)
     if not fresh[key] then
         if fresh_count >= FRESH_MAX then
             fresh, fresh_count, none = {}, 0, {}
         end
         fresh_count = fresh_count + 1
     end
-    fresh[key], held[key], none[key] = at, entry, not entry or nil
+    fresh[key], none[key] = at, not found or nil
 end
 
 -- LISTEN once per process, from the first request's task (the pool may
@@ -403,7 +402,7 @@ local function serve(req)
         if none[key] then
             return not_found()
         end
-        local entry = held[key]
+        local entry = site_cache.memory(kind, name)
         if entry then
             return answer(req, kind, name, entry)
         end
@@ -425,7 +424,7 @@ local function serve(req)
         return answer(req, kind, name, cached)
     end
     if gen == generation and max_age() > 0 then
-        remember(key, started, found and found.entry or nil)
+        remember(key, started, found)
     end
     if not found then
         -- Archived, replaced or never there: an outage must not bring it back.

@@ -372,6 +372,35 @@ function T.notified_changes_are_seen_at_once(t)
     t.eq(request("serve-n2.localhost", "/").status, 200, "a new site is no longer a remembered 404")
 end
 
+-- A page answered from memory counts as used in lib.site_cache's LRU: the
+-- busiest site is the last one its byte bound lets go, not the first (then
+-- it would be compressed and written to disk again on its next lookup).
+function T.a_site_served_from_memory_stays_in_the_lru(t)
+    local request = setup(t)
+    t.config("sites", { serve_max_age = 3600 })
+    for _, sub in ipairs { "serve-lru-a", "serve-lru-b", "serve-lru-c" } do
+        seed(sub, page("LRU " .. sub:sub(-1):upper() .. " Co"), "live")
+    end
+    -- A bound that holds two of the three pages.
+    t.eq(request("serve-lru-a.localhost", "/").status, 200)
+    t.eq(request("serve-lru-b.localhost", "/").status, 200)
+    site_cache.reset(site_cache.stats().bytes + 100)
+    t.eq(request("serve-lru-a.localhost", "/").status, 200)
+    t.eq(request("serve-lru-b.localhost", "/").status, 200)
+    t.eq(site_cache.stats().entries, 2)
+    -- a is the busy one, answered from memory (no lookup) ...
+    local before = site_cache.stats()
+    for _ = 1, 3 do
+        t.eq(request("serve-lru-a.localhost", "/").status, 200)
+    end
+    t.eq(site_cache.stats().bytes, before.bytes, "answered from memory: nothing put")
+    -- ... so the next site pushes out b, the least recently served.
+    t.eq(request("serve-lru-c.localhost", "/").status, 200)
+    t.eq(site_cache.cached("sub", "serve-lru-a"), true, "the busy site stays")
+    t.eq(site_cache.cached("sub", "serve-lru-b"), false)
+    t.eq(site_cache.cached("sub", "serve-lru-c"), true)
+end
+
 function T.codec_round_trips_and_refuses_garbage(t)
     local text = ("The quick brown fox jumps over the lazy dog. "):rep(200)
     for _, s in ipairs { "", "a", text, wm.crypto.random_bytes(5000) } do
