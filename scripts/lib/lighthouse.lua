@@ -15,7 +15,7 @@
 --       (checks_changed = true, the caller's judgement). lighthouse.enabled =
 --       false: never.
 --   lighthouse.run(site[, {form_factor=, timeout=}]) -> result | nil, err
---       site = {html=} (the page to score as it is) or a generated_sites row
+--       site = {html=[, subdomain=]} (the page to score as it is) or a generated_sites row
 --       ({id=, business_id=, subdomain=, status=, html_content=}: the page
 --       rendered as live by domain.sites.live_html). result = {scores =
 --       {performance=, accessibility=, best_practices=, seo=} (0..100),
@@ -170,11 +170,7 @@ end
 
 -- The page as live and the headers and robots.txt its host would send.
 local function live_page(site)
-    local html = site.html
-    if not html then
-        local sites = require "domain.sites"
-        html = sites.live_html and sites.live_html(site) or site.html_content
-    end
+    local html = site.html or require("domain.sites").live_html(site)
     if type(html) ~= "string" or html == "" then
         return nil, "no page to score"
     end

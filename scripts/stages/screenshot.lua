@@ -134,7 +134,8 @@ end
 -- Lighthouse's result for the site when it ran (on its sample), else nil:
 -- it is turned off (lighthouse.enabled) or not installed, the site is not
 -- sampled, or it failed. The cheap checks gate the site either way.
-local function lighthouse_result(site, checks_changed)
+-- live_html: the page as live, rendered once for the browser and this.
+local function lighthouse_result(site, live_html, checks_changed)
     if not lighthouse.available() then
         return nil
     end
@@ -142,7 +143,7 @@ local function lighthouse_result(site, checks_changed)
     if not lighthouse.should_run(sample) then
         return nil
     end
-    local result, err = lighthouse.score(site)
+    local result, err = lighthouse.score { id = site.id, subdomain = site.subdomain, html = live_html }
     if not result then
         wm.log.warn("screenshots: Lighthouse failed; the site is gated on the cheap checks",
                     { site = site.id, error = tostring(err) })
@@ -177,14 +178,15 @@ function M.run(job)
         warn_once(why)
         return outcome.snooze(cfg.wait)
     end
-    local shot, perr = photograph(site, sites.live_html(site))
+    local live_html = sites.live_html(site)
+    local shot, perr = photograph(site, live_html)
     if not shot then
         return outcome.retry(perr)
     end
     local check = { bytes = #site.html_content, problems = shot.report.problems }
     -- "Changed" for Lighthouse's sample: a rebuild whose cheap checks differ.
     local before = site.quality_failures ~= wm.null and wm.json.encode(site.quality_failures) or nil
-    local lh = lighthouse_result(site, before ~= nil
+    local lh = lighthouse_result(site, live_html, before ~= nil
         and before ~= wm.json.encode(wm.json.array(sites.quality_failures(check))))
     check.lighthouse = lh and lh.scores
     local failures = sites.quality_failures(check)

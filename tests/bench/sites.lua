@@ -60,7 +60,7 @@ local CATS = { "performance", "accessibility", "best_practices", "seo" }
 local scores = { performance = {}, accessibility = {}, best_practices = {}, seo = {} }
 local shot_secs, lh_secs, failed_audits, errors = {}, {}, {}, 0
 for i, site in ipairs(rows) do
-    local html = sites.live_html and sites.live_html(site) or site.html_content
+    local html = sites.live_html(site)
     local page = ("%s/%s.html"):format(out, site.subdomain)
     assert(wm.fs.write_file(page, html))
     local s = shot(page, ("%s/%s-desktop.png"):format(out, site.subdomain), 1280, 800)

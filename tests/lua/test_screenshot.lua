@@ -420,6 +420,36 @@ function T.a_failed_lighthouse_run_is_recorded_and_does_not_hold_the_site(t)
         "not sampled: the variant had its first run")
 end
 
+-- Lighthouse that ran: its scores gate the site and are recorded, and it
+-- scored the very page the browser photographed (rendered as live once).
+function T.lighthouse_scores_the_photographed_page_and_gate_it(t)
+    setup(t)
+    t.config("screenshots", { driver = wm.root .. "/tests/fakes/screenshot_driver.js", chromium = "/bin/sh" })
+    t.config("quality", { min_lighthouse = 90 })
+    local got = t.tmpdir() .. "/input.json"
+    fake_lighthouse(t, "cat > " .. got .. "\n"
+        .. [[echo '{"scores": {"performance": 95, "accessibility": 100, "best-practices": 100, "seo": 100},]]
+        .. [[ "failed": [], "lhr": {"fake": true}}'
+]])
+    local renders, live_html = 0, sites.live_html
+    sites.live_html = function(site)
+        renders = renders + 1
+        return live_html(site)
+    end
+    t.defer(function() sites.live_html = live_html end)
+    local id, biz = draft(GOOD)
+    t.eq(shoot(biz).outcome, CORE.COMPLETED)
+    sites.live_html = live_html
+    t.eq(renders, 1, "the page as live rendered once, for the browser and Lighthouse")
+    local input = wm.json.decode(assert(wm.fs.read_file(got)))
+    t.eq(input.html, GOOD, "Lighthouse scored the stored page (no agent outputs to render it again from)")
+    local s = one("SELECT status, lighthouse_score, quality_failures FROM generated_sites WHERE id = $1", id)
+    t.eq(s.status, "preview", wm.json.encode(s.quality_failures))
+    t.eq(s.lighthouse_score, 95)
+    local run = one("SELECT score, performance, seo FROM lighthouse_runs WHERE site_id = $1", id)
+    t.eq({ run.score, run.performance, run.seo }, { 95, 95, 100 })
+end
+
 function T.seed_query_selects_exactly_the_photographed_previews(t)
     setup(t)
     local shot = "http://127.0.0.1/screenshots/x/1-desktop.png"
