@@ -19,19 +19,18 @@
  * ctest runs a short smoke: 20000 runs from the seed corpus (new inputs go to
  * a scratch folder in the build tree, never into tests/fuzz/corpus/http).
  *
- * Without clang the same file builds with -DWM_FUZZ_STANDALONE into
- * fuzz_http_replay, a plain program that replays every file of the corpus
- * directories (or files) it is given; ctest runs it on the seed corpus. */
+ * Without clang the same file, linked with tests/fuzz/replay.c, builds
+ * into fuzz_http_replay, a plain program that replays every file of the
+ * corpus directories (or files) it is given; ctest runs it on the seed
+ * corpus. */
 #include "httpd.h"
 
-#include <dirent.h>
 #include <http_parser.h>
 #include <lauxlib.h>
 #include <lualib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define MAX_PENDING 256
 
@@ -330,55 +329,3 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     uv_run(&loop, UV_RUN_NOWAIT);
     return 0;
 }
-
-#ifdef WM_FUZZ_STANDALONE
-static int replay_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        perror(path);
-        return 1;
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
-    size_t got = fread(buf, 1, (size_t)(n > 0 ? n : 0), f);
-    fclose(f);
-    LLVMFuzzerTestOneInput(buf, got);
-    free(buf);
-    return 0;
-}
-
-int main(int argc, char **argv)
-{
-    int files = 0, errors = 0;
-    for (int i = 1; i < argc; i++) {
-        struct stat st;
-        if (stat(argv[i], &st) != 0) {
-            perror(argv[i]);
-            errors++;
-            continue;
-        }
-        if (!S_ISDIR(st.st_mode)) {
-            errors += replay_file(argv[i]);
-            files++;
-            continue;
-        }
-        DIR *d = opendir(argv[i]);
-        struct dirent *e;
-        while (d != NULL && (e = readdir(d)) != NULL) {
-            if (e->d_name[0] == '.')
-                continue;
-            char path[4096];
-            snprintf(path, sizeof(path), "%s/%s", argv[i], e->d_name);
-            errors += replay_file(path);
-            files++;
-        }
-        if (d != NULL)
-            closedir(d);
-    }
-    printf("fuzz_http_replay: %d inputs replayed, %d unreadable\n", files, errors);
-    return errors == 0 && files > 0 ? 0 : 1;
-}
-#endif
