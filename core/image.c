@@ -5,6 +5,7 @@
 #include "wm.h"
 
 #include <lauxlib.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <zlib.h>
@@ -35,9 +36,13 @@ static uint32_t le24(const unsigned char *p)
     return (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
 }
 
-static int fail(char err[160], const char *fmt, const char *detail)
+__attribute__((format(printf, 2, 3)))
+static int fail(char err[160], const char *fmt, ...)
 {
-    snprintf(err, 160, fmt, detail ? detail : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, 160, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
@@ -63,29 +68,29 @@ static int clean_png(const unsigned char *b, size_t len, wm_image_t *img, outbuf
     put(o, PNG_SIG, 8);
     for (;;) {
         if (len - pos < 12)
-            return fail(err, "a damaged PNG: it ends before its IEND chunk%s", NULL);
+            return fail(err, "a damaged PNG: it ends before its IEND chunk");
         uint32_t n = be32(b + pos);
         const unsigned char *type = b + pos + 4;
         if (n > 0x7fffffffu || n > len - pos - 12)
-            return fail(err, "a damaged PNG: a chunk runs past the end of the file%s", NULL);
+            return fail(err, "a damaged PNG: a chunk runs past the end of the file");
         for (int i = 0; i < 4; i++)
             if (!((type[i] >= 'A' && type[i] <= 'Z') || (type[i] >= 'a' && type[i] <= 'z')))
-                return fail(err, "a damaged PNG: a chunk has no valid type%s", NULL);
+                return fail(err, "a damaged PNG: a chunk has no valid type");
         uint32_t crc = (uint32_t)crc32(0L, type, n + 4);
         if (crc != be32(b + pos + 8 + n))
-            return fail(err, "a damaged PNG: a chunk fails its checksum%s", NULL);
+            return fail(err, "a damaged PNG: a chunk fails its checksum");
         size_t whole = (size_t)n + 12;
         int critical = type[0] >= 'A' && type[0] <= 'Z';
         if (!seen_ihdr) {
             if (memcmp(type, "IHDR", 4) != 0 || n != 13)
-                return fail(err, "a damaged PNG: it does not start with its header%s", NULL);
+                return fail(err, "a damaged PNG: it does not start with its header");
             img->width = be32(b + pos + 8);
             img->height = be32(b + pos + 12);
             seen_ihdr = 1;
             put(o, b + pos, whole);
         } else if (memcmp(type, "IEND", 4) == 0) {
             if (!seen_idat)
-                return fail(err, "a damaged PNG: it has no image data%s", NULL);
+                return fail(err, "a damaged PNG: it has no image data");
             put(o, b + pos, whole);
             img->removed += pos + whole < len; /* anything after IEND */
             return 0;
@@ -93,7 +98,7 @@ static int clean_png(const unsigned char *b, size_t len, wm_image_t *img, outbuf
             if (memcmp(type, "IDAT", 4) == 0)
                 seen_idat = 1;
             else if (memcmp(type, "PLTE", 4) != 0)
-                return fail(err, "a PNG with a chunk this system does not know (%s)", "critical");
+                return fail(err, "a PNG with a chunk this system does not know (critical)");
             put(o, b + pos, whole);
         } else if (png_keep_ancillary(type)) {
             put(o, b + pos, whole);
@@ -113,26 +118,26 @@ static int clean_jpeg(const unsigned char *b, size_t len, wm_image_t *img, outbu
     put(o, b, 2);
     for (;;) {
         if (len - pos < 2 || b[pos] != 0xff)
-            return fail(err, "a damaged JPEG: a segment is missing where one should start%s", NULL);
+            return fail(err, "a damaged JPEG: a segment is missing where one should start");
         while (len - pos >= 2 && b[pos + 1] == 0xff)
             pos++; /* fill bytes */
         if (len - pos < 2)
-            return fail(err, "a damaged JPEG: it ends early%s", NULL);
+            return fail(err, "a damaged JPEG: it ends early");
         unsigned m = b[pos + 1];
         if (m == 0xd9) { /* EOI */
             put(o, b + pos, 2);
             img->removed += pos + 2 < len;
             if (!seen_sof)
-                return fail(err, "a damaged JPEG: it has no frame header%s", NULL);
+                return fail(err, "a damaged JPEG: it has no frame header");
             return 0;
         }
         if (m == 0xd8 || m == 0x01 || (m >= 0xd0 && m <= 0xd7) || m == 0x00)
-            return fail(err, "a damaged JPEG: a marker out of place%s", NULL);
+            return fail(err, "a damaged JPEG: a marker out of place");
         if (len - pos < 4)
-            return fail(err, "a damaged JPEG: it ends early%s", NULL);
+            return fail(err, "a damaged JPEG: it ends early");
         size_t n = (size_t)b[pos + 2] << 8 | b[pos + 3];
         if (n < 2 || n > len - pos - 2)
-            return fail(err, "a damaged JPEG: a segment runs past the end of the file%s", NULL);
+            return fail(err, "a damaged JPEG: a segment runs past the end of the file");
         const unsigned char *seg = b + pos + 4;
         size_t seglen = n - 2;
         size_t whole = n + 2;
@@ -147,7 +152,7 @@ static int clean_jpeg(const unsigned char *b, size_t len, wm_image_t *img, outbu
             keep = 0; /* COM */
         } else if (m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc) {
             if (seglen < 6)
-                return fail(err, "a damaged JPEG: a short frame header%s", NULL);
+                return fail(err, "a damaged JPEG: a short frame header");
             img->height = (uint32_t)seg[1] << 8 | seg[2];
             img->width = (uint32_t)seg[3] << 8 | seg[4];
             seen_sof = 1;
@@ -168,7 +173,7 @@ static int clean_jpeg(const unsigned char *b, size_t len, wm_image_t *img, outbu
                 pos++;
             }
             if (len - pos < 2)
-                return fail(err, "a damaged JPEG: its image data never ends%s", NULL);
+                return fail(err, "a damaged JPEG: its image data never ends");
             put(o, b + start, pos - start);
         }
     }
@@ -180,18 +185,18 @@ static int clean_webp(const unsigned char *b, size_t len, wm_image_t *img, outbu
 {
     uint32_t riff = le32(b + 4);
     if (riff < 4 || riff > len - 8)
-        return fail(err, "a damaged WebP: its size is wrong%s", NULL);
+        return fail(err, "a damaged WebP: its size is wrong");
     size_t end = (size_t)riff + 8, pos = 12;
     size_t vp8x_at = 0;
     int seen_image = 0;
     put(o, b, 12);
     while (pos < end) {
         if (end - pos < 8)
-            return fail(err, "a damaged WebP: a chunk header is cut short%s", NULL);
+            return fail(err, "a damaged WebP: a chunk header is cut short");
         const unsigned char *cc = b + pos;
         uint32_t n = le32(b + pos + 4);
         if (n > end - pos - 8)
-            return fail(err, "a damaged WebP: a chunk runs past the end of the file%s", NULL);
+            return fail(err, "a damaged WebP: a chunk runs past the end of the file");
         size_t whole = 8 + (size_t)n + (n & 1);
         if (whole > end - pos)
             whole = end - pos; /* a last odd chunk without its pad byte */
@@ -199,13 +204,13 @@ static int clean_webp(const unsigned char *b, size_t len, wm_image_t *img, outbu
         int keep = 1;
         if (memcmp(cc, "VP8X", 4) == 0) {
             if (n < 10 || pos != 12)
-                return fail(err, "a damaged WebP: a bad extended header%s", NULL);
+                return fail(err, "a damaged WebP: a bad extended header");
             img->width = le24(d + 4) + 1;
             img->height = le24(d + 7) + 1;
             vp8x_at = o->len;
         } else if (memcmp(cc, "VP8 ", 4) == 0) {
             if (n < 10 || d[3] != 0x9d || d[4] != 0x01 || d[5] != 0x2a)
-                return fail(err, "a damaged WebP: a bad lossy frame%s", NULL);
+                return fail(err, "a damaged WebP: a bad lossy frame");
             if (!vp8x_at) {
                 img->width = (uint32_t)(d[6] | d[7] << 8) & 0x3fff;
                 img->height = (uint32_t)(d[8] | d[9] << 8) & 0x3fff;
@@ -213,7 +218,7 @@ static int clean_webp(const unsigned char *b, size_t len, wm_image_t *img, outbu
             seen_image = 1;
         } else if (memcmp(cc, "VP8L", 4) == 0) {
             if (n < 5 || d[0] != 0x2f)
-                return fail(err, "a damaged WebP: a bad lossless frame%s", NULL);
+                return fail(err, "a damaged WebP: a bad lossless frame");
             if (!vp8x_at) {
                 uint32_t bits = le32(d + 1);
                 img->width = (bits & 0x3fff) + 1;
@@ -232,7 +237,7 @@ static int clean_webp(const unsigned char *b, size_t len, wm_image_t *img, outbu
         pos += whole;
     }
     if (!seen_image)
-        return fail(err, "a damaged WebP: it has no image data%s", NULL);
+        return fail(err, "a damaged WebP: it has no image data");
     if (vp8x_at)
         o->p[vp8x_at + 8] &= (unsigned char)~0x0c; /* no EXIF (0x08) or XMP (0x04) any more */
     uint32_t size = (uint32_t)(o->len - 8);
@@ -260,15 +265,12 @@ int wm_image_clean(const void *buf, size_t len, uint64_t max_pixels, wm_image_t 
         out->type = "webp";
         rc = clean_webp(b, len, out, &o, err);
     } else {
-        rc = fail(err, "not a PNG, JPEG or WebP image%s", NULL);
+        rc = fail(err, "not a PNG, JPEG or WebP image");
     }
     if (rc == 0 && (out->width == 0 || out->height == 0))
-        rc = fail(err, "an image without a size%s", NULL);
-    if (rc == 0 && (uint64_t)out->width * out->height > max_pixels) {
-        char detail[64];
-        snprintf(detail, sizeof(detail), "%ux%u", out->width, out->height);
-        rc = fail(err, "too many pixels (%s)", detail);
-    }
+        rc = fail(err, "an image without a size");
+    if (rc == 0 && (uint64_t)out->width * out->height > max_pixels)
+        rc = fail(err, "too many pixels (%ux%u)", out->width, out->height);
     if (rc != 0) {
         wm_free(o.p);
         out->data = NULL;
