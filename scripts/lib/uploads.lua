@@ -6,6 +6,9 @@
 --       opts: max_files (3), max_file_bytes (5 MiB), max_pixels (40 M), max_fields (50),
 --             max_field_bytes (64 KiB), max_parts (64), max_header_bytes (8 KiB a part),
 --             max_total_bytes (max_files * max_file_bytes + 1 MiB)
+--   uploads.read(body, content_type[, opts]) -> {fields = {name = value}, files = {{field=, filename=,
+--                                 data=}}} | nil, err: the same reader and limits without the picture
+--       checks and the store, for a form whose files are not pictures (SendGrid's Inbound Parse)
 --   uploads.path(sha256) -> the stored file's path, its type | nil (not a stored upload)
 --   uploads.dir() -> paths.var/uploads
 --
@@ -187,18 +190,14 @@ local function opt(opts, k)
     return v or DEFAULTS[k]
 end
 
-function _M.parse(req, opts)
-    local o = {}
-    for k in pairs(DEFAULTS) do
-        o[k] = opt(opts, k)
-    end
-    o.max_total_bytes = opts and tonumber(opts.max_total_bytes) or (o.max_files * o.max_file_bytes + MIB)
-    local headers = type(req) == "table" and type(req.headers) == "table" and req.headers or {}
-    local boundary = boundary_of(headers["content-type"])
+-- The form's fields and its file parts as sent (nothing checked, nothing
+-- stored), within the limits o. -> fields, {{field=, filename=, data=}} | nil, err
+local function read(body, content_type, o)
+    local boundary = boundary_of(content_type)
     if not boundary then
         return nil, "The form was not sent as a file upload (multipart/form-data). Please use the page's form."
     end
-    local body = type(req.body) == "string" and req.body or ""
+    body = type(body) == "string" and body or ""
     if #body > o.max_total_bytes then
         return nil, ("The form is too large: at most %d pictures of %g MB each."):format(o.max_files,
             o.max_file_bytes / MIB)
@@ -216,28 +215,12 @@ function _M.parse(req, opts)
         end
         pos = s + #delim
     end
-    local fields, files, pending = {}, {}, {}
+    local fields, files = {}, {}
     local nfields, nparts = 0, 0
     while true do
         -- After a delimiter: "--" closes the body; else optional padding, CRLF.
         if sub(body, pos, pos + 1) == "--" then
-            -- Only a whole, well-formed form whose every picture passes stores anything.
-            for i, f in ipairs(pending) do
-                local img, err = clean(f.data, i, o)
-                if not img then
-                    return nil, err
-                end
-                f.img = img
-            end
-            for i, f in ipairs(pending) do
-                local saved, err = store(f.img)
-                if not saved then
-                    return nil, err
-                end
-                saved.field = f.field
-                files[i] = saved
-            end
-            return { fields = fields, files = files }
+            return fields, files
         end
         local _, e = find(body, "^[ \t]*\r\n", pos)
         if not e then
@@ -248,7 +231,9 @@ function _M.parse(req, opts)
             return nil, "The form has too many parts."
         end
         -- The part's header lines, then a blank line (CRLF CRLF), then its
-        -- bytes up to the next delimiter (whose CRLF is not part of them).
+        -- bytes up to the next delimiter line (whose CRLF is not part of
+        -- them): "--boundary" at a line start followed by anything but "--"
+        -- or padding and CRLF is not one, and stays content.
         local hstart = e + 1
         local s = find(sub(body, hstart, hstart + o.max_header_bytes + 3), "\r\n\r\n", 1, true)
         if not s or s == 1 then
@@ -263,19 +248,23 @@ function _M.parse(req, opts)
         end
         local bstart = hstart + s + 3
         local bend = find(body, delim, bstart, true)
+        while bend and sub(body, bend + #delim, bend + #delim + 1) ~= "--"
+            and not find(body, "^[ \t]*\r\n", bend + #delim) do
+            bend = find(body, delim, bend + 1, true)
+        end
         if not bend then
             return nil, UNREADABLE
         end
         local value = sub(body, bstart, bend - 1)
         if p.filename ~= nil then
             if not (p.filename == "" and value == "") then
-                if #pending >= o.max_files then
+                if #files >= o.max_files then
                     return nil, ("At most %d pictures, please."):format(o.max_files)
                 end
                 if #value > o.max_file_bytes then
-                    return nil, ("Picture %d is larger than %g MB."):format(#pending + 1, o.max_file_bytes / MIB)
+                    return nil, ("Picture %d is larger than %g MB."):format(#files + 1, o.max_file_bytes / MIB)
                 end
-                pending[#pending + 1] = { field = p.name, data = value }
+                files[#files + 1] = { field = p.name, filename = p.filename, data = value }
             end
         else
             nfields = nfields + 1
@@ -291,6 +280,50 @@ function _M.parse(req, opts)
         end
         pos = bend + #delim
     end
+end
+
+local function limits(opts)
+    local o = {}
+    for k in pairs(DEFAULTS) do
+        o[k] = opt(opts, k)
+    end
+    o.max_total_bytes = opts and tonumber(opts.max_total_bytes) or (o.max_files * o.max_file_bytes + MIB)
+    return o
+end
+
+function _M.read(body, content_type, opts)
+    local fields, files = read(body, content_type, limits(opts))
+    if not fields then
+        return nil, files
+    end
+    return { fields = fields, files = files }
+end
+
+function _M.parse(req, opts)
+    local o = limits(opts)
+    local headers = type(req) == "table" and type(req.headers) == "table" and req.headers or {}
+    local fields, pending = read(type(req) == "table" and req.body, headers["content-type"], o)
+    if not fields then
+        return nil, pending
+    end
+    -- Only a whole, well-formed form whose every picture passes stores anything.
+    for i, f in ipairs(pending) do
+        local img, err = clean(f.data, i, o)
+        if not img then
+            return nil, err
+        end
+        f.img = img
+    end
+    local files = {}
+    for i, f in ipairs(pending) do
+        local saved, err = store(f.img)
+        if not saved then
+            return nil, err
+        end
+        saved.field = f.field
+        files[i] = saved
+    end
+    return { fields = fields, files = files }
 end
 
 -- The stored upload named by `sha256`: its path and MIME type, or nil.

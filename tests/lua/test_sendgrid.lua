@@ -520,6 +520,11 @@ function T.multipart_form_data(t)
     t.eq(form.multipart(body, "application/json"), nil)
     t.eq(form.multipart("--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nno end", "multipart/form-data; boundary=XyZ"),
          nil, "a truncated body is refused")
+    t.eq(form.multipart((body:gsub("\r\n", "\n")), "multipart/form-data; boundary=XyZ"), nil,
+         "bare LF line ends are refused (lib.uploads' strict reader)")
+    t.eq(form.multipart("--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--XyZ\r\n"
+        .. "Content-Disposition: form-data; name=\"a\"; filename=\"a.txt\"\r\n\r\n2\r\n--XyZ--",
+        "multipart/form-data; boundary=XyZ"), { a = "1" }, "the first of repeated names")
 end
 
 return T
