@@ -273,13 +273,20 @@ function T.bad_cursors_limits_sorts_and_filters_are_400(t)
         wm.crypto.b64url_encode(wm.json.encode { s = "-created", k = "yesterday", i = first.data[1].id }),
         wm.crypto.b64url_encode(wm.json.encode { s = "-created", k = "2026-01-01 00:00:00') OR (1=1", i = first.data[1].id }),
         wm.crypto.b64url_encode(wm.json.encode { s = "-created", k = "2026-01-01 00:00:00", i = "1; DROP TABLE jobs" }),
+        -- Keys of the right shape that the cast would refuse (a 500 if they reached it).
+        wm.crypto.b64url_encode(wm.json.encode { s = "-created", k = "2026-02-30 00:00:00", i = first.data[1].id }),
+        wm.crypto.b64url_encode(wm.json.encode { s = "-created", k = "2026-01-01 25:00:00.5", i = first.data[1].id }),
     }
     for _, c in ipairs(forged) do
         local res, body = call(t, "GET", "/api/v1/businesses?cursor=" .. c, { token = tok })
         expect_error(t, res, body, 400, "bad_cursor")
     end
+    -- A bigint key too large for the column's type.
+    local res, body = call(t, "GET", "/api/v1/businesses?sort=-score&cursor=" .. wm.crypto.b64url_encode(
+        wm.json.encode { s = "-score", k = "99999999999999999999", i = first.data[1].id }), { token = tok })
+    expect_error(t, res, body, 400, "bad_cursor")
     -- A cursor is bound to its sort.
-    local res, body = call(t, "GET", "/api/v1/businesses?sort=name&cursor=" .. good, { token = tok })
+    res, body = call(t, "GET", "/api/v1/businesses?sort=name&cursor=" .. good, { token = tok })
     expect_error(t, res, body, 400, "bad_cursor")
     for _, q in ipairs({ "limit=0", "limit=501", "limit=ten", "sort=password_hash", "sort=--name", "min_rating=high",
                          "has_email=maybe", "nope=1", "grid_cell=x" }) do

@@ -4,6 +4,7 @@
 -- date, newest or oldest first, keyset-paginated on (created_at, id).
 local view = require "web.admin.view"
 local listing = require "web.admin.listing"
+local queries = require "web.admin.queries"
 
 local PAGE = 100
 local KEYS = { "entity_type", "entity_id", "actor", "action", "from", "to", "sort" }
@@ -30,12 +31,28 @@ local TEMPLATE = [[
 </tbody></table></div>
 {{#next}}<p><a class="button alt" href="{{next}}">More →</a></p>{{/next}}{{/has_rows}}]]
 
-local SORTS = {
-    newest = { after = "($7::timestamp IS NULL OR (a.created_at, a.id) < ($7::timestamp, $8::uuid))",
-               order = "a.created_at DESC, a.id DESC" },
-    oldest = { after = "($7::timestamp IS NULL OR (a.created_at, a.id) > ($7::timestamp, $8::uuid))",
-               order = "a.created_at, a.id" },
+-- The list (web.admin.queries.list), on (created_at, id) as migration
+-- 016's indexes have it.
+local LIST_SPEC = {
+    select = [[a.id, a.action, a.entity_type, a.entity_id, a.details,
+        coalesce(u.email, a.actor_type, 'system') AS actor, to_char(a.created_at, 'YYYY-MM-DD HH24:MI:SS') AS at]],
+    from = "activity_log a LEFT JOIN admin_users u ON a.actor_type = 'admin' AND u.id = a.actor_id",
+    id = "a.id", id_type = "uuid",
+    filters = {
+        entity_type = { "a.entity_type = %s", queries.PARSE.text, "text" },
+        entity_id = { "a.entity_id = %s", queries.PARSE.uuid, "uuid" },
+        actor_type = { "a.actor_type = %s", queries.PARSE.text, "text" },
+        actor_email = { "a.actor_id = (SELECT id FROM admin_users WHERE lower(email) = lower(%s))",
+                        queries.PARSE.text, "text" },
+        action = { "left(a.action, length(%s)) = %s", queries.PARSE.text, "text" },
+        from = { "a.created_at >= %s", queries.PARSE.text, "date" },
+        to = { "a.created_at < %s + 1", queries.PARSE.text, "date" },
+    },
+    sorts = { created = { "a.created_at", "timestamp" } },
 }
+
+-- The page's sorts: the list's sort each one asks for.
+local SORTS = { newest = "-created", oldest = "created" }
 
 -- The columns; "When" links to the other order (it is the only sort).
 local function columns(sort)
@@ -70,25 +87,10 @@ wm.route("GET", "/admin/activity", function(req)
     -- The actor is a kind of actor, or a staff member by email.
     local actor_type = listing.one_of(f.actor, ACTOR_TYPES)
     local actor_email = not actor_type and f.actor or nil
-    local after_t, after_id = listing.cursor(q.after, "timestamp")
-    local s = SORTS[f.sort]
-    local rows = assert(wm.db.query(([[SELECT a.id, a.action, a.entity_type, a.entity_id, a.details,
-            coalesce(u.email, a.actor_type, 'system') AS actor,
-            to_char(a.created_at, 'YYYY-MM-DD HH24:MI:SS') AS at,
-            to_char(a.created_at, 'YYYY-MM-DD HH24:MI:SS.US') AS cursor_t
-        FROM activity_log a LEFT JOIN admin_users u ON a.actor_type = 'admin' AND u.id = a.actor_id
-        WHERE ($1::text IS NULL OR a.entity_type = $1) AND ($2::uuid IS NULL OR a.entity_id = $2)
-          AND ($3::text IS NULL OR a.actor_type = $3)
-          AND ($4::text IS NULL OR a.actor_id = (SELECT id FROM admin_users WHERE lower(email) = lower($4)))
-          AND ($5::text IS NULL OR left(a.action, length($5)) = $5)
-          AND ($6::date IS NULL OR a.created_at >= $6::date)
-          AND ($9::date IS NULL OR a.created_at < $9::date + 1)
-          AND %s
-        ORDER BY %s LIMIT $10]]):format(s.after, s.order),
-        f.entity_type, f.entity_id, actor_type, actor_email, f.action, f.from, after_t, after_id, f.to, PAGE + 1))
-    local next_url = listing.next_page(rows, PAGE, "/admin/activity", f, KEYS, function(r)
-        return r.cursor_t .. "|" .. r.id
-    end)
+    local rows, next_url = listing.page(LIST_SPEC, {
+        filters = { entity_type = f.entity_type, entity_id = f.entity_id, actor_type = actor_type,
+                    actor_email = actor_email, action = f.action, from = f.from, to = f.to },
+        sort = SORTS[f.sort], cursor = q.cursor, limit = PAGE }, "/admin/activity", f, KEYS)
     for _, r in ipairs(rows) do
         r.entity_id = view.str(r.entity_id)
         r.short_id = r.entity_id:sub(1, 8)

@@ -9,6 +9,7 @@
 -- was made; the request itself is an activity row with the staff member.
 local view = require "web.admin.view"
 local listing = require "web.admin.listing"
+local queries = require "web.admin.queries"
 local activity = require "lib.activity"
 
 local PAGE = 50
@@ -78,17 +79,31 @@ local CONFIRM_REFUND = [[
 <button type="submit">Refund {{amount}}</button> <a class="button alt" href="/admin/customers/{{p.customer_id}}">Do not refund</a></form>
 </div>]]
 
-local SORTS = {
-    created = { kind = "timestamp", key = "to_char(c.created_at, 'YYYY-MM-DD HH24:MI:SS.US')",
-                after = "($3::timestamp IS NULL OR (c.created_at, c.id) < ($3::timestamp, $4::uuid))",
-                order = "c.created_at DESC, c.id DESC" },
-    ltv = { kind = "int", key = "coalesce(c.lifetime_value_cents, 0)::text",
-            after = "($3::int IS NULL OR (coalesce(c.lifetime_value_cents, 0), c.id) < ($3::int, $4::uuid))",
-            order = "coalesce(c.lifetime_value_cents, 0) DESC, c.id DESC" },
-    email = { kind = "text", key = "lower(c.email)",
-              after = "($3::text IS NULL OR (lower(c.email), c.id) > ($3::text, $4::uuid))",
-              order = "lower(c.email), c.id" },
+-- The list (web.admin.queries.list): each customer with their newest
+-- subscription and its site (else the customer's own).
+local LIST_SPEC = {
+    select = [[c.id, coalesce(c.full_name, '') AS full_name, c.email, coalesce(c.status, '') AS status,
+        coalesce(c.lifetime_value_cents, 0) AS ltv, coalesce(to_char(c.created_at, 'YYYY-MM-DD'), '') AS since,
+        coalesce(s.status, '') AS sub_status, s.amount_cents, s.currency, coalesce(g.subdomain, '') AS subdomain]],
+    from = [[customers c
+        LEFT JOIN LATERAL (SELECT status, amount_cents, currency, site_id FROM subscriptions
+                           WHERE customer_id = c.id ORDER BY created_at DESC LIMIT 1) s ON true
+        LEFT JOIN generated_sites g ON g.id = coalesce(s.site_id, c.site_id)]],
+    id = "c.id", id_type = "uuid",
+    filters = {
+        status = { "c.status = %s", queries.PARSE.text, "text" },
+        q = { "(c.email ILIKE '%%' || %s || '%%' OR c.full_name ILIKE '%%' || %s || '%%')", queries.PARSE.text,
+              "text" },
+    },
+    sorts = {
+        created = { "coalesce(c.created_at, '-infinity')", "timestamp" },
+        ltv = { "coalesce(c.lifetime_value_cents, 0)", "int8" },
+        email = { "lower(c.email)", "text" },
+    },
 }
+
+-- The page's sorts: the list's sort each one asks for.
+local SORTS = { created = "-created", ltv = "-ltv", email = "email" }
 
 local COLUMNS = {
     { label = "Customer", sort = "email", asc = true }, { label = "Status" }, { label = "Subscription" },
@@ -103,24 +118,8 @@ wm.route("GET", "/admin/customers", function(req)
     local q = req.query or {}
     local f = { status = listing.one_of(q.status, STATUSES), q = listing.text(q.q),
                 sort = SORTS[q.sort] and q.sort or "created" }
-    local s = SORTS[f.sort]
-    local after_v, after_id = listing.cursor(q.after, s.kind)
-    local rows = assert(wm.db.query(([[SELECT c.id, coalesce(c.full_name, '') AS full_name, c.email,
-            coalesce(c.status, '') AS status, coalesce(c.lifetime_value_cents, 0) AS ltv,
-            coalesce(to_char(c.created_at, 'YYYY-MM-DD'), '') AS since, %s AS cursor_v,
-            coalesce(s.status, '') AS sub_status, s.amount_cents, s.currency, coalesce(g.subdomain, '') AS subdomain
-        FROM customers c
-        LEFT JOIN LATERAL (SELECT status, amount_cents, currency, site_id FROM subscriptions
-                           WHERE customer_id = c.id ORDER BY created_at DESC LIMIT 1) s ON true
-        LEFT JOIN generated_sites g ON g.id = coalesce(s.site_id, c.site_id)
-        WHERE ($1::text IS NULL OR c.status = $1)
-          AND ($2::text IS NULL OR c.email ILIKE '%%' || $2 || '%%' OR c.full_name ILIKE '%%' || $2 || '%%')
-          AND %s
-        ORDER BY %s LIMIT $5]]):format(s.key, s.after, s.order),
-        f.status, f.q, after_v, after_id, PAGE + 1))
-    local next_url = listing.next_page(rows, PAGE, "/admin/customers", f, KEYS, function(r)
-        return r.cursor_v .. "|" .. r.id
-    end)
+    local rows, next_url = listing.page(LIST_SPEC, { filters = { status = f.status, q = f.q }, sort = SORTS[f.sort],
+        cursor = q.cursor, limit = PAGE }, "/admin/customers", f, KEYS)
     for _, r in ipairs(rows) do
         r.label = r.full_name ~= "" and r.full_name or r.email
         r.ltv = view.money(r.ltv)

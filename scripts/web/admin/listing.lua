@@ -1,11 +1,12 @@
 -- What the dashboard's long lists (customers, payments, webhook events,
 -- activity) share: reading filters from the query string, links that keep
--- them, keyset cursors ("<sort value>|<id>" of the last row shown) and
--- column headers that sort. Sort orders are chosen from each page's own
--- whitelist of SQL fragments; every value reaches SQL as a parameter.
-local _M = {}
+-- them, one page of a keyset list (web.admin.queries.list, the API's
+-- mechanism: each page declares its list, with sorts chosen from its own
+-- whitelist) and column headers that sort. Every value reaches SQL as a
+-- parameter.
+local queries = require "web.admin.queries"
 
-local UUID = "%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x"
+local _M = {}
 
 function _M.enc(v)
     return (tostring(v):gsub("[^%w_.~-]", function(c) return ("%%%02X"):format(c:byte()) end))
@@ -40,31 +41,6 @@ function _M.one_of(v, allowed)
     return nil
 end
 
--- What a cursor's sort value may look like, by kind, so that a forged one
--- is ignored (the first page) rather than an error from PostgreSQL.
-local VALUE = { timestamp = "^%d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d%.%d+$", int = "^%-?%d%d?%d?%d?%d?%d?%d?%d?%d?$",
-                text = "^.*$" }
-
--- The cursor's sort value and id (a uuid, or digits for bigint ids), or
--- nil. kind: "timestamp", "int" or "text" (the default).
-function _M.cursor(v, kind)
-    v = type(v) == "string" and v or ""
-    local value, id = v:match("^(.*)|(" .. UUID .. ")$")
-    if not value then
-        value, id = v:match("^(.*)|(%d%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?)$")
-    end
-    if not value or not value:match(VALUE[kind or "text"]) then
-        return nil, nil
-    end
-    if kind == "timestamp" then
-        local h, mi, sec = value:match(" (%d%d):(%d%d):(%d%d)")
-        if not _M.date(value:sub(1, 10)) or tonumber(h) > 23 or tonumber(mi) > 59 or tonumber(sec) > 59 then
-            return nil, nil
-        end
-    end
-    return value, id
-end
-
 -- path?k=v&... for the filters in `f` named by `keys` (in that order), plus
 -- `extra` (a table of more pairs, e.g. the cursor), skipping empty ones.
 function _M.url(path, f, keys, extra)
@@ -81,14 +57,23 @@ function _M.url(path, f, keys, extra)
     return #parts > 0 and (path .. "?" .. table.concat(parts, "&")) or path
 end
 
--- Trims the extra row fetched (LIMIT page + 1) and returns the next page's
--- link, or nil when this is the last page. cursor_of(row) -> "<value>|<id>".
-function _M.next_page(rows, page, path, f, keys, cursor_of)
-    if #rows <= page then
-        return nil
+-- One page of `spec` (a queries.list list; params as queries.list takes
+-- them) and the next page's link, path?<filters>&cursor=..., or nil on the
+-- last page. A cursor the list did not hand out (a stale or edited link)
+-- shows the first page.
+function _M.page(spec, params, path, f, keys)
+    if type(params.cursor) ~= "string" then
+        params.cursor = nil
     end
-    rows[#rows] = nil
-    return _M.url(path, f, keys, { { "after", cursor_of(rows[#rows]) } })
+    local rows, next_cursor, message = queries.list(spec, params)
+    if not rows and next_cursor == "bad_cursor" then
+        params.cursor = nil
+        rows, next_cursor, message = queries.list(spec, params)
+    end
+    if not rows then
+        error(("%s: %s"):format(path, message), 2)
+    end
+    return rows, next_cursor and _M.url(path, f, keys, { { "cursor", next_cursor } }) or nil
 end
 
 -- Header cells for a table: {label=, num=, href=, current=} per column;

@@ -4,6 +4,7 @@
 -- amount and keyset-paginated. Refunds are made from the customer's page.
 local view = require "web.admin.view"
 local listing = require "web.admin.listing"
+local queries = require "web.admin.queries"
 
 local PAGE = 50
 local STATUSES = { "pending", "succeeded", "failed", "refunded" }
@@ -35,26 +36,34 @@ local TEMPLATE = [[
 
 local WHEN = "coalesce(p.paid_at, p.created_at)"
 
-local SORTS = {
-    date = { kind = "timestamp", key = "to_char(" .. WHEN .. ", 'YYYY-MM-DD HH24:MI:SS.US')",
-             after = "($6::timestamp IS NULL OR (" .. WHEN .. ", p.id) < ($6::timestamp, $7::uuid))",
-             order = WHEN .. " DESC, p.id DESC" },
-    amount = { kind = "int", key = "p.amount_cents::text",
-               after = "($6::int IS NULL OR (p.amount_cents, p.id) < ($6::int, $7::uuid))",
-               order = "p.amount_cents DESC, p.id DESC" },
+-- The list (web.admin.queries.list); its filters are also the totals'.
+local LIST_SPEC = {
+    select = [[p.id, p.customer_id, c.email, p.payment_type, coalesce(p.status, '') AS status, p.amount_cents,
+        p.currency, p.fee_cents, p.net_cents, coalesce(p.card_network, '') AS card_network,
+        coalesce(p.card_last4, '') AS card_last4, to_char(]] .. WHEN .. [[, 'YYYY-MM-DD HH24:MI') AS at]],
+    from = "payments p JOIN customers c ON c.id = p.customer_id",
+    id = "p.id", id_type = "uuid",
+    filters = {
+        status = { "p.status = %s", queries.PARSE.text, "text" },
+        type = { "p.payment_type = %s", queries.PARSE.text, "text" },
+        from = { WHEN .. " >= %s", queries.PARSE.text, "date" },
+        to = { WHEN .. " < %s + 1", queries.PARSE.text, "date" },
+        q = { "c.email ILIKE '%%' || %s || '%%'", queries.PARSE.text, "text" },
+    },
+    sorts = {
+        date = { "coalesce(p.paid_at, p.created_at, '-infinity')", "timestamp" },
+        amount = { "p.amount_cents", "int8" },
+    },
 }
+
+-- The page's sorts: the list's sort each one asks for.
+local SORTS = { date = "-date", amount = "-amount" }
 
 local COLUMNS = {
     { label = "When", sort = "date" }, { label = "Customer" }, { label = "Type" }, { label = "Status" },
     { label = "Amount", sort = "amount", num = true }, { label = "Fee", num = true }, { label = "Net", num = true },
     { label = "Card" },
 }
-
--- The filters, $1..$5, shared by the list and the totals.
-local FILTER = [[($1::text IS NULL OR p.status = $1) AND ($2::text IS NULL OR p.payment_type = $2)
-    AND ($3::date IS NULL OR ]] .. WHEN .. [[ >= $3::date)
-    AND ($4::date IS NULL OR ]] .. WHEN .. [[ < $4::date + 1)
-    AND ($5::text IS NULL OR c.email ILIKE '%' || $5 || '%')]]
 
 local function options(list, chosen)
     local out = {}
@@ -69,32 +78,23 @@ wm.route("GET", "/admin/payments", function(req)
     local f = { status = listing.one_of(q.status, STATUSES), type = listing.one_of(q.type, TYPES),
                 from = listing.date(q.from), to = listing.date(q.to), q = listing.text(q.q),
                 sort = SORTS[q.sort] and q.sort or "date" }
-    local s = SORTS[f.sort]
-    local after_v, after_id = listing.cursor(q.after, s.kind)
-    local rows = assert(wm.db.query([[SELECT p.id, p.customer_id, c.email, p.payment_type,
-            coalesce(p.status, '') AS status, p.amount_cents, p.currency, p.fee_cents, p.net_cents,
-            coalesce(p.card_network, '') AS card_network, coalesce(p.card_last4, '') AS card_last4,
-            to_char(]] .. WHEN .. [[, 'YYYY-MM-DD HH24:MI') AS at, ]] .. s.key .. [[ AS cursor_v
-        FROM payments p JOIN customers c ON c.id = p.customer_id
-        WHERE ]] .. FILTER .. " AND " .. s.after .. " ORDER BY " .. s.order .. " LIMIT $8",
-        f.status, f.type, f.from, f.to, f.q, after_v, after_id, PAGE + 1))
+    local filters = { status = f.status, type = f.type, from = f.from, to = f.to, q = f.q }
+    local rows, next_url = listing.page(LIST_SPEC, { filters = filters, sort = SORTS[f.sort], cursor = q.cursor,
+        limit = PAGE }, "/admin/payments", f, KEYS)
+    local where, args = assert(queries.where(LIST_SPEC, filters))
     local totals = assert(wm.db.query([[SELECT coalesce(p.currency, 'GTQ') AS currency, count(*)::int AS n,
             coalesce(sum(p.amount_cents) FILTER (WHERE p.payment_type <> 'refund' AND p.status IN ('succeeded', 'refunded')), 0)::bigint AS received,
             coalesce(-sum(p.amount_cents) FILTER (WHERE p.payment_type = 'refund'), 0)::bigint AS refunded,
             coalesce(sum(p.fee_cents) FILTER (WHERE p.status IN ('succeeded', 'refunded')), 0)::bigint AS fees,
             coalesce(sum(coalesce(p.net_cents, p.amount_cents - coalesce(p.fee_cents, 0)))
                 FILTER (WHERE p.status IN ('succeeded', 'refunded')), 0)::bigint AS net
-        FROM payments p JOIN customers c ON c.id = p.customer_id
-        WHERE ]] .. FILTER .. [[ GROUP BY 1 ORDER BY 2 DESC]], f.status, f.type, f.from, f.to, f.q))
+        FROM ]] .. LIST_SPEC.from .. where .. [[ GROUP BY 1 ORDER BY 2 DESC]], unpack(args, 1, #args)))
     for _, t in ipairs(totals) do
         t.n = view.thousands(t.n)
         for _, k in ipairs({ "received", "refunded", "fees", "net" }) do
             t[k] = view.money(t[k])
         end
     end
-    local next_url = listing.next_page(rows, PAGE, "/admin/payments", f, KEYS, function(r)
-        return r.cursor_v .. "|" .. r.id
-    end)
     for _, r in ipairs(rows) do
         r.amount = view.money(r.amount_cents) .. " " .. view.str(r.currency)
         r.fee = r.fee_cents ~= wm.null and view.money(r.fee_cents) or "–"

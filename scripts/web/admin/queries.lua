@@ -6,13 +6,17 @@
 --
 --   queries.list(entity, params) -> rows, next_cursor | nil, code, message
 --       entity: "businesses", "sites", "campaigns", "customers", "payments",
---       "jobs", "activity" (queries.LISTS[entity]). params = { filters =
+--       "jobs", "activity" (queries.LISTS[entity]), or a page's own list of
+--       the same shape (the dashboard's customers, payments, activity and
+--       webhooks pages: one keyset mechanism for all). params = { filters =
 --       {name = string}, sort = "name" | "-name" (descending), cursor =
 --       string | nil, limit = n }. Keyset pagination on (sort key, id), so a
 --       page costs the same however deep it is and rows with equal keys are
 --       neither skipped nor repeated. next_cursor is nil on the last page.
 --       code: "bad_request" (an unknown filter, sort or value) or
 --       "bad_cursor" (a cursor this list did not hand out for this sort).
+--   queries.where(spec, filters) -> " WHERE ..." | "", args | nil, code, message
+--       the filters' condition alone (a page's totals over its filtered set).
 --   queries.business(id) -> row | nil, and business_sites/_campaigns/
 --       _tracking_events/_llm_calls/_activity(id) -> rows
 --   queries.metrics(), funnel(), llm_cost_usd_30d(), snapshots(days), queue()
@@ -70,25 +74,42 @@ local function bigint(v)
     return v
 end
 
+-- For the pages' own lists (queries.list with a spec).
+_M.PARSE = { text = text, number = number, boolean = boolean, uuid = uuid, bigint = bigint }
+
+-- Whether a timestamp's text names a real time (2026-02-30 or 25:00
+-- matches the pattern, and the cast would raise).
+local function real_time(k)
+    local y, mo, d, h, mi, sec = k:match("^(%d%d%d%d)%-(%d%d)%-(%d%d) (%d%d):(%d%d):(%d%d)")
+    if not y then
+        return false
+    end
+    local t = os.time { year = tonumber(y), month = tonumber(mo), day = tonumber(d), hour = 12 }
+    return os.date("%Y-%m-%d", t) == k:sub(1, 10) and tonumber(h) <= 23 and tonumber(mi) <= 59
+        and tonumber(sec) <= 59
+end
+
 -- What a cursor's sort key must look like, by its SQL type, so that a
 -- forged cursor is refused before it reaches a cast.
 local KEY_OK = {
     timestamp = function(k)
-        return k == "-infinity" or k == "infinity" or k:match("^%d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d[%d.]*$") ~= nil
+        return k == "-infinity" or k == "infinity"
+            or (k:match("^%d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d[%d.]*$") ~= nil and real_time(k))
     end,
     timestamptz = function(k)
         return k == "-infinity" or k == "infinity"
-            or k:match("^%d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d[%d.]*[+-]%d%d[%d:]*$") ~= nil
+            or (k:match("^%d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d[%d.]*[+-]%d%d[%d:]*$") ~= nil and real_time(k))
     end,
     numeric = function(k) return k:match("^%-?%d+%.?%d*$") ~= nil end,
-    int8 = function(k) return k:match("^%-?%d+$") ~= nil and #k <= 19 end,
+    -- 18 digits: every one fits a bigint.
+    int8 = function(k) return k:match("^%-?%d+$") ~= nil and #(k:gsub("^%-", "")) <= 18 end,
     text = function(k) return #k <= 1000 end,
 }
-local ID_OK = { uuid = function(i) return i:match(UUID) ~= nil end, int8 = function(i) return i:match("^%d+$") ~= nil and #i <= 19 end }
+local ID_OK = { uuid = function(i) return i:match(UUID) ~= nil end, int8 = function(i) return i:match("^%d+$") ~= nil and #i <= 18 end }
 
 -- ---- the lists ----
 -- select, from: fixed SQL; filters: name -> { sql with %s for the
--- parameter, parser, cast }; sorts: name -> { SQL expression (never NULL,
+-- parameter (every %s is the same one), parser, cast }; sorts: name -> { SQL expression (never NULL,
 -- so the keyset comparison sees every row), its type }; id: the unique
 -- tie-breaker.
 
@@ -252,8 +273,48 @@ local function cursor_decode(spec, sort, cursor)
     return c.k, c.i
 end
 
+-- A function that appends a value to `args` and answers its placeholder.
+local function binder(args)
+    return function(v, cast)
+        args[#args + 1] = v
+        return "$" .. #args .. "::" .. cast
+    end
+end
+
+-- The filters' conditions (in name order: one SQL text per set of
+-- filters, for the statement cache), or nil, "bad_request", message.
+local function conditions(spec, filters, param)
+    local names, where = {}, {}
+    for k in pairs(filters or {}) do
+        names[#names + 1] = k
+    end
+    table.sort(names)
+    for _, k in ipairs(names) do
+        local f = spec.filters[k]
+        if not f then
+            return nil, "bad_request", ("unknown filter %q"):format(k)
+        end
+        local v, why = f[2](tostring(filters[k]))
+        if v == nil then
+            return nil, "bad_request", ("%s must be %s"):format(k, why)
+        end
+        local p = param(v, f[3])
+        where[#where + 1] = f[1]:format(p, p, p)
+    end
+    return where
+end
+
+function _M.where(spec, filters)
+    local args = {}
+    local where, code, message = conditions(spec, filters, binder(args))
+    if not where then
+        return nil, code, message
+    end
+    return #where > 0 and (" WHERE " .. concat(where, " AND ")) or "", args
+end
+
 function _M.list(entity, params)
-    local spec = LISTS[entity]
+    local spec = type(entity) == "table" and entity or LISTS[entity]
     if not spec then
         error("queries.list: unknown list " .. tostring(entity), 2)
     end
@@ -269,26 +330,11 @@ function _M.list(entity, params)
         table.sort(names)
         return nil, "bad_request", ("sort must be one of %s (prefix - for descending)"):format(concat(names, ", "))
     end
-    local where, args = {}, {}
-    local function param(v, cast)
-        args[#args + 1] = v
-        return "$" .. #args .. "::" .. cast
-    end
-    local names = {}
-    for k in pairs(params.filters or {}) do
-        names[#names + 1] = k
-    end
-    table.sort(names)   -- one SQL text per set of filters, for the statement cache
-    for _, k in ipairs(names) do
-        local f = spec.filters[k]
-        if not f then
-            return nil, "bad_request", ("unknown filter %q"):format(k)
-        end
-        local v, why = f[2](tostring(params.filters[k]))
-        if v == nil then
-            return nil, "bad_request", ("%s must be %s"):format(k, why)
-        end
-        where[#where + 1] = f[1]:format(param(v, f[3]))
+    local args = {}
+    local param = binder(args)
+    local where, code, message = conditions(spec, params.filters, param)
+    if not where then
+        return nil, code, message
     end
     local expr, cast = by[1], by[2]
     if params.cursor and params.cursor ~= "" then

@@ -6,6 +6,7 @@
 -- failed or pending event is applied again, an applied one is left alone.
 local view = require "web.admin.view"
 local listing = require "web.admin.listing"
+local queries = require "web.admin.queries"
 
 local PAGE = 50
 local STATUSES = { "received", "pending", "applied", "ignored", "failed" }
@@ -41,10 +42,22 @@ local SHOW = [[
 <h2>Body <small class="muted">as received</small></h2><pre>{{e.body}}</pre>
 {{#pretty}}<details><summary>Formatted</summary><pre>{{pretty}}</pre></details>{{/pretty}}]]
 
-local SORTS = {
-    newest = { after = "($4::bigint IS NULL OR id < $4::bigint)", order = "id DESC" },
-    oldest = { after = "($4::bigint IS NULL OR id > $4::bigint)", order = "id" },
+-- The list (web.admin.queries.list), in the order received (id).
+local LIST_SPEC = {
+    select = [[id, event_type, status, attempts, to_char(received_at, 'YYYY-MM-DD HH24:MI:SS') AS received_at,
+        left(regexp_replace(coalesce(error, ''), '\s+', ' ', 'g'), 120) AS error]],
+    from = "webhook_events",
+    id = "id", id_type = "int8",
+    filters = {
+        status = { "status = %s", queries.PARSE.text, "text" },
+        type = { "event_type = %s", queries.PARSE.text, "text" },
+        q = { "event_id = %s", queries.PARSE.text, "text" },
+    },
+    sorts = { id = { "id", "int8" } },
 }
+
+-- The page's sorts: the list's sort each one asks for.
+local SORTS = { newest = "-id", oldest = "id" }
 
 local COLUMNS = {
     { label = "Event", sort = "newest" }, { label = "Received", sort = "oldest", asc = true }, { label = "Type" },
@@ -68,20 +81,8 @@ wm.route("GET", "/admin/webhooks", function(req)
     end
     local f = { status = listing.one_of(q.status, STATUSES), type = listing.one_of(q.type, types),
                 q = listing.text(q.q), sort = SORTS[q.sort] and q.sort or "newest" }
-    local s = SORTS[f.sort]
-    local _, after_id = listing.cursor("|" .. (type(q.after) == "string" and q.after or ""))
-    local rows = assert(wm.db.query(([[SELECT id, event_type, status, attempts,
-            to_char(received_at, 'YYYY-MM-DD HH24:MI:SS') AS received_at,
-            left(regexp_replace(coalesce(error, ''), '\s+', ' ', 'g'), 120) AS error
-        FROM webhook_events
-        WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR event_type = $2)
-          AND ($3::text IS NULL OR event_id = $3) AND %s
-        ORDER BY %s LIMIT $5]]):format(s.after, s.order), f.status, f.type, f.q, after_id, PAGE + 1))
-    local next_url
-    if #rows > PAGE then
-        rows[#rows] = nil
-        next_url = listing.url("/admin/webhooks", f, KEYS, { { "after", rows[#rows].id } })
-    end
+    local rows, next_url = listing.page(LIST_SPEC, { filters = { status = f.status, type = f.type, q = f.q },
+        sort = SORTS[f.sort], cursor = q.cursor, limit = PAGE }, "/admin/webhooks", f, KEYS)
     for _, r in ipairs(rows) do
         r.event_type = view.str(r.event_type)
     end
