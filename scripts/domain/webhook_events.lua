@@ -12,61 +12,61 @@ local _M = {}
 -- The first row of a query in the caller's transaction, if any.
 local one = wm.db.run_one
 
--- The job that applies a provider's events, as its hook enqueues it on
--- receipt (the mail providers' hooks store with jobs of their own); a
--- replay must run the same one.
+-- The job that applies a provider's events: enqueued with the row on
+-- receipt, and again by a replay or a wake.
 local APPLIER = { ses = { "apply_ses_event", "ses_event:" }, sendgrid = { "apply_mail_events", "mail_events:" } }
+local DEFAULT_APPLIER = { "apply_webhook", "webhook:" }
+
+local function applier(provider)
+    return APPLIER[provider] or DEFAULT_APPLIER
+end
 
 local function enqueue(id, provider)
-    local a = APPLIER[provider] or { "apply_webhook", "webhook:" }
+    local a = applier(provider)
     return wm.jobs.enqueue(a[1], { event_id = id }, { unique_key = a[2] .. id })
 end
 
--- Deliveries are stored in groups (lib.group_commit): the events that
--- arrive while the previous statement is in flight are stored and their
--- jobs enqueued by the next one, one commit for the lot. Each caller still
--- gets its answer only after that commit.
-local receiver
-
--- One statement for a group of deliveries. Within the group an event id
+-- One statement for a group of one provider's deliveries: rows stored and
+-- their applier's jobs enqueued together. Within the group an event id
 -- appears once (a redelivery racing its first delivery shares its row).
-local function store(items)
-    local cols = { {}, {}, {}, {}, {}, {} }
-    local first_of, keys = {}, {}
+local function store(provider, items)
+    local cols = { {}, {}, {}, {}, {} }
+    local first_of, ids = {}, {}
     for i, it in ipairs(items) do
-        local key = it[1] .. "\0" .. it[2]
-        if not first_of[key] then
-            first_of[key] = i
-            keys[#keys + 1] = key
-            for c = 1, 6 do
+        local id = it[1]
+        if not first_of[id] then
+            first_of[id] = i
+            ids[#ids + 1] = id
+            for c = 1, 5 do
                 local v = it[c]
-                cols[c][#keys] = v == nil and wm.null or v
+                cols[c][#ids] = v == nil and wm.null or v
             end
         end
     end
-    local job_sql, kind, max_attempts = wm.jobs.enqueue_sql("apply_webhook", "new_job", 7)
+    local a = applier(provider)
+    local job_sql, kind, max_attempts = wm.jobs.enqueue_sql(a[1], "new_job", 7)
     local array = wm.db.array
     local rows, err = wm.db.query([[WITH input AS (
-            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-                AS i(provider, event_id, event_type, body, status, error)),
+            SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                AS i(event_id, event_type, body, status, error)),
         ev AS (
             INSERT INTO webhook_events (provider, event_id, event_type, body, status, error, processed_at)
-            SELECT provider, event_id, left(event_type, 100), body, status, error,
+            SELECT $1, event_id, left(event_type, 100), body, status, error,
                    CASE WHEN status = 'received' THEN NULL ELSE now() END FROM input
-            ON CONFLICT (provider, event_id) DO NOTHING RETURNING id, provider, event_id, status),
+            ON CONFLICT (provider, event_id) DO NOTHING RETURNING id, event_id, status),
         new_job AS (
-            SELECT jsonb_build_object('event_id', id) AS payload, 'webhook:' || id AS unique_key
+            SELECT jsonb_build_object('event_id', id) AS payload, $9::text || id AS unique_key
             FROM ev WHERE status = 'received'),
         job AS (]] .. job_sql .. [[)
-        SELECT ev.provider, ev.event_id, (SELECT count(*) FROM job) AS jobs FROM ev]],
-        array(cols[1]), array(cols[2]), array(cols[3]), array(cols[4]), array(cols[5]), array(cols[6]),
-        kind, max_attempts)
+        SELECT ev.event_id, (SELECT count(*) FROM job) AS jobs FROM ev]],
+        provider, array(cols[1]), array(cols[2]), array(cols[3]), array(cols[4]), array(cols[5]),
+        kind, max_attempts, a[2])
     if not rows then
         return nil, err
     end
     local stored = {}
     for _, r in ipairs(rows) do
-        stored[r.provider .. "\0" .. r.event_id] = true
+        stored[r.event_id] = true
     end
     if rows[1] and rows[1].jobs > 0 then
         wm.jobs.wake(kind)
@@ -74,26 +74,62 @@ local function store(items)
     -- New: the first delivery of an id in this group that inserted its row.
     local results = {}
     for i, it in ipairs(items) do
-        local key = it[1] .. "\0" .. it[2]
-        results[i] = stored[key] == true and first_of[key] == i
+        results[i] = stored[it[1]] == true and first_of[it[1]] == i
     end
     return results
 end
 
--- receive(provider, event_id, event_type, body, status, err) -> true (new) | false (stored before)
--- status: "received" (its apply_webhook job is enqueued by the same
+-- Deliveries are stored in groups (lib.group_commit), one group per
+-- provider: the events that arrive while the previous statement is in
+-- flight are stored and their jobs enqueued by the next one, one commit for
+-- the lot. Each caller still gets its answer only after that commit.
+local receivers = {}
+
+-- receive(provider, event_id, event_type, body, status, err) -> true (new) | false (stored before) | nil, err
+-- status: "received" (its applier's job, APPLIER, is enqueued by the same
 -- statement), "ignored" or "failed" (done with at once). Stored and
 -- enqueued together or not at all, in a commit of its own (never the
 -- caller's transaction); a redelivery (nothing inserted) enqueues nothing.
 function _M.receive(provider, event_id, event_type, body, status, err)
-    receiver = receiver or require("lib.group_commit").new(store)
-    return receiver:submit({ provider, event_id, event_type, body, status, err })
+    local g = receivers[provider]
+    if not g then
+        g = require("lib.group_commit").new(function(items) return store(provider, items) end)
+        receivers[provider] = g
+    end
+    return g:submit({ event_id, event_type, body, status, err })
 end
 
 -- The event, locked for the caller's transaction.
 function _M.lock(id)
     return one([[SELECT id, provider, event_id, event_type, body, status FROM webhook_events WHERE id = $1
         FOR UPDATE]], id)
+end
+
+-- apply_job(job, fn) -> the job's outcome. The body of a job that applies
+-- one stored event (job.payload.event_id) in ONE transaction: the row is
+-- locked first and an applied or ignored event is left as it is (never
+-- applied twice); else fn(ev) (the locked row) applies it and records its
+-- status (finish). An application that raised rolls back, is counted
+-- (attempt_failed; the job's last attempt leaves the event failed) and the
+-- job is retried.
+function _M.apply_job(job, fn)
+    local outcome = require "lib.outcome"
+    local id = job.payload.event_id
+    local status, err = wm.db.tx(function()
+        local ev = _M.lock(id)
+        if not ev then
+            return "gone"
+        end
+        if ev.status == "applied" or ev.status == "ignored" then
+            return ev.status
+        end
+        return fn(ev)
+    end)
+    if status then
+        return outcome.done()
+    end
+    _M.attempt_failed(id, err, (job.attempt or 1) >= (job.max_attempts or 1))
+    return outcome.retry(err)
 end
 
 -- The outcome of one application: applied | ignored | failed (err says
@@ -117,10 +153,10 @@ function _M.wake(keys)
     if #keys == 0 then
         return true
     end
-    local rows = assert(wm.db.run([[SELECT id FROM webhook_events WHERE status = 'pending'
+    local rows = assert(wm.db.run([[SELECT id, provider FROM webhook_events WHERE status = 'pending'
         AND waiting_for = ANY($1::text[])]], wm.db.array(keys)))
     for _, r in ipairs(rows) do
-        assert(enqueue(r.id))
+        assert(enqueue(r.id, r.provider))
     end
     return true
 end

@@ -81,28 +81,12 @@ local function refuse(req, body)
     end
 end
 
--- Stores a batch and enqueues its apply_mail_events job in one statement
--- (one commit): both or neither. The same body again inserts nothing.
+-- Stores a batch with its apply_mail_events job (domain.webhook_events:
+-- both or neither). The same body again inserts nothing.
 -- -> true (new) | false (stored before) | nil, err
 local function store(body, status, err)
-    local job_sql, kind, max_attempts = wm.jobs.enqueue_sql("apply_mail_events", "new_job", 6)
-    local row, qerr = wm.db.run_one([[WITH ev AS (
-            INSERT INTO webhook_events (provider, event_id, event_type, body, status, error, processed_at)
-            VALUES ($1, $2, 'batch', $3, $4::text, $5, CASE WHEN $4::text = 'received' THEN NULL ELSE now() END)
-            ON CONFLICT (provider, event_id) DO NOTHING RETURNING id),
-        new_job AS (
-            SELECT jsonb_build_object('event_id', id) AS payload, 'mail_events:' || id AS unique_key
-            FROM ev WHERE $4::text = 'received'),
-        job AS (]] .. job_sql .. [[)
-        SELECT EXISTS (SELECT 1 FROM ev) AS new, (SELECT count(*) FROM job) AS jobs]],
-        PROVIDER, "batch:" .. wm.crypto.sha256_hex(body), body, status, err, kind, max_attempts)
-    if not row then
-        return nil, qerr
-    end
-    if row.jobs > 0 then
-        wm.jobs.wake(kind)
-    end
-    return row.new
+    return require("domain.webhook_events").receive(PROVIDER, "batch:" .. wm.crypto.sha256_hex(body), "batch", body,
+                                                    status, err)
 end
 
 wm.route("POST", "/hooks/sendgrid", function(req)

@@ -26,28 +26,10 @@ local function answer(status, body)
     return { status = status, headers = JSON, body = wm.json.encode(body) }
 end
 
--- Stores the message and enqueues its job in one statement (one commit):
--- both or neither; a redelivery inserts nothing and enqueues nothing.
+-- Stores the message with its apply_ses_event job (domain.webhook_events:
+-- both or neither; a redelivery inserts nothing and enqueues nothing).
 local function store(event_id, event_type, body, status, err)
-    local job_sql, kind, max_attempts = wm.jobs.enqueue_sql("apply_ses_event", "new_job", 7)
-    local row, qerr = wm.db.one([[WITH ev AS (
-            INSERT INTO webhook_events (provider, event_id, event_type, body, status, error, processed_at)
-            VALUES ($1, $2, left($3, 100), $4, $5::text, $6,
-                    CASE WHEN $5::text = 'received' THEN NULL ELSE now() END)
-            ON CONFLICT (provider, event_id) DO NOTHING RETURNING id),
-        new_job AS (
-            SELECT jsonb_build_object('event_id', id) AS payload, 'ses_event:' || id AS unique_key
-            FROM ev WHERE $5::text = 'received'),
-        job AS (]] .. job_sql .. [[)
-        SELECT EXISTS (SELECT 1 FROM ev) AS new, (SELECT count(*) FROM job) AS jobs]],
-        PROVIDER, event_id, event_type, body, status, err, kind, max_attempts)
-    if not row then
-        return nil, qerr
-    end
-    if row.jobs > 0 then
-        wm.jobs.wake(kind)
-    end
-    return row.new
+    return require("domain.webhook_events").receive(PROVIDER, event_id, event_type, body, status, err)
 end
 
 wm.route("POST", "/hooks/ses", function(req)
