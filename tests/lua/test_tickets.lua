@@ -189,7 +189,7 @@ function T.each_operation_kind_is_applied_by_code(t)
     new, _, html = applied { { kind = "colours", colour = "green" } }
     t.eq(new.dna.design_system.palette.primary, "#15803d")
     t.ok(new.dna_changed)
-    t.ok(html ~= base.html, "a different page")
+    t.ne(html, assert(site_edit.render(site, base)), "a different page")
 
     local kinds = {}
     for i, s in ipairs(base.content.sections) do kinds[i] = s.kind end
@@ -615,9 +615,6 @@ function T.a_restored_version_sends_the_next_request_to_a_person(t)
     t.match(interpret(a.id), "^outcome%.done")
     t.ok(approve(a.id).row)
     local sites = require "domain.sites"
-    if not sites.rollback then
-        t.skip("domain.sites.rollback is not there")
-    end
     assert(wm.db.tx(function() return assert(sites.rollback(who.site_id, 1, "admin")) end))
     local b = file(who, "Change the phone to (512) 555-0111")
     t.match(interpret(b.id), "^outcome%.done")
