@@ -40,6 +40,9 @@ function T.only_verified_domains_get_certificates(t)
                 'www.verified-shop.test') RETURNING id]], b.id)
     one([[INSERT INTO custom_domains (site_id, domain, token, status, verified_at)
         VALUES ($1, 'www.verified-shop.test', 'tok', 'verified', now()) RETURNING id]], s.id)
+    -- A claim still waiting for its TXT record gets no certificate either.
+    one([[INSERT INTO custom_domains (site_id, domain, token, status)
+        VALUES ($1, 'www.pending-shop.test', 'tok2', 'pending') RETURNING id]], s.id)
 
     local https_port, http_port = free_port(), free_port()
     local caddyfile = dir .. "/Caddyfile"
@@ -81,7 +84,7 @@ https:// {
     r = curl("attacker-chosen.test", https_port)
     t.eq(r.code, 35, "no certificate for a domain wm does not serve")
     r = curl("www.pending-shop.test", https_port)
-    t.eq(r.code, 35)
+    t.eq(r.code, 35, "no certificate for a pending claim")
 end
 
 return T
