@@ -9,6 +9,10 @@
 --             body = decoded body (leaf parts), parts = {msg...} (multipart) }
 --   dsn.text(msg) -> the first text/plain part's text (or text/html's, tags
 --     dropped), "" when none
+--   dsn.html_text(html) -> readable text of an HTML body: line and paragraph
+--     ends kept, tags dropped (for classifying and keeping, not showing)
+--   dsn.headers(block) -> {lower name = value}, count: a header block (LF
+--     line ends) unfolded, the first of repeated names kept
 --   dsn.report(msg) -> nil | report
 --     An RFC 3464 delivery status notification (multipart/report;
 --     report-type=delivery-status):
@@ -20,9 +24,9 @@
 --     nil, err for a report whose status part cannot be read.
 --   dsn.permanent(status) -> true for 5.x.x, false for 4.x.x, nil otherwise
 local type, tonumber, ipairs = type, tonumber, ipairs
-local lower, match, gsub, gmatch, find, sub, char, byte =
-    string.lower, string.match, string.gsub, string.gmatch, string.find, string.sub, string.char, string.byte
-local concat = table.concat
+local lower, match, gsub, gmatch, find, sub, char =
+    string.lower, string.match, string.gsub, string.gmatch, string.find, string.sub, string.char
+local b64_decode = wm.crypto.b64_decode
 
 local _M = { _VERSION = "0.1" }
 
@@ -70,30 +74,11 @@ local function content_type(v)
     return t, params
 end
 
-local B64 = {}
-do
-    local a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-    for i = 1, 64 do
-        B64[byte(a, i)] = i - 1
-    end
-end
-
+-- Base64 as mail carries it: wm.crypto's decoder skips the line breaks;
+-- a sender's other stray bytes are dropped before a second try, and what
+-- still does not decode is no text.
 local function base64(s)
-    local out, acc, bits = {}, 0, 0
-    for i = 1, #s do
-        local v = B64[byte(s, i)]
-        if v then
-            acc = acc * 64 + v
-            bits = bits + 6
-            if bits >= 8 then
-                bits = bits - 8
-                local c = math.floor(acc / 2 ^ bits)
-                out[#out + 1] = char(c)
-                acc = acc - c * 2 ^ bits
-            end
-        end
-    end
-    return concat(out)
+    return b64_decode(s) or b64_decode((gsub(s, "[^%w+/]", ""))) or ""
 end
 
 local function quoted_printable(s)
@@ -197,6 +182,10 @@ local function each(msg, fn)
     end
 end
 
+function _M.html_text(html)
+    return (gsub(gsub(gsub(html, "<[Bb][Rr]%s*/?>", "\n"), "</[Pp]>", "\n\n"), "<[^>]*>", ""))
+end
+
 function _M.text(msg)
     local p = each(msg, function(m) return m.ctype == "text/plain" and m.body end)
     if p then
@@ -204,7 +193,7 @@ function _M.text(msg)
     end
     p = each(msg, function(m) return m.ctype == "text/html" and m.body end)
     if p then
-        return (gsub(gsub(gsub(p.body, "<[Bb][Rr]%s*/?>", "\n"), "</[Pp]>", "\n\n"), "<[^>]*>", ""))
+        return _M.html_text(p.body)
     end
     return ""
 end

@@ -58,21 +58,10 @@ function _M.campaign_of(refs)
 end
 
 function _M.headers(raw)
-    local h = {}
     if type(raw) ~= "string" then
-        return h
+        return {}
     end
-    raw = gsub(gsub(raw, "\r\n", "\n"), "\n[ \t]+", " ")
-    for line in gmatch(raw, "[^\n]+") do
-        local k, v = match(line, "^([!-9;-~]+):[ \t]*(.-)%s*$")
-        if k then
-            k = lower(k)
-            if h[k] == nil then
-                h[k] = v
-            end
-        end
-    end
-    return h
+    return (require("lib.dsn").headers(gsub(raw, "\r\n?", "\n")))
 end
 
 -- Subjects of vacation notices and auto-responders, in the languages of the

@@ -417,6 +417,28 @@ function T.imap_command_with_a_line_break_raises(t)
     end
 end
 
+-- The MIME reader's decodings: base64 as mail wraps it (and with a stray
+-- byte), quoted-printable with soft breaks, an HTML-only body as text.
+function T.mime_bodies_are_decoded(t)
+    local text = "Hola, \195\191c\195\179mo est\195\161?\nL\195\173nea 2 of a longer line"
+    local b64 = wm.crypto.b64_encode(text)
+    local wrapped = b64:gsub("(" .. ("."):rep(20) .. ")", "%1\r\n")
+    local function body(cte, b, ctype)
+        return "From: a@b.test\r\nSubject: x\r\nContent-Type: multipart/alternative;\r\n boundary=\"b1\"\r\n\r\n"
+            .. "--b1\r\nContent-Type: " .. (ctype or "text/plain") .. "; charset=utf-8\r\nContent-Transfer-Encoding: "
+            .. cte .. "\r\n\r\n" .. b .. "\r\n--b1--\r\n"
+    end
+    t.eq(dsn.text(assert(dsn.parse(body("base64", wrapped)))), text)
+    t.eq(dsn.text(assert(dsn.parse(body("BASE64", "\t" .. wrapped:sub(1, 10) .. "*" .. wrapped:sub(11))))), text,
+         "a stray byte is skipped")
+    t.eq(dsn.text(assert(dsn.parse(body("base64", "!!!")))), "", "nothing decodable is no text")
+    t.eq(dsn.text(assert(dsn.parse(body("quoted-printable", "caf=C3=A9 =3D ok=\r\n, one line")))),
+         "caf\195\169 = ok, one line")
+    t.eq(dsn.text(assert(dsn.parse(body("7bit", "<p>Hi</p>there<BR/>x", "text/html")))), "Hi\n\nthere\nx")
+    t.eq(replies.headers("Subject: a\r\n b\r\nsubject: second\r\nX-A:1"), { subject = "a b", ["x-a"] = "1" },
+         "unfolded, the first of a repeated name")
+end
+
 -- The parsers on mutated real-shaped input: a table or nil, err; never a raise.
 function T.parsers_never_raise_on_mutations(t)
     local id = "6f1c2a4e-8b0d-4c3e-9a7f-112233445566"
