@@ -543,6 +543,10 @@ function _M.edit(id, content, actor, description)
         return nil, "the content may not be empty"
     end
     content = content:gsub("\r\n", "\n")
+    -- The sync's lock: an edit and a sync (or two edits) cannot take one
+    -- version number of a section. Taken before the row's lock, in the
+    -- sync's order (the lock, then rows), so an edit and a sync never deadlock.
+    assert(wm.db.run("SELECT pg_advisory_xact_lock($1)", SYNC_LOCK))
     local old, err = wm.db.run_one([[SELECT id, agent_name, section_name, variant, weight, description, content, version,
         is_active FROM prompt_settings WHERE id = $1 FOR UPDATE]], id)
     if not old then
@@ -551,9 +555,6 @@ function _M.edit(id, content, actor, description)
     if old.content == content and (description == nil or description == old.description) then
         return nil, "nothing changed"
     end
-    -- One writer per section at a time, so two edits cannot take one version number.
-    assert(wm.db.run("SELECT pg_advisory_xact_lock($1, hashtext($2))", SYNC_LOCK,
-        old.agent_name .. "." .. old.section_name))
     local v = assert(wm.db.run_one([[SELECT coalesce(max(version), 0) + 1 AS v FROM prompt_settings
         WHERE agent_name = $1 AND section_name = $2]], old.agent_name, old.section_name)).v
     local row
