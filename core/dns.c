@@ -2,7 +2,10 @@
  * (sock_state_cb) and when it next needs a timeout tick (ares_timeout); one
  * uv_poll per socket and one uv_timer per query drive it. The query's
  * callback runs inside ares_process_fd, where the channel must not be
- * destroyed, so teardown happens on the next timer tick. */
+ * destroyed, so teardown happens on the next timer tick. The query itself
+ * is sent from the first tick too: c-ares answers some failures (a name it
+ * cannot encode) inside ares_query, and the callback must never run inside
+ * wm_dns_lookup, before its caller has the query. */
 #include "dns.h"
 #include "sched.h"
 #include "wm.h"
@@ -28,6 +31,7 @@ struct wm_dns_query_s {
     struct sock_watch *socks;
     int handles;          /* open uv handles (timer + polls) */
     enum wm_dns_type type;
+    char *name;           /* until the query is sent */
     wm_dns_cb cb;
     void *data;
     int answered, cancelled, teardown;
@@ -35,8 +39,10 @@ struct wm_dns_query_s {
 
 static void free_if_closed(wm_dns_query_t *q)
 {
-    if (q->handles == 0)
+    if (q->handles == 0) {
+        wm_free(q->name);
         wm_free(q);
+    }
 }
 
 static void on_handle_close(uv_handle_t *h)
@@ -70,6 +76,8 @@ static void teardown(wm_dns_query_t *q)
     uv_close((uv_handle_t *)&q->timer, on_handle_close);
 }
 
+static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen);
+
 static void on_timer(uv_timer_t *t)
 {
     wm_dns_query_t *q = t->data;
@@ -77,7 +85,13 @@ static void on_timer(uv_timer_t *t)
         teardown(q);
         return;
     }
-    ares_process_fd(q->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    if (q->name != NULL) {
+        ares_query(q->channel, q->name, C_IN, q->type == WM_DNS_TXT ? T_TXT : T_A, on_answer, q);
+        wm_free(q->name);
+        q->name = NULL;
+    } else {
+        ares_process_fd(q->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    }
     rearm(q);
 }
 
@@ -253,8 +267,8 @@ wm_dns_query_t *wm_dns_lookup(uv_loop_t *loop, const char *name, enum wm_dns_typ
     uv_timer_init(loop, &q->timer);
     q->timer.data = q;
     q->handles = 1;
-    ares_query(q->channel, name, C_IN, type == WM_DNS_TXT ? T_TXT : T_A, on_answer, q);
-    rearm(q);
+    q->name = wm_strdup(name);
+    uv_timer_start(&q->timer, on_timer, 0, 0); /* sends it */
     return q;
 }
 
