@@ -59,8 +59,8 @@ end
 
 wm.route("GET", "/admin/", function(req)
     local days = (req.query and req.query.days == "90") and 90 or 30
-    local m = queries.metrics()
-    local f = queries.funnel()
+    local summary = queries.summary()
+    local m, f = queries.metrics(summary), queries.funnel(summary)
     local cost_usd = queries.llm_cost_usd_30d()
     local metrics = {
         { label = "Sites generated (30 d)", value = view.thousands(m.sites_generated) },

@@ -19,9 +19,10 @@
 --       the filters' condition alone (a page's totals over its filtered set).
 --   queries.business(id) -> row | nil, and business_sites/_campaigns/
 --       _tracking_events/_llm_calls/_activity(id) -> rows
---   queries.metrics(), funnel(), llm_cost_usd_30d(), snapshots(days), queue()
---       the overview's figures (the seed's "Dashboard metrics", the funnel,
---       both from migration 029's summary; the daily snapshots, the queue).
+--   queries.summary(), metrics(summary), funnel(summary), llm_cost_usd_30d(),
+--       snapshots(days), queue(): the overview's figures (the seed's
+--       "Dashboard metrics" and the funnel, both from one read of migration
+--       029's summary; the daily snapshots, the queue).
 local _M = {}
 
 local concat = table.concat
@@ -431,10 +432,16 @@ FROM (
            (f.flags & 256 > 0)::int, (f.flags & 512 > 0)::int
     FROM business_funnel f, w WHERE f.created_at >= w.since AND f.created_at < w.full_from) x]]
 
+-- The window's counts, read once for both metrics(r) and funnel(r).
+function _M.summary()
+    return assert(wm.db.one(WINDOW))
+end
+
 -- The seed's "Dashboard metrics" figures (websites generated, contacts
--- purchased and emailed among the businesses of the last 30 days).
-function _M.metrics()
-    local r = assert(wm.db.one(WINDOW))
+-- purchased and emailed among the businesses of the last 30 days), from
+-- summary() (read when not given).
+function _M.metrics(r)
+    r = r or _M.summary()
     return { sites_generated = r.sites_generated, conversions = r.purchased, emails_sent = r.emails_sent }
 end
 
@@ -445,11 +452,15 @@ _M.FUNNEL_STEPS = {
     { "checkout", "Checkout started" }, { "purchased", "Purchased" },
 }
 
--- Businesses created in the last 30 days, by how far each got.
-function _M.funnel()
-    local r = assert(wm.db.one(WINDOW))
-    r.sites_generated, r.emails_sent = nil, nil
-    return r
+-- Businesses created in the last 30 days, by how far each got: each
+-- step's count, from summary() (read when not given).
+function _M.funnel(r)
+    r = r or _M.summary()
+    local f = {}
+    for _, s in ipairs(_M.FUNNEL_STEPS) do
+        f[s[1]] = r[s[1]]
+    end
+    return f
 end
 
 function _M.llm_cost_usd_30d()

@@ -140,8 +140,8 @@ wm.route("GET", "/api/v1/businesses/:id", api(function(req)
 end), VIEWER)
 
 wm.route("GET", "/api/v1/metrics", api(function()
-    local m = queries.metrics()
-    local f = queries.funnel()
+    local summary = queries.summary()
+    local m, f = queries.metrics(summary), queries.funnel(summary)
     local funnel, prev = {}, nil
     for _, s in ipairs(queries.FUNNEL_STEPS) do
         local n = f[s[1]]
