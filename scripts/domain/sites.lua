@@ -105,10 +105,10 @@ function _M.judge(id, shot)
     ok, err = wm.db.run([[UPDATE generated_sites SET screenshot_desktop_url = $2, screenshot_mobile_url = $3,
             screenshot_thumb_url = $4, load_time_ms = $5, lighthouse_score = coalesce($6, lighthouse_score),
             quality_attempts = $7, quality_failures = $8::jsonb, quality_checked_at = now(),
-            status = $9, held_at = CASE WHEN $10 THEN now() END, updated_at = now()
+            status = $9, updated_at = now()
         WHERE id = $1]], id, shot.desktop_url, shot.mobile_url, shot.thumb_url, shot.load_time_ms or wm.null,
         shot.lighthouse_score or wm.null, attempts, wm.json.array(shot.failures),
-        verdict == "rebuild" and "draft" or verdict, verdict == "held")
+        verdict == "rebuild" and "draft" or verdict)
     if not ok then
         return nil, err
     end
@@ -138,7 +138,7 @@ end
 -- still wants its screenshot). Joins the caller's transaction.
 -- -> {id, business_id} | nil, err
 function _M.release(id, actor_type, actor_id)
-    local row, err = one([[UPDATE generated_sites SET status = 'preview', held_at = NULL, updated_at = now()
+    local row, err = one([[UPDATE generated_sites SET status = 'preview', updated_at = now()
         WHERE id = $1 AND status = 'held' RETURNING id, business_id, quality_failures]], id)
     if not row then
         return nil, err or "the site is not held"
@@ -149,12 +149,13 @@ function _M.release(id, actor_type, actor_id)
     return { id = row.id, business_id = row.business_id }
 end
 
--- Sites held for review, newest first, with their reasons.
+-- Sites held for review, newest first, with their reasons; held_at: the
+-- judgement that held it (a held site is never judged again).
 function _M.held(limit)
     return wm.db.query([[SELECT s.id, s.subdomain, b.name AS business_name, s.quality_attempts,
-            s.quality_failures, s.held_at, s.screenshot_desktop_url
+            s.quality_failures, s.quality_checked_at AS held_at, s.screenshot_desktop_url
         FROM generated_sites s JOIN businesses b ON b.id = s.business_id
-        WHERE s.status = 'held' ORDER BY s.held_at DESC LIMIT $1]], limit or 100)
+        WHERE s.status = 'held' ORDER BY s.quality_checked_at DESC LIMIT $1]], limit or 100)
 end
 
 -- The page a sold site shows: the preview's content rendered again without
@@ -339,7 +340,7 @@ function _M.new_version(id, html, builder_prompt, actor_type, actor_id)
     row, err = one([[UPDATE generated_sites SET html_content = $2, builder_prompt = $3, version = coalesce(version, 1) + 1,
             previous_version_id = $4, screenshot_desktop_url = NULL, screenshot_mobile_url = NULL,
             screenshot_thumb_url = NULL, lighthouse_score = NULL, load_time_ms = NULL, quality_attempts = 0,
-            quality_failures = NULL, quality_checked_at = NULL, held_at = NULL,
+            quality_failures = NULL, quality_checked_at = NULL,
             status = CASE WHEN status = 'held' THEN 'draft' ELSE status END, created_at = now(), updated_at = now()
         WHERE id = $1 RETURNING id, version, previous_version_id]], id, html, builder_prompt, copy_id)
     if not row then

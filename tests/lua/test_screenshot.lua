@@ -61,6 +61,16 @@ local function draft(html, status)
     return s.id, b.id
 end
 
+-- The site's row in domain.sites.held (the held list, with when it was
+-- held), or nil when it is not held.
+local function in_held_list(site_id)
+    for _, r in ipairs(assert(sites.held(1000))) do
+        if r.id == site_id then
+            return r
+        end
+    end
+end
+
 local function shoot(business_id)
     return stage.run({ id = 1, attempt = 1, payload = { business_id = business_id } })
 end
@@ -145,7 +155,8 @@ function T.real_browser_failures_hold_the_site_with_its_reasons(t)
     t.eq(shoot(biz).outcome, CORE.COMPLETED)
     local s = one("SELECT * FROM generated_sites WHERE id = $1", site_id)
     t.eq(s.status, "held")
-    t.ok(s.held_at ~= wm.null)
+    t.ok(assert(in_held_list(site_id), "listed as held").held_at ~= wm.null, "held since its judgement")
+    t.eq(in_held_list(site_id).held_at, s.quality_checked_at)
     t.ok(s.screenshot_desktop_url ~= wm.null, "photographed all the same, for the review")
     local why = table.concat(s.quality_failures, "\n")
     t.match(why, "https://example%.com/logo%.png", "the request leaving the origin")
@@ -298,7 +309,7 @@ function T.a_regenerated_held_site_is_photographed_and_judged_again(t)
     local s = one("SELECT * FROM generated_sites WHERE id = $1", held.id)
     t.eq(s.version, 2, "a new version")
     t.eq(s.status, "preview", "passed this time: " .. wm.json.encode(s.quality_failures))
-    t.eq(s.held_at, wm.null)
+    t.eq(in_held_list(held.id), nil, "no longer held")
     t.eq(s.quality_attempts, 1, "its own attempts")
     t.eq(#s.quality_failures, 0)
     -- (new_version emptied the picture columns; the fake driver's pictures
@@ -348,7 +359,7 @@ function T.release_from_the_cli_and_held_and_chromium_in_the_progress_output(t)
     setup(t)
     local progress = require "wm.progress"
     local site_id, biz = draft(GOOD, "held")
-    assert(wm.db.query([[UPDATE generated_sites SET screenshot_desktop_url = 'http://x/d.png', held_at = now(),
+    assert(wm.db.query([[UPDATE generated_sites SET screenshot_desktop_url = 'http://x/d.png', quality_checked_at = now(),
         quality_failures = '["Lighthouse seo scored 80, under 90"]' WHERE id = $1]], site_id))
     draft(GOOD, "draft")
     local c = assert(progress.counts())
@@ -366,12 +377,15 @@ function T.release_from_the_cli_and_held_and_chromium_in_the_progress_output(t)
     local function cli(...)
         return assert(wm.exec { argv = { wm_bin, "sites", ... }, timeout = 60 })
     end
+    local shown = cli("show", site_id)
+    t.match(shown.stdout, "\nheld since +%d%d%d%d%-%d%d%-%d%d")
     local r = cli("release", site_id)
     t.eq(r.code, 0, r.stderr)
     t.match(r.stdout, "released: preview now")
-    local s = one("SELECT status, held_at FROM generated_sites WHERE id = $1", site_id)
+    local s = one("SELECT status FROM generated_sites WHERE id = $1", site_id)
     t.eq(s.status, "preview")
-    t.eq(s.held_at, wm.null)
+    t.eq(in_held_list(site_id), nil, "no longer held")
+    t.match(cli("show", site_id).stdout, "\nheld since +%-\n")
     local a = one([[SELECT actor_type, details FROM activity_log WHERE action = 'site.released'
         AND entity_id = $1]], site_id)
     t.eq(a.actor_type, "user")

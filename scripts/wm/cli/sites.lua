@@ -70,7 +70,7 @@ local function show(key, opts)
     local row, err = wm.db.one(([[SELECT s.id, s.subdomain, s.status, b.name AS business_name,
             b.contact_status, s.screenshot_desktop_url, s.screenshot_mobile_url, s.screenshot_thumb_url,
             s.load_time_ms, s.lighthouse_score, s.quality_attempts, s.quality_failures, s.quality_checked_at,
-            s.held_at, length(s.html_content) AS bytes
+            CASE WHEN s.status = 'held' THEN s.quality_checked_at END AS held_at, length(s.html_content) AS bytes
         FROM generated_sites s JOIN businesses b ON b.id = s.business_id
         WHERE s.%s = $1 ORDER BY s.version DESC LIMIT 1]]):format(by), key)
     if err then
