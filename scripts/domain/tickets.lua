@@ -33,30 +33,32 @@ local function cfg()
     return wm.config.tickets or {}
 end
 
--- create{site_id=, text=[, customer_id=][, actor_type="customer"|"user", actor_id=]}
--- -> ticket row | nil, reason (in words for the person filing it) | nil, err.
--- customer_id, when given, must hold a subscription for the site (the
--- portal); staff filing for a customer give only the site. The customer's
--- own requests are limited to tickets.per_customer_per_day.
--- Joins the caller's transaction (the interpretation job and the
--- acknowledgement email are enqueued in it).
+-- create{site_id=, text=[, customer_id=][, pictures={url...}][, actor_type="customer"|"user", actor_id=]}
+-- -> ticket row | nil, reason (in words for the person filing it), kind | nil, err.
+-- kind says which refusal: "invalid" (the text), "absent" (no such site
+-- for this customer), "not_live", "limit". customer_id, when given, must
+-- hold a subscription for the site (the portal); staff filing for a
+-- customer give only the site. The customer's own requests are limited to
+-- tickets.per_customer_per_day. pictures: the addresses of what came with
+-- it (support_tickets.screenshot_urls). Joins the caller's transaction
+-- (the interpretation job and the acknowledgement email are enqueued in it).
 function _M.create(t)
     local text = type(t.text) == "string" and wm.text.utf8_clean(t.text):gsub("^%s+", ""):gsub("%s+$", "") or ""
     if text == "" then
-        return nil, "Say what you would like changed."
+        return nil, "Say what you would like changed.", "invalid"
     end
     if #text > MAX_TEXT then
-        return nil, ("Please keep the request under %d characters."):format(MAX_TEXT)
+        return nil, ("Please keep the request under %d characters."):format(MAX_TEXT), "invalid"
     end
     local site, err = one([[SELECT g.id, g.status, s.customer_id FROM generated_sites g
         JOIN subscriptions s ON s.site_id = g.id
         WHERE g.id = $1 AND ($2::uuid IS NULL OR s.customer_id = $2::uuid)
         ORDER BY s.created_at DESC LIMIT 1]], t.site_id, t.customer_id or wm.null)
     if not site then
-        return nil, err or "There is no such website on this account."
+        return nil, err or "There is no such website on this account.", not err and "absent" or nil
     end
     if site.status ~= "live" and site.status ~= "sold" then
-        return nil, "This website is not live, so it cannot be changed."
+        return nil, "This website is not live, so it cannot be changed.", "not_live"
     end
     local actor_type = t.actor_type or "customer"
     if actor_type == "customer" then
@@ -70,13 +72,14 @@ function _M.create(t)
         end
         if n.n >= limit then
             return nil, ("You have sent %d requests in the last day, our limit. Please wait a little before "
-                .. "sending another, or reply to our last email."):format(n.n)
+                .. "sending another, or reply to our last email."):format(n.n), "limit"
         end
     end
     local row
-    row, err = one([[INSERT INTO support_tickets (customer_id, site_id, request_text, status, created_by_type, created_by)
-        VALUES ($1, $2, $3, 'open', $4, $5) RETURNING *]], site.customer_id, site.id, text, actor_type,
-        t.actor_id or wm.null)
+    row, err = one([[INSERT INTO support_tickets (customer_id, site_id, request_text, status, created_by_type, created_by,
+            screenshot_urls)
+        VALUES ($1, $2, $3, 'open', $4, $5, $6::jsonb) RETURNING *]], site.customer_id, site.id, text, actor_type,
+        t.actor_id or wm.null, wm.json.array(t.pictures or {}))
     if not row then
         return nil, err
     end

@@ -12,7 +12,7 @@
 local page = require "web.portal.page"
 local custom_domains = require "domain.custom_domains"
 
-local UUID = page.UUID
+local MISSING = "There is no such website on your account.\n"
 
 local STATUS = {
     pending = "Waiting for the DNS records",
@@ -63,16 +63,6 @@ local function nz(v)
     return v ~= nil and v ~= wm.null and v or false
 end
 
--- The customer's site, or nil (not theirs / no such site).
-local function own_site(sess, site_id)
-    if type(site_id) ~= "string" or not site_id:lower():match(UUID) then
-        return nil
-    end
-    return wm.db.one([[SELECT g.id, g.subdomain, b.name AS business FROM subscriptions s
-        JOIN generated_sites g ON g.id = s.site_id JOIN businesses b ON b.id = g.business_id
-        WHERE s.customer_id = $1 AND s.site_id = $2 LIMIT 1]], sess.subject, site_id:lower())
-end
-
 local function show(sess, site, status, extra)
     local row, err, code = custom_domains.for_site(site.id)
     if err then
@@ -97,24 +87,10 @@ local function show(sess, site, status, extra)
     return page.render(status or 200, "Your own domain", CONTENT, ctx)
 end
 
-local function not_found()
-    return page.plain(404, "There is no such website on your account.\n")
-end
-
 page.route("GET", "/portal/domain", function(req)
-    local sess, res = page.session(req)
-    if res then
-        return res
-    end
+    local sess, site, res = page.site_page(req, MISSING)
     if not sess then
-        return page.redirect("/portal")
-    end
-    local site, err, code = own_site(sess, req.query and req.query.site)
-    if err then
-        return page.unavailable(err, code)
-    end
-    if not site then
-        return not_found()
+        return res
     end
     local notice = ({ added = "We are checking your domain. Create the records below if you have not yet.",
                       checking = "We are checking your domain again.",
@@ -122,28 +98,12 @@ page.route("GET", "/portal/domain", function(req)
     return show(sess, site, 200, { notice = notice or false })
 end)
 
--- The signed-in POST's customer site, or the answer to give.
-local function post_site(req)
-    local sess, f, res = page.signed_form(req)
-    if not sess then
-        return nil, nil, nil, res
-    end
-    local site, err, code = own_site(sess, f.site)
-    if err then
-        return nil, nil, nil, page.unavailable(err, code)
-    end
-    if not site then
-        return nil, nil, nil, not_found()
-    end
-    return sess, f, site
-end
-
 local function done(site, what)
     return page.redirect("/portal/domain?site=" .. site.id .. "&done=" .. what)
 end
 
 page.route("POST", "/portal/domain", function(req)
-    local sess, f, site, res = post_site(req)
+    local sess, f, site, res = page.site_form(req, MISSING)
     if not sess then
         return res
     end
@@ -162,7 +122,7 @@ end)
 
 local function act(verb, fn)
     page.route("POST", "/portal/domain/" .. verb, function(req)
-        local sess, _, site, res = post_site(req)
+        local sess, _, site, res = page.site_form(req, MISSING)
         if not sess then
             return res
         end

@@ -15,13 +15,10 @@
 -- The pictures are kept for staff (support_tickets.screenshot_urls holds
 -- their /admin/uploads/<sha256> addresses); a photo change is a person's job.
 local page = require "web.portal.page"
-local claim = require "web.claim"
-local session = require "lib.session"
+local text = require "lib.text"
 local uploads = require "lib.uploads"
 local textdiff = require "lib.textdiff"
 local tickets = require "domain.tickets"
-
-local UUID = page.UUID
 
 local STATUS = {
     open = "Received", in_progress = "Being prepared", awaiting_approval = "Ready for you to review",
@@ -92,13 +89,12 @@ local function nz(v)
     return v ~= nil and v ~= wm.null and v or false
 end
 
-local function clip(s, n)
-    s = tostring(s or "")
-    return #s > n and (s:sub(1, n):gsub("[\128-\191]*$", ""):gsub("[\192-\255]$", "") .. "…") or s
-end
-
 local function not_found()
     return page.plain(404, "There is no such request on your account.\n")
+end
+
+local function no_site()
+    return page.plain(404, "There is no such website on your account.\n")
 end
 
 -- The customer's live sites.
@@ -125,7 +121,7 @@ local function list_page(sess, status, extra)
     end
     for i, t in ipairs(rows) do
         ctx.tickets[i] = { id = t.id, business = t.business, status = STATUS[t.status] or t.status,
-                           when = tostring(t.created_at):sub(1, 16), request = clip(t.request_text, 200) }
+                           when = tostring(t.created_at):sub(1, 16), request = text.clip(tostring(t.request_text), 200 + #"…", "…") }
     end
     ctx.error = extra and extra.error or false
     return page.render(status or 200, "Changes to your website", LIST, ctx)
@@ -176,75 +172,59 @@ local function ticket_page(sess, t, status, extra)
 end
 
 page.route("GET", "/portal/support", function(req)
-    local sess, res = page.session(req)
-    if res then
-        return res
-    end
+    local sess, res = page.signed_in(req)
     if not sess then
-        return page.redirect("/portal")
+        return res
     end
     return list_page(sess)
 end)
 
 -- The signed-in POST's session, fields and pictures, or the answer to
--- give: a multipart form through lib/uploads.lua (the origin is checked
--- before any picture is read and stored), else the urlencoded form.
+-- give: a multipart form through lib/uploads.lua (read once the session
+-- and the origin are checked, so no picture is stored before), else the
+-- urlencoded form.
 local function request_form(req)
-    local ct = tostring(req.headers["content-type"] or ""):lower()
-    if ct:sub(1, 19) ~= "multipart/form-data" then
-        local sess, f, res = page.signed_form(req)
-        return sess, f, {}, res
-    end
-    local sess, res = page.session(req)
-    if res then
-        return nil, nil, nil, res
-    end
-    if not sess or not claim.same_site(req) then
-        return nil, nil, nil, page.forbidden()
-    end
-    local parsed, why = uploads.parse(req, { max_files = 3, max_file_bytes = 5 * 1024 * 1024 })
-    if not parsed then
-        return nil, nil, nil, list_page(sess, 422, { error = why })
-    end
-    if not session.csrf_ok(sess, parsed.fields.csrf) then
-        return nil, nil, nil, page.forbidden()
-    end
     local shots = {}
-    for i, file in ipairs(parsed.files) do
-        shots[i] = "/admin/uploads/" .. file.sha256
+    local ct = tostring(req.headers["content-type"] or ""):lower()
+    local read = ct:sub(1, 19) == "multipart/form-data" and function(_, sess)
+        local parsed, why = uploads.parse(req, { max_files = 3, max_file_bytes = 5 * 1024 * 1024 })
+        if not parsed then
+            return nil, list_page(sess, 422, { error = why })
+        end
+        for i, file in ipairs(parsed.files) do
+            shots[i] = "/admin/uploads/" .. file.sha256
+        end
+        return parsed.fields
     end
-    return sess, parsed.fields, shots
+    local sess, f, res = page.signed_form(req, read or nil)
+    return sess, f, shots, res
 end
+
+local REFUSED = { limit = 429, invalid = 422 }
 
 local function file_request(req)
     local sess, f, shots, res = request_form(req)
     if not sess then
         return res
     end
-    local site = type(f.site) == "string" and f.site:lower() or ""
-    if not site:match(UUID) then
-        return page.plain(404, "There is no such website on your account.\n")
+    local site = page.uuid(f.site)
+    if not site then
+        return no_site()
     end
     local out, err = wm.db.tx(function()
-        local row, why = tickets.create { site_id = site, customer_id = sess.subject, text = f.text,
-                                          actor_type = "customer", actor_id = sess.subject }
-        if row and #shots > 0 then
-            assert(wm.db.run("UPDATE support_tickets SET screenshot_urls = $2::jsonb WHERE id = $1", row.id,
-                wm.json.array(shots)))
-        end
-        return { row = row, why = why }
+        local row, why, kind = tickets.create { site_id = site, customer_id = sess.subject, text = f.text,
+                                                pictures = shots, actor_type = "customer", actor_id = sess.subject }
+        return { row = row, why = why, kind = kind }
     end)
     if not out then
         return page.unavailable(err)
     end
     if not out.row then
-        local entered = type(f.text) == "string" and f.text:sub(1, 5000) or ""
-        local status = out.why and out.why:find("limit") and 429
-            or out.why and out.why:find("no such website") and 404 or 422
-        if status == 404 then
-            return page.plain(404, "There is no such website on your account.\n")
+        if out.kind == "absent" then
+            return no_site()
         end
-        return list_page(sess, status, { error = out.why, site = site, entered = entered })
+        local entered = type(f.text) == "string" and f.text:sub(1, 5000) or ""
+        return list_page(sess, REFUSED[out.kind] or 422, { error = out.why, site = site, entered = entered })
     end
     return page.redirect("/portal/support/" .. out.row.id .. "?done=sent")
 end
@@ -253,19 +233,17 @@ page.route("POST", "/portal/support", file_request)
 page.route("POST", "/portal/support/new", file_request)
 
 local function own_ticket(sess, id)
-    if type(id) ~= "string" or not id:lower():match(UUID) then
+    id = page.uuid(id)
+    if not id then
         return nil
     end
-    return tickets.for_customer(sess.subject, id:lower())
+    return tickets.for_customer(sess.subject, id)
 end
 
 page.route("GET", "/portal/support/:id", function(req)
-    local sess, res = page.session(req)
-    if res then
-        return res
-    end
+    local sess, res = page.signed_in(req)
     if not sess then
-        return page.redirect("/portal")
+        return res
     end
     local t, err, code = own_ticket(sess, req.params.id)
     if err then

@@ -39,19 +39,9 @@ replaces is kept too.</p>
 local WHAT = { ["site.generated"] = "First version", ["site.version"] = "Changed",
                ["site.rolled_back"] = "Restored version %d" }
 
--- The customer's live site, or nil (not theirs, not live, no such site).
-local function own_site(sess, site_id)
-    if type(site_id) ~= "string" or not site_id:lower():match(page.UUID) then
-        return nil
-    end
-    return wm.db.one([[SELECT g.id, g.subdomain, b.name AS business FROM subscriptions s
-        JOIN generated_sites g ON g.id = s.site_id JOIN businesses b ON b.id = g.business_id
-        WHERE s.customer_id = $1 AND s.site_id = $2 AND g.status = 'live' LIMIT 1]], sess.subject, site_id:lower())
-end
-
-local function not_found()
-    return page.plain(404, "There is no such live website on your account.\n")
-end
+-- Only a live site (not theirs, not live, no such site: this 404).
+local MISSING = "There is no such live website on your account.\n"
+local LIVE = { "live" }
 
 local function show(sess, site, status, extra)
     local rows, err, code = sites.versions(site.id)
@@ -84,39 +74,21 @@ local function show(sess, site, status, extra)
 end
 
 page.route("GET", "/portal/versions", function(req)
-    local sess, res = page.session(req)
-    if res then
+    local sess, site, res = page.site_page(req, MISSING, LIVE)
+    if not sess then
         return res
     end
-    if not sess then
-        return page.redirect("/portal")
-    end
     local q = req.query or {}
-    local site, err, code = own_site(sess, q.site)
-    if err then
-        return page.unavailable(err, code)
-    end
-    if not site then
-        return not_found()
-    end
     local notice = q.done == "restored" and "Done: the version you chose is on your website now." or false
     return show(sess, site, 200, { notice = notice, restore = q.restore })
 end)
 
 page.route("POST", "/portal/versions/restore", function(req)
-    local sess, f, res = page.signed_form(req)
+    local sess, f, site, res = page.site_form(req, MISSING, LIVE)
     if not sess then
         return res
     end
-    local site, err, code = own_site(sess, f.site)
-    if err then
-        return page.unavailable(err, code)
-    end
-    if not site then
-        return not_found()
-    end
-    local out
-    out, err = wm.db.tx(function()
+    local out, err = wm.db.tx(function()
         local row, why = sites.rollback(site.id, f.version, "customer", sess.subject)
         return { row = row, why = why }
     end)

@@ -8,7 +8,18 @@
 --   page.plain(status, body) / page.forbidden() / page.redirect(location[, cookie])
 --   page.unavailable(err, sqlstate)       the outage page, or raises
 --   page.session(req) -> sess | nil[, response]
---   page.signed_form(req) -> sess, form | nil, nil, response (403 on a bad CSRF token)
+--   page.signed_in(req) -> sess | nil, response          (a GET: signed out goes to /portal)
+--   page.signed_form(req[, read]) -> sess, form | nil, nil, response (403 on a bad CSRF token)
+--       read(req, sess) -> fields | nil, response: another body than urlencoded (a
+--       multipart upload), read only once the session and the origin are checked
+--   page.uuid(v) -> v lower-cased when it is a UUID, else nil
+--   page.own_site(sess, site_id[, statuses]) -> {id, subdomain, business} | nil | nil, err, sqlstate
+--       the site when one of the customer's subscriptions is for it (and its status is one
+--       of `statuses`, when given): another customer's site is as absent as none
+--   page.site_page(req, missing[, statuses]) -> sess, site | nil, nil, response
+--   page.site_form(req, missing[, statuses]) -> sess, form, site | nil, nil, nil, response
+--       signed_in / signed_form and own_site of the query's or the form's `site`;
+--       `missing` is the 404's text
 local claim = require "web.claim"
 local account = require "web.portal.account"
 local outage = require "lib.outage"
@@ -112,22 +123,94 @@ local function session_or_page(req)
     return nil
 end
 
+local function signed_in(req)
+    local sess, res = session_or_page(req)
+    if sess then
+        return sess
+    end
+    return nil, res or redirect("/portal")
+end
+
 -- The session and the form of a signed-in POST, or the answer to give.
-local function signed_form(req)
+local function signed_form(req, read)
     local sess, res = session_or_page(req)
     if res then
         return nil, nil, res
     end
-    local f = claim.form(req.body)
-    if not sess or not claim.same_site(req) or not session.csrf_ok(sess, f.csrf) then
+    if not sess or not claim.same_site(req) then
+        return nil, nil, forbidden()
+    end
+    local f
+    if read then
+        f, res = read(req, sess)
+        if not f then
+            return nil, nil, res
+        end
+    else
+        f = claim.form(req.body)
+    end
+    if not session.csrf_ok(sess, f.csrf) then
         return nil, nil, forbidden()
     end
     return sess, f
 end
 
+local function uuid(v)
+    return type(v) == "string" and v:lower():match(UUID) or nil
+end
+
+local function own_site(sess, site_id, statuses)
+    site_id = uuid(site_id)
+    if not site_id then
+        return nil
+    end
+    return wm.db.one([[SELECT g.id, g.subdomain, b.name AS business FROM subscriptions s
+        JOIN generated_sites g ON g.id = s.site_id JOIN businesses b ON b.id = g.business_id
+        WHERE s.customer_id = $1 AND s.site_id = $2 AND ($3::text[] IS NULL OR g.status = ANY($3::text[]))
+        LIMIT 1]], sess.subject, site_id, statuses and wm.db.array(statuses) or wm.null)
+end
+
+local function site_of(sess, site_id, missing, statuses)
+    local site, err, code = own_site(sess, site_id, statuses)
+    if err then
+        return nil, unavailable(err, code)
+    end
+    if not site then
+        return nil, plain(404, missing)
+    end
+    return site
+end
+
+local function site_page(req, missing, statuses)
+    local sess, res = signed_in(req)
+    if not sess then
+        return nil, nil, res
+    end
+    local site
+    site, res = site_of(sess, req.query and req.query.site, missing, statuses)
+    if not site then
+        return nil, nil, res
+    end
+    return sess, site
+end
+
+local function site_form(req, missing, statuses)
+    local sess, f, res = signed_form(req)
+    if not sess then
+        return nil, nil, nil, res
+    end
+    local site
+    site, res = site_of(sess, f.site, missing, statuses)
+    if not site then
+        return nil, nil, nil, res
+    end
+    return sess, f, site
+end
+
 _M.UUID = UUID
 _M.render, _M.plain, _M.forbidden, _M.redirect = render, plain, forbidden, redirect
 _M.unavailable, _M.route = unavailable, route
-_M.session, _M.signed_form = session_or_page, signed_form
+_M.session, _M.signed_in, _M.signed_form = session_or_page, signed_in, signed_form
+_M.uuid, _M.own_site, _M.site_page, _M.site_form = uuid, own_site, site_page, site_form
 
 return _M
