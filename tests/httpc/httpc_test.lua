@@ -120,6 +120,23 @@ function T.connection_refused(t)
     t.eq(err, "connect")
 end
 
+function T.body_sent_says_how_far_a_failed_body_got(t)
+    -- Refused before connecting: none of it went out.
+    local res, err, info = http.post("http://127.0.0.1:1/", "payload")
+    t.eq(res, nil)
+    t.eq(err, "connect")
+    t.eq(info.body_sent, "none")
+    -- The server read all of it, then answered garbage: it may have acted on it.
+    res, err, info = http.post(base() .. "/garbage", ("x"):rep(100000))
+    t.eq(res, nil)
+    t.eq(err, "protocol")
+    t.eq(info.body_sent, "all")
+    -- Without a body there is nothing to say.
+    res, err, info = http.get("http://127.0.0.1:1/")
+    t.eq(err, "connect")
+    t.eq(info.body_sent, nil)
+end
+
 function T.tls_handshake_failure(t)
     -- https to a plain-HTTP port: the handshake fails.
     local res, err = http.get((base():gsub("^http:", "https:")) .. "/echo", { timeout = 5 })
@@ -253,9 +270,32 @@ function T.misuse_raises(t)
     t.ok(not pcall(http.request, { url = base(), method = "get x" }), "bad method")
     t.ok(not pcall(http.request, { url = base(), headers = { ["X-A"] = "a\r\nX-B: b" } }),
          "CRLF in a header")
-    t.ok(not pcall(http.request, { url = base(), timeout = -1 }), "negative timeout")
-    local ok, msg = pcall(http.request, { url = base(), headers = { ["Bad Name"] = "x" } })
+    local ok, msg = pcall(http.request, { url = base(), timeout = -1 })
+    t.ok(not ok and tostring(msg):match("wm%.http%.request: timeout must be a positive number of seconds"),
+         "negative timeout: " .. tostring(msg))
+    ok, msg = pcall(http.request, { url = base(), timeout = "5" })
+    t.ok(not ok and tostring(msg):match("timeout must be a positive number"), "a timeout that is not a number")
+    ok, msg = pcall(http.request, { url = base(), max_body = 0.5 })
+    t.ok(not ok and tostring(msg):match("wm%.http%.request: max_body must be a positive number of bytes"),
+         "max_body under a byte: " .. tostring(msg))
+    ok, msg = pcall(http.request, { url = base(), headers = { ["Bad Name"] = "x" } })
     t.ok(not ok and tostring(msg):match("bad header"), "space in a header name")
+    -- The mail requests check their options the same way, naming themselves.
+    local core = require "wm.core.httpc"
+    local imap = { url = "imaps://127.0.0.1:1/INBOX" }
+    local smtp = { url = "smtp://127.0.0.1:1", from = "a@example.com", to = "b@example.com", body = "x" }
+    local function raises(fn, opts, extra, want)
+        local o = {}
+        for k, v in pairs(opts) do o[k] = v end
+        for k, v in pairs(extra) do o[k] = v end
+        local ok2, msg2 = pcall(fn, o)
+        t.ok(not ok2 and tostring(msg2):find(want, 1, true), want .. ": " .. tostring(msg2))
+    end
+    raises(core.imap, imap, { timeout = -1 }, "wm.core.httpc.imap: timeout must be a positive number of seconds")
+    raises(core.imap, imap, { max_body = 0 }, "wm.core.httpc.imap: max_body must be a positive number of bytes")
+    raises(core.imap, imap, { username = 5 }, "wm.core.httpc: username must be a string")
+    raises(core.smtp, smtp, { timeout = 0 }, "wm.core.httpc.smtp: timeout must be a positive number of seconds")
+    raises(core.smtp, smtp, { ca_file = true }, "wm.core.httpc: ca_file must be a string")
     t.eq(http.active(), 0, "a refused request leaves nothing behind")
 end
 
