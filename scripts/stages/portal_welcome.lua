@@ -26,20 +26,9 @@ return {
         if not url then
             return outcome.retry("storing the link: " .. tostring(lerr))
         end
-        local msg = account.email(c, url, job.payload.kind == "link" and "link" or "welcome")
-        local mailer, name = require("lib.providers").get("mail")
-        local mcfg = wm.config.mail
-        local sent, serr, info = mailer.send {
-            from = { name = mcfg.from_name, email = mcfg.from_email },
-            to = { name = c.full_name ~= wm.null and c.full_name or nil, email = c.email },
-            subject = msg.subject, text = msg.text, html = msg.html,
-        }
+        local sent, failed = account.send(c, account.email(c, url, job.payload.kind == "link" and "link" or "welcome"))
         if not sent then
-            local why = "mail provider " .. name .. ": " .. tostring(serr)
-            if type(info) == "table" and info.permanent then
-                return outcome.discard(why)
-            end
-            return outcome.retry(why, type(info) == "table" and info.retry_after or nil)
+            return failed
         end
         assert(require("lib.activity").log("customer.portal_link_sent", "customer", c.id,
             { kind = job.payload.kind or "welcome", message_id = sent.message_id }))

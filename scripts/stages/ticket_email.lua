@@ -1,5 +1,5 @@
 -- ticket_email {id, kind}: tells the customer about their change request
--- through the mail provider: "received" (the acknowledgement, enqueued with
+-- through the mail provider (web.portal.account.send): "received" (the acknowledgement, enqueued with
 -- the ticket) or "ready" (a new version waits for their approval). The
 -- request is the customer's own text: the HTML escapes it (lib.template),
 -- the text body keeps it as typed, the subject has none of it.
@@ -37,11 +37,10 @@ return {
             return err and outcome.retry(err) or outcome.discard("no ticket " .. tostring(job.payload.id))
         end
         local ready = job.payload.kind == "ready"
-        local mcfg = wm.config.mail
         local name = text.line(t.full_name ~= wm.null and t.full_name or nil, 120) or "there"
         local business = text.line(t.business, 200) or "your business"
         local url = account.base_url() .. "/portal/support"
-        local postal = text.line(mcfg.postal_address, 400) or ""
+        local postal = text.line(wm.config.mail.postal_address, 400) or ""
         local subject = ready and "Your website change is ready to review" or "We received your change request"
         local body = { "Hello " .. name .. ",", "" }
         if ready then
@@ -60,21 +59,14 @@ return {
         body[#body + 1] = "-- "
         body[#body + 1] = postal
         body[#body + 1] = ""
-        local mailer, pname = require("lib.providers").get("mail")
-        local sent, serr, info = mailer.send {
-            from = { name = mcfg.from_name, email = mcfg.from_email },
-            to = { name = t.full_name ~= wm.null and t.full_name or nil, email = t.email },
+        local sent, failed = account.send(t, {
             subject = subject, text = table.concat(body, "\n"),
             html = template.render(HTML, { subject = subject, name = name, business = business, received = not ready,
                                            ready = ready, request = t.request_text, url = url,
                                            postal_address = postal }),
-        }
+        })
         if not sent then
-            local why = "mail provider " .. pname .. ": " .. tostring(serr)
-            if type(info) == "table" and info.permanent then
-                return outcome.discard(why)
-            end
-            return outcome.retry(why, type(info) == "table" and info.retry_after or nil)
+            return failed
         end
         assert(require("lib.activity").log("ticket.email_sent", "ticket", t.id,
             { kind = ready and "ready" or "received", message_id = sent.message_id }))

@@ -11,6 +11,12 @@
 --       payment) or "link" (asked for again). Every value is the customer's
 --       own text: the HTML escapes it (lib.template), the text body and the
 --       subject lose control characters (lib.text.line).
+--   account.send(customer, msg) -> sent | nil, outcome
+--       msg = {subject=, text=, html=} to the customer ({email=, full_name=})
+--       from mail.from_name / mail.from_email through the mail provider
+--       (the portal's emails: sign-in links, change requests); a failure is
+--       the job's outcome: discarded when the provider says it is permanent,
+--       else retried (after its retry_after).
 local session = require "lib.session"
 local template = require "lib.template"
 local text = require "lib.text"
@@ -103,6 +109,25 @@ function _M.email(customer, url, kind)
                                        minutes = minutes, from_name = from_name or false,
                                        postal_address = postal }),
     }
+end
+
+function _M.send(customer, msg)
+    local mailer, name = require("lib.providers").get("mail")
+    local mcfg = wm.config.mail
+    local sent, err, info = mailer.send {
+        from = { name = mcfg.from_name, email = mcfg.from_email },
+        to = { name = customer.full_name ~= wm.null and customer.full_name or nil, email = customer.email },
+        subject = msg.subject, text = msg.text, html = msg.html,
+    }
+    if sent then
+        return sent
+    end
+    local outcome = require "lib.outcome"
+    local why = "mail provider " .. name .. ": " .. tostring(err)
+    if type(info) == "table" and info.permanent then
+        return nil, outcome.discard(why)
+    end
+    return nil, outcome.retry(why, type(info) == "table" and info.retry_after or nil)
 end
 
 return _M
