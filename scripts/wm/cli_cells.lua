@@ -1,5 +1,5 @@
 -- Cells of the CLI's tables (wm campaigns, customers, payments, hooks): a
--- value on one line, money, an age.
+-- value on one line, money, an age; and a whole listing (rows).
 local _M = {}
 
 -- "" for nil and NULL; whitespace (newlines in an error) folded to one space;
@@ -32,6 +32,28 @@ function _M.age(s)
         return math.floor(s / 3600) .. "h"
     end
     return math.floor(s / 86400) .. "d"
+end
+
+-- rows(rows, err, opts, {empty=, format=, header={...}, cells=function(row)}) -> true | nil, err
+-- A listing as the CLI prints one: rows (nil: err, the query's) as JSON
+-- with --json, `empty` when there are none, else the header and a line a
+-- row, each through `format` (one string.format pattern for both).
+function _M.rows(rows, err, opts, t)
+    if not rows then
+        return nil, err
+    end
+    local out = io.stdout
+    if opts.json then
+        out:write(wm.json.encode(wm.json.array(rows), { pretty = true }), "\n")
+    elseif #rows == 0 then
+        out:write(t.empty, "\n")
+    else
+        out:write(t.format:format(unpack(t.header)), "\n")
+        for _, r in ipairs(rows) do
+            out:write(t.format:format(t.cells(r)), "\n")
+        end
+    end
+    return true
 end
 
 return _M

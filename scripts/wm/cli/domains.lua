@@ -32,23 +32,15 @@ end
 
 local function ls(opts)
     local rows, err = custom_domains.ls(opts.limit or 100)
-    if not rows then
-        return nil, err
-    end
-    if opts.json then
-        out(wm.json.encode(wm.json.array(rows), { pretty = true }), "\n")
-        return true
-    end
-    if #rows == 0 then
-        out("No custom domains. A customer adds one in the portal, or: wm domains add SITE_ID DOMAIN\n")
-        return true
-    end
-    out(("%-36s %-30s %-9s %6s  %-24s %s\n"):format("ID", "DOMAIN", "STATUS", "CHECKS", "SITE", "LAST CHECK"))
-    for _, r in ipairs(rows) do
-        out(("%-36s %-30s %-9s %6d  %-24s %s\n"):format(r.id, v(r.domain):sub(1, 30), r.status, r.checks,
-            v(r.subdomain):sub(1, 24), r.last_result ~= wm.null and v(r.last_result) or "not checked yet"))
-    end
-    return true
+    return cells.rows(rows, err, opts, {
+        empty = "No custom domains. A customer adds one in the portal, or: wm domains add SITE_ID DOMAIN",
+        format = "%-36s %-30s %-9s %6s  %-24s %s",
+        header = { "ID", "DOMAIN", "STATUS", "CHECKS", "SITE", "LAST CHECK" },
+        cells = function(r)
+            return r.id, v(r.domain, 30), r.status, r.checks, v(r.subdomain, 24),
+                r.last_result ~= wm.null and v(r.last_result) or "not checked yet"
+        end,
+    })
 end
 
 -- fn() -> row | nil, message, in one transaction (a refusal writes nothing).

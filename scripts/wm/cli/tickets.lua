@@ -23,23 +23,15 @@ local function out(...) io.stdout:write(...) end
 
 local function ls(opts)
     local rows, err = tickets.list { status = opts.status, limit = opts.limit or 100 }
-    if not rows then
-        return nil, err
-    end
-    if opts.json then
-        out(wm.json.encode(wm.json.array(rows), { pretty = true }), "\n")
-        return true
-    end
-    if #rows == 0 then
-        out("No requests. A customer files one in the portal, or: wm tickets add --site ID TEXT\n")
-        return true
-    end
-    out(("%-36s %-17s %5s  %-28s %-24s %s\n"):format("ID", "STATUS", "AGE", "CUSTOMER", "SITE", "REQUEST"))
-    for _, r in ipairs(rows) do
-        out(("%-36s %-17s %5s  %-28s %-24s %s\n"):format(r.id, r.status, cells.age(r.age_s), v(r.customer_email, 28),
-            v(r.subdomain, 24), v(r.request_text, 60)))
-    end
-    return true
+    return cells.rows(rows, err, opts, {
+        empty = "No requests. A customer files one in the portal, or: wm tickets add --site ID TEXT",
+        format = "%-36s %-17s %5s  %-28s %-24s %s",
+        header = { "ID", "STATUS", "AGE", "CUSTOMER", "SITE", "REQUEST" },
+        cells = function(r)
+            return r.id, r.status, cells.age(r.age_s), v(r.customer_email, 28), v(r.subdomain, 24),
+                v(r.request_text, 60)
+        end,
+    })
 end
 
 local function show(id)
