@@ -117,15 +117,14 @@ function _M.request(site_id, input, actor_type, actor_id)
     if not site then
         return nil, err or "no such site"
     end
-    local taken = one([[SELECT site_id FROM custom_domains WHERE domain = $1 AND status IN ('pending', 'verified')]],
-        domain)
-    if taken and taken.site_id ~= site_id then
-        return nil, domain .. " is already claimed for another site. Write to us if it is yours."
-    end
+    -- Claimed already: this site's claim is the answer; another site's is a refusal.
+    local taken = one("SELECT " .. COLUMNS .. [[ FROM custom_domains
+        WHERE domain = $1 AND status IN ('pending', 'verified')]], domain)
     if taken then
-        local row = one("SELECT " .. COLUMNS .. [[ FROM custom_domains
-            WHERE domain = $1 AND status IN ('pending', 'verified')]], domain)
-        return row
+        if taken.site_id ~= site_id then
+            return nil, domain .. " is already claimed for another site. Write to us if it is yours."
+        end
+        return taken
     end
     assert(wm.db.run("UPDATE custom_domains SET status = 'removed' WHERE site_id = $1 AND status = 'pending'",
         site_id))
