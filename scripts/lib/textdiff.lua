@@ -14,7 +14,8 @@
 --       each; the unchanged lines between hunks are left out.
 --   textdiff.visible_text(html) -> text
 --       what a visitor reads on a page, one block per line: tags, scripts,
---       styles and comments dropped, entities decoded, blank runs squeezed.
+--       styles and comments dropped, character references decoded
+--       (lib.sanitize.entities), blank runs squeezed.
 local _M = {}
 
 function _M.lines(text)
@@ -138,32 +139,10 @@ function _M.hunks(ops, context)
     return out
 end
 
-local ENTITIES = { amp = "&", lt = "<", gt = ">", quot = '"', apos = "'", nbsp = " ", middot = "·",
-                   mdash = "—", ndash = "–", hellip = "…", rsquo = "’", lsquo = "‘", rdquo = "”", ldquo = "“",
-                   copy = "©", reg = "®", trade = "™" }
-
-local function utf8_char(cp)
-    if cp < 0x80 then
-        return string.char(cp)
-    elseif cp < 0x800 then
-        return string.char(0xC0 + math.floor(cp / 0x40), 0x80 + cp % 0x40)
-    elseif cp < 0x10000 then
-        return string.char(0xE0 + math.floor(cp / 0x1000), 0x80 + math.floor(cp / 0x40) % 0x40, 0x80 + cp % 0x40)
-    elseif cp < 0x110000 then
-        return string.char(0xF0 + math.floor(cp / 0x40000), 0x80 + math.floor(cp / 0x1000) % 0x40,
-            0x80 + math.floor(cp / 0x40) % 0x40, 0x80 + cp % 0x40)
-    end
-    return "\239\191\189"
-end
-
+-- Character references as a browser reads them (the sanitiser's decoder);
+-- &nbsp; as a plain space, so it folds with the spaces around it.
 local function decode(s)
-    return (s:gsub("&(#?[xX]?)(%w+);", function(kind, v)
-        if kind == "" then
-            return ENTITIES[v]
-        end
-        local cp = tonumber(v, (kind == "#x" or kind == "#X") and 16 or 10)
-        return cp and utf8_char(cp) or nil
-    end))
+    return require("lib.sanitize.entities").decode((s:gsub("&nbsp;", " ")))
 end
 
 -- Tags that start a new line of visible text.
