@@ -792,18 +792,38 @@ static void plain_note(const char *url)
     C.plain[C.nplain++] = wm_strndup(url, origin_len(url));
 }
 
-static int configure_smtp(wm_httpc_req_t *r, CURL *e, wm_err_t *err)
+/* What every request sets, whatever its protocol: its URL and owner, the
+ * protocols it may speak, verified TLS, the timeout and the body cap. */
+static int configure_common(wm_httpc_req_t *r, CURL *e, const char *protocols, wm_err_t *err)
 {
     double timeout = r->timeout > 0 ? r->timeout : C.timeout;
+    r->cap = r->max_body > 0 ? r->max_body : C.max_body;
     SETOPT(e, CURLOPT_URL, r->url);
     SETOPT(e, CURLOPT_PRIVATE, (void *)r);
     SETOPT(e, CURLOPT_ERRORBUFFER, r->errbuf);
     SETOPT(e, CURLOPT_NOSIGNAL, 1L);
-    SETOPT(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    SETOPT(e, CURLOPT_PROTOCOLS_STR, protocols);
     SETOPT(e, CURLOPT_SSL_VERIFYPEER, 1L);
     SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
     if (r->ca_file != NULL)
         SETOPT(e, CURLOPT_CAINFO, r->ca_file);
+    SETOPT(e, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000.0 + 0.5));
+    SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    return 0;
+}
+
+/* The mailbox or relay login (wm_httpc_smtp_login), when there is one. */
+static int configure_login(wm_httpc_req_t *r, CURL *e, wm_err_t *err)
+{
+    if (r->username != NULL) {
+        SETOPT(e, CURLOPT_USERNAME, r->username);
+        SETOPT(e, CURLOPT_PASSWORD, r->password != NULL ? r->password : "");
+    }
+    return 0;
+}
+
+static int configure_smtp(wm_httpc_req_t *r, CURL *e, wm_err_t *err)
+{
     /* smtp:// upgrades with STARTTLS and refuses a server that cannot (the
      * password and the message never go out in clear); smtps:// is TLS
      * from the first byte either way. */
@@ -815,19 +835,13 @@ static int configure_smtp(wm_httpc_req_t *r, CURL *e, wm_err_t *err)
         plain_note(r->url);
     else if (plain_seen(r->url))
         SETOPT(e, CURLOPT_FRESH_CONNECT, 1L);
-    SETOPT(e, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000.0 + 0.5));
-    SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
     SETOPT(e, CURLOPT_MAIL_FROM, r->mail_from);
     SETOPT(e, CURLOPT_MAIL_RCPT, r->rcpt);
-    if (r->username != NULL) {
-        SETOPT(e, CURLOPT_USERNAME, r->username);
-        SETOPT(e, CURLOPT_PASSWORD, r->password != NULL ? r->password : "");
-    }
     SETOPT(e, CURLOPT_UPLOAD, 1L);
     SETOPT(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
     SETOPT(e, CURLOPT_READFUNCTION, read_cb);
     SETOPT(e, CURLOPT_READDATA, (void *)r);
-    return 0;
+    return configure_login(r, e, err);
 }
 
 /* The mailbox's password and mail never go out in clear: imap:// must
@@ -835,51 +849,28 @@ static int configure_smtp(wm_httpc_req_t *r, CURL *e, wm_err_t *err)
  * untagged lines) is the body, under the same cap as an HTTP body. */
 static int configure_imap(wm_httpc_req_t *r, CURL *e, wm_err_t *err)
 {
-    double timeout = r->timeout > 0 ? r->timeout : C.timeout;
-    r->cap = r->max_body > 0 ? r->max_body : C.max_body;
-    SETOPT(e, CURLOPT_URL, r->url);
-    SETOPT(e, CURLOPT_PRIVATE, (void *)r);
-    SETOPT(e, CURLOPT_ERRORBUFFER, r->errbuf);
-    SETOPT(e, CURLOPT_NOSIGNAL, 1L);
-    SETOPT(e, CURLOPT_PROTOCOLS_STR, "imap,imaps");
-    SETOPT(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (r->ca_file != NULL)
-        SETOPT(e, CURLOPT_CAINFO, r->ca_file);
     SETOPT(e, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
-    SETOPT(e, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000.0 + 0.5));
-    SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
     SETOPT(e, CURLOPT_WRITEFUNCTION, write_cb);
     SETOPT(e, CURLOPT_WRITEDATA, (void *)r);
-    if (r->username != NULL) {
-        SETOPT(e, CURLOPT_USERNAME, r->username);
-        SETOPT(e, CURLOPT_PASSWORD, r->password != NULL ? r->password : "");
-    }
     if (r->imap_command != NULL)
         SETOPT(e, CURLOPT_CUSTOMREQUEST, r->imap_command);
-    return 0;
+    return configure_login(r, e, err);
 }
 
 static int configure_easy(wm_httpc_req_t *r, CURL *e, wm_err_t *err)
 {
+    const char *protocols = r->smtp ? "smtp,smtps" : r->imap ? "imap,imaps" : "http,https";
+    int rc = configure_common(r, e, protocols, err);
+    if (rc < 0)
+        return rc;
     if (r->smtp)
         return configure_smtp(r, e, err);
     if (r->imap)
         return configure_imap(r, e, err);
-    double timeout = r->timeout > 0 ? r->timeout : C.timeout;
-    r->cap = r->max_body > 0 ? r->max_body : C.max_body;
 
-    SETOPT(e, CURLOPT_URL, r->url);
-    SETOPT(e, CURLOPT_PRIVATE, (void *)r);
-    SETOPT(e, CURLOPT_ERRORBUFFER, r->errbuf);
-    SETOPT(e, CURLOPT_NOSIGNAL, 1L);
-    SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
     SETOPT(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    SETOPT(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
     SETOPT(e, CURLOPT_FOLLOWLOCATION, r->follow ? 1L : 0L);
     SETOPT(e, CURLOPT_MAXREDIRS, (long)WM_HTTPC_MAX_REDIRECTS);
-    SETOPT(e, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000.0 + 0.5));
     SETOPT(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->cap);
     SETOPT(e, CURLOPT_WRITEFUNCTION, write_cb);
     SETOPT(e, CURLOPT_WRITEDATA, (void *)r);
@@ -888,9 +879,6 @@ static int configure_easy(wm_httpc_req_t *r, CURL *e, wm_err_t *err)
     SETOPT(e, CURLOPT_USERAGENT, C.user_agent);
     /* Accept what curl can decode; the cap counts decoded bytes. */
     SETOPT(e, CURLOPT_ACCEPT_ENCODING, "");
-    SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    if (r->ca_file != NULL)
-        SETOPT(e, CURLOPT_CAINFO, r->ca_file);
     if (r->aws_sigv4 != NULL) {
         /* Setting it also selects CURLAUTH_AWS_SIGV4; the easy handle's
          * reset (easy_put) clears the credentials before its next use. */
