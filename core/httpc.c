@@ -33,6 +33,7 @@
 
 #include <curl/curl.h>
 #include <ctype.h>
+#include <sodium.h>
 #include <string.h>
 #include <strings.h>
 
@@ -283,14 +284,13 @@ static int sigv4_spec_ok(const char *spec)
     return part > 0;
 }
 
-/* Overwrites a secret before its memory goes back (volatile: the compiler
- * may not drop the stores as dead). */
+/* Overwrites a secret before its memory goes back (sodium_memzero: stores
+ * the compiler may not drop as dead). */
 static void wipe_free(char *s)
 {
     if (s == NULL)
         return;
-    for (volatile char *p = s; *p != '\0'; p++)
-        *p = '\0';
+    sodium_memzero(s, strlen(s));
     wm_free(s);
 }
 
