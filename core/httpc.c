@@ -419,8 +419,14 @@ const char *wm_httpc_req_error(const wm_httpc_req_t *r) { return r->errbuf; }
 long wm_httpc_req_status(const wm_httpc_req_t *r) { return r->status; }
 const char *wm_httpc_req_url(const wm_httpc_req_t *r) { return r->eff_url ? r->eff_url : r->url; }
 wm_buf_t *wm_httpc_req_body_buf(wm_httpc_req_t *r) { return &r->resp_body; }
-size_t wm_httpc_req_uploaded(const wm_httpc_req_t *r) { return r->uploaded; }
 size_t wm_httpc_req_body_len(const wm_httpc_req_t *r) { return r->has_body ? r->body_len : 0; }
+
+wm_httpc_data_t wm_httpc_req_body_sent(const wm_httpc_req_t *r)
+{
+    if (r->uploaded == 0)
+        return WM_HTTPC_DATA_NONE;
+    return r->uploaded >= r->body_len ? WM_HTTPC_DATA_ALL : WM_HTTPC_DATA_STARTED;
+}
 int wm_httpc_active(void) { return C.active; }
 
 const char *wm_httpc_outcome_token(wm_httpc_outcome_t o)

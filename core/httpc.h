@@ -43,7 +43,8 @@ typedef struct {
 
 typedef struct wm_httpc_req_s wm_httpc_req_t;
 
-/* How much of an SMTP payload curl took (wm_httpc_smtp_data_sent). */
+/* How much of an SMTP payload (wm_httpc_smtp_data_sent) or an HTTP request
+ * body (wm_httpc_req_body_sent) curl took. */
 typedef enum {
     WM_HTTPC_DATA_NONE = 0,     /* none: the server never said 354 to DATA */
     WM_HTTPC_DATA_STARTED,      /* some, not all: the server cannot have accepted it */
@@ -140,10 +141,11 @@ const char *wm_httpc_outcome_token(wm_httpc_outcome_t o);
 /* libcurl's message for a failed request ("" when it succeeded). */
 const char *wm_httpc_req_error(const wm_httpc_req_t *r);
 long wm_httpc_req_status(const wm_httpc_req_t *r);
-/* Request body bytes curl handed to the connection (0 when it never
- * connected). For a request that failed, all of its body handed over means
- * the server may have acted on it; less means it cannot have. */
-size_t wm_httpc_req_uploaded(const wm_httpc_req_t *r);
+/* How much of an HTTP request's body curl handed to the connection (none
+ * when it never connected), valid once the callback has run. For a request
+ * that failed, all of it handed over means the server may have acted on
+ * it; less means it cannot have. (SMTP: wm_httpc_smtp_data_sent.) */
+wm_httpc_data_t wm_httpc_req_body_sent(const wm_httpc_req_t *r);
 /* The request body's length (0 without one). */
 size_t wm_httpc_req_body_len(const wm_httpc_req_t *r);
 /* The final URL (after redirects). */

@@ -72,6 +72,8 @@ static void push_header(const char *name, size_t nlen, const char *value, size_t
     lua_rawset(L, -3);
 }
 
+static const char *const DATA_TOKENS[] = {"none", "started", "all"};
+
 static int request_push(wm_co_t *co, lua_State *L, void *op)
 {
     wm_httpc_req_t *r = op;
@@ -84,9 +86,8 @@ static int request_push(wm_co_t *co, lua_State *L, void *op)
         else
             lua_pushstring(L, wm_httpc_outcome_token(o));
         lua_createtable(L, 0, 1);
-        size_t len = wm_httpc_req_body_len(r), up = wm_httpc_req_uploaded(r);
-        if (len > 0) {
-            lua_pushstring(L, up >= len ? "all" : up > 0 ? "started" : "none");
+        if (wm_httpc_req_body_len(r) > 0) {
+            lua_pushstring(L, DATA_TOKENS[wm_httpc_req_body_sent(r)]);
             lua_setfield(L, -2, "body_sent");
         }
         wm_httpc_req_free(r);
@@ -246,8 +247,6 @@ static int l_request(lua_State *L)
     }
     return wm_sched_yield(co, r, request_push, request_cancel);
 }
-
-static const char *const DATA_TOKENS[] = {"none", "started", "all"};
 
 static int smtp_push(wm_co_t *co, lua_State *L, void *op)
 {
