@@ -144,6 +144,19 @@ static void add_header(lua_State *L, wm_httpc_req_t *r)
     }
 }
 
+/* Option `field` of the table at 1: 0 when absent, else a number above 0
+ * (of at least 1 for a count of bytes); anything else raises, naming `fn`. */
+static double opt_positive(lua_State *L, const char *fn, const char *field, int bytes)
+{
+    lua_getfield(L, 1, field);
+    if (lua_isnil(L, -1))
+        return 0;
+    double v = lua_tonumber(L, -1);
+    if (lua_type(L, -1) != LUA_TNUMBER || !(bytes ? v >= 1 : v > 0))
+        luaL_error(L, "%s: %s must be a positive number of %s", fn, field, bytes ? "bytes" : "seconds");
+    return v;
+}
+
 static int l_request(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -171,20 +184,8 @@ static int l_request(lua_State *L)
             return luaL_error(L, "wm.http.request: method must be an upper-case token "
                                  "like \"GET\"");
     }
-    lua_getfield(L, 1, "timeout");
-    double timeout = 0;
-    if (!lua_isnil(L, -1)) {
-        timeout = lua_tonumber(L, -1);
-        if (lua_type(L, -1) != LUA_TNUMBER || !(timeout > 0))
-            return luaL_error(L, "wm.http.request: timeout must be a positive number of seconds");
-    }
-    lua_getfield(L, 1, "max_body");
-    double max_body = 0;
-    if (!lua_isnil(L, -1)) {
-        max_body = lua_tonumber(L, -1);
-        if (lua_type(L, -1) != LUA_TNUMBER || !(max_body >= 1))
-            return luaL_error(L, "wm.http.request: max_body must be a positive number of bytes");
-    }
+    double timeout = opt_positive(L, "wm.http.request", "timeout", 0);
+    double max_body = opt_positive(L, "wm.http.request", "max_body", 1);
     lua_getfield(L, 1, "follow_redirects");
     int follow = lua_toboolean(L, -1);
     lua_getfield(L, 1, "headers");
@@ -248,6 +249,17 @@ static int l_request(lua_State *L)
     return wm_sched_yield(co, r, request_push, request_cancel);
 }
 
+/* A failed SMTP or IMAP request: nil, "<outcome>: <curl message>",
+ * {outcome=} (left on top for the caller to add to). */
+static void push_mail_failure(lua_State *L, wm_httpc_req_t *r, wm_httpc_outcome_t o)
+{
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", wm_httpc_outcome_token(o), wm_httpc_req_error(r));
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, wm_httpc_outcome_token(o));
+    lua_setfield(L, -2, "outcome");
+}
+
 static int smtp_push(wm_co_t *co, lua_State *L, void *op)
 {
     wm_httpc_req_t *r = op;
@@ -261,13 +273,9 @@ static int smtp_push(wm_co_t *co, lua_State *L, void *op)
         wm_httpc_req_free(r);
         return 1;
     }
-    lua_pushnil(L);
-    lua_pushfstring(L, "%s: %s", wm_httpc_outcome_token(o), wm_httpc_req_error(r));
-    lua_createtable(L, 0, 3);
+    push_mail_failure(L, r, o);
     lua_pushinteger(L, (lua_Integer)code);
     lua_setfield(L, -2, "code");
-    lua_pushstring(L, wm_httpc_outcome_token(o));
-    lua_setfield(L, -2, "outcome");
     lua_pushstring(L, DATA_TOKENS[wm_httpc_smtp_data_sent(r)]);
     lua_setfield(L, -2, "data");
     wm_httpc_req_free(r);
@@ -282,6 +290,38 @@ static const char *opt_string(lua_State *L, const char *field)
     if (lua_type(L, -1) != LUA_TSTRING)
         luaL_error(L, "wm.core.httpc: %s must be a string", field);
     return lua_tostring(L, -1);
+}
+
+/* The options smtp and imap share: the server, its login and trust, the timeout. */
+typedef struct {
+    const char *url, *username, *password, *ca_file;
+    double timeout;
+} mail_opts_t;
+
+static void mail_opts_read(lua_State *L, const char *fn, mail_opts_t *m)
+{
+    m->url = opt_string(L, "url");
+    m->username = opt_string(L, "username");
+    m->password = opt_string(L, "password");
+    m->ca_file = opt_string(L, "ca_file");
+    m->timeout = opt_positive(L, fn, "timeout", 0);
+}
+
+/* Sets `m` on `r` and starts it, yielding the task until `push` answers;
+ * frees `r` and raises when it cannot start. */
+static int mail_start(lua_State *L, wm_co_t *co, wm_httpc_req_t *r, const mail_opts_t *m,
+                      const char *fn, wm_co_push_fn push)
+{
+    wm_httpc_smtp_login(r, m->username, m->password);
+    wm_httpc_req_ca_file(r, m->ca_file);
+    if (m->timeout > 0)
+        wm_httpc_req_timeout(r, m->timeout);
+    wm_err_t err;
+    if (wm_httpc_start(r, on_done, co, &err) < 0) {
+        wm_httpc_req_free(r);
+        return luaL_error(L, "%s: %s", fn, err.msg);
+    }
+    return wm_sched_yield(co, r, push, request_cancel);
 }
 
 /* Adds one recipient at the top of the stack; frees `r` and raises on a bad one. */
@@ -300,13 +340,11 @@ static int l_smtp(lua_State *L)
     wm_co_t *co = wm_sched_current(L);
     if (co == NULL)
         return luaL_error(L, "wm.core.httpc.smtp: must be called from a wm task");
-    const char *url = opt_string(L, "url");
+    mail_opts_t m;
+    mail_opts_read(L, "wm.core.httpc.smtp", &m);
     const char *from = opt_string(L, "from");
-    const char *username = opt_string(L, "username");
-    const char *password = opt_string(L, "password");
     const char *starttls = opt_string(L, "starttls");
-    const char *ca_file = opt_string(L, "ca_file");
-    if (url == NULL || from == NULL)
+    if (m.url == NULL || from == NULL)
         return luaL_error(L, "wm.core.httpc.smtp: url and from are required");
     int tls_optional = 0;
     if (starttls != NULL && strcmp(starttls, "off") == 0)
@@ -318,19 +356,12 @@ static int l_smtp(lua_State *L)
         return luaL_error(L, "wm.core.httpc.smtp: body must be a string");
     size_t body_len;
     const char *body = lua_tolstring(L, -1, &body_len);
-    lua_getfield(L, 1, "timeout");
-    double timeout = 0;
-    if (!lua_isnil(L, -1)) {
-        timeout = lua_tonumber(L, -1);
-        if (lua_type(L, -1) != LUA_TNUMBER || !(timeout > 0))
-            return luaL_error(L, "wm.core.httpc.smtp: timeout must be a positive number of seconds");
-    }
     lua_getfield(L, 1, "to");
     int to_idx = lua_gettop(L);
     if (!lua_istable(L, to_idx) && lua_type(L, to_idx) != LUA_TSTRING)
         return luaL_error(L, "wm.core.httpc.smtp: to must be an address or a list of them");
 
-    wm_httpc_req_t *r = wm_httpc_smtp_new(url, from);
+    wm_httpc_req_t *r = wm_httpc_smtp_new(m.url, from);
     if (r == NULL)
         return luaL_error(L, "wm.core.httpc.smtp: bad envelope sender address");
     if (lua_istable(L, to_idx)) {
@@ -346,18 +377,8 @@ static int l_smtp(lua_State *L)
         lua_pop(L, 1);
     }
     wm_httpc_req_body(r, body, body_len);
-    wm_httpc_smtp_login(r, username, password);
     wm_httpc_smtp_tls_optional(r, tls_optional);
-    wm_httpc_req_ca_file(r, ca_file);
-    if (timeout > 0)
-        wm_httpc_req_timeout(r, timeout);
-
-    wm_err_t err;
-    if (wm_httpc_start(r, on_done, co, &err) < 0) {
-        wm_httpc_req_free(r);
-        return luaL_error(L, "wm.core.httpc.smtp: %s", err.msg);
-    }
-    return wm_sched_yield(co, r, smtp_push, request_cancel);
+    return mail_start(L, co, r, &m, "wm.core.httpc.smtp", smtp_push);
 }
 
 static int imap_push(wm_co_t *co, lua_State *L, void *op)
@@ -366,11 +387,7 @@ static int imap_push(wm_co_t *co, lua_State *L, void *op)
     WM_UNUSED(co);
     wm_httpc_outcome_t o = wm_httpc_req_outcome(r);
     if (o != WM_HTTPC_OK) {
-        lua_pushnil(L);
-        lua_pushfstring(L, "%s: %s", wm_httpc_outcome_token(o), wm_httpc_req_error(r));
-        lua_createtable(L, 0, 1);
-        lua_pushstring(L, wm_httpc_outcome_token(o));
-        lua_setfield(L, -2, "outcome");
+        push_mail_failure(L, r, o);
         wm_httpc_req_free(r);
         return 3;
     }
@@ -388,37 +405,19 @@ static int l_imap(lua_State *L)
     wm_co_t *co = wm_sched_current(L);
     if (co == NULL)
         return luaL_error(L, "wm.core.httpc.imap: must be called from a wm task");
-    const char *url = opt_string(L, "url");
+    mail_opts_t m;
+    mail_opts_read(L, "wm.core.httpc.imap", &m);
     const char *command = opt_string(L, "command");
-    const char *username = opt_string(L, "username");
-    const char *password = opt_string(L, "password");
-    const char *ca_file = opt_string(L, "ca_file");
-    if (url == NULL)
+    if (m.url == NULL)
         return luaL_error(L, "wm.core.httpc.imap: url is required");
-    lua_getfield(L, 1, "timeout");
-    double timeout = lua_isnil(L, -1) ? 0 : lua_tonumber(L, -1);
-    if (!lua_isnil(L, -1) && (lua_type(L, -1) != LUA_TNUMBER || !(timeout > 0)))
-        return luaL_error(L, "wm.core.httpc.imap: timeout must be a positive number of seconds");
-    lua_getfield(L, 1, "max_body");
-    double max_body = lua_isnil(L, -1) ? 0 : lua_tonumber(L, -1);
-    if (!lua_isnil(L, -1) && (lua_type(L, -1) != LUA_TNUMBER || !(max_body >= 1)))
-        return luaL_error(L, "wm.core.httpc.imap: max_body must be a positive number of bytes");
+    double max_body = opt_positive(L, "wm.core.httpc.imap", "max_body", 1);
 
-    wm_httpc_req_t *r = wm_httpc_imap_new(url, command);
+    wm_httpc_req_t *r = wm_httpc_imap_new(m.url, command);
     if (r == NULL)
         return luaL_error(L, "wm.core.httpc.imap: a command may not hold control characters");
-    wm_httpc_smtp_login(r, username, password);
-    wm_httpc_req_ca_file(r, ca_file);
-    if (timeout > 0)
-        wm_httpc_req_timeout(r, timeout);
     if (max_body > 0)
         wm_httpc_req_max_body(r, (size_t)max_body);
-    wm_err_t err;
-    if (wm_httpc_start(r, on_done, co, &err) < 0) {
-        wm_httpc_req_free(r);
-        return luaL_error(L, "wm.core.httpc.imap: %s", err.msg);
-    }
-    return wm_sched_yield(co, r, imap_push, request_cancel);
+    return mail_start(L, co, r, &m, "wm.core.httpc.imap", imap_push);
 }
 
 static int l_configure(lua_State *L)
