@@ -12,20 +12,26 @@ return function(script, ...)
     os.remove(port_file)
     local path = script:find("/", 1, true) and script or (here .. "/" .. script)
     local argv = { "python3", path, port_file, ... }
+    local ended
     wm.spawn(function()
         local res, err = wm.exec { argv = argv, timeout = 600 }
+        ended = true
         if not res or res.code ~= 0 then
             wm.log.warn("fake ended", { script = script, err = err, stderr = res and res.stderr })
         end
     end)
     -- Up to 60 s: a Python fake that imports cryptography or makes a key
-    -- takes seconds to start on a loaded machine.
+    -- takes seconds to start on a loaded machine. One that ended (a crash,
+    -- a missing module) is not waited for.
     local port
     for _ = 1, 2400 do
         local f = io.open(port_file)
         if f then
             port = f:read("*a")
             f:close()
+            break
+        end
+        if ended then
             break
         end
         wm.sleep(0.025)
