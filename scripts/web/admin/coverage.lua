@@ -299,24 +299,11 @@ wm.route("GET", "/admin/coverage", function(req)
 end, { role = "viewer" })
 
 -- POST /admin/coverage/:id/<action>: one domain.grid function in a
--- transaction, then back to the page (with the filters the form came from).
+-- transaction, then back to the page.
 local function action(flash, call)
-    return function(req)
-        local id = req.params.id
-        if not view.uuid(id) then
-            return view.not_found(req)
-        end
-        local form = view.form(req)
-        local ok, err = wm.db.tx(function()
-            return call(id, form, req.actor)
-        end)
-        if not ok then
-            return view.page(req, "Coverage", "<p><a href=\"/admin/coverage\">Back to the coverage grid</a></p>",
-                { error = ("Not changed: %s."):format(tostring(err or "the cell is not in a state that allows it")) },
-                409)
-        end
-        return view.redirect("/admin/coverage", flash)
-    end
+    return view.action { title = "Coverage", flash = flash, call = call, label = "Back to the coverage grid",
+                         back = function() return "/admin/coverage" end,
+                         refused = "the cell is not in a state that allows it" }
 end
 
 wm.route("POST", "/admin/coverage/:id/pause", action("cell_paused", function(id, _, actor)

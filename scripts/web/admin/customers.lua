@@ -237,8 +237,7 @@ local function subscription(id)
 end
 
 local function refused(req, title, back, msg, status)
-    return view.page(req, title, '<p><a href="{{back}}">Back to the customer</a></p>', { error = msg, back = back },
-        status)
+    return view.refused(req, title, back, "Back to the customer", msg, status)
 end
 
 wm.route("GET", "/admin/subscriptions/:id/cancel", function(req)

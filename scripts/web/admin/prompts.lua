@@ -167,21 +167,11 @@ wm.route("GET", "/admin/prompts/:id", function(req)
 end, { role = "viewer" })
 
 local function action(call, flash)
-    return function(req)
-        local id = req.params.id
-        if not view.uuid(id) then
-            return view.not_found(req)
-        end
-        local form = view.form(req)
-        local row, err = wm.db.tx(function()
-            return call(id, form, req.actor)
-        end)
-        if not row then
-            return view.page(req, "Prompts", ("<p><a href=\"/admin/prompts/%s\">Back to the prompt</a></p>"):format(id),
-                { error = ("Not changed: %s."):format(tostring(err or "refused")) }, 409)
-        end
-        return view.redirect("/admin/prompts/" .. (type(row) == "table" and row.id or id), flash)
-    end
+    return view.action { title = "Prompts", flash = flash, call = call, label = "Back to the prompt",
+                         refused = "refused",
+                         back = function(id) return "/admin/prompts/" .. id end,
+                         -- An edit answers the new version's row: show that one.
+                         to = function(id, row) return "/admin/prompts/" .. (type(row) == "table" and row.id or id) end }
 end
 
 wm.route("POST", "/admin/prompts/:id", action(function(id, form, actor)

@@ -198,28 +198,19 @@ wm.route("GET", "/admin/sites/:id/html", function(req)
     } }
 end, { role = "viewer" })
 
+-- POST /admin/sites/:id/<action>: one domain.sites function in a
+-- transaction, then back to the site.
 local function action(flash, call)
-    return function(req)
-        local id = req.params.id
-        if not view.uuid(id) then
-            return view.not_found(req)
-        end
-        local ok, err = wm.db.tx(function()
-            return call(id, req.actor)
-        end)
-        if not ok then
-            return view.page(req, "Sites", ("<p><a href=\"/admin/sites/%s\">Back to the site</a></p>"):format(id),
-                { error = ("Not changed: %s."):format(tostring(err)) }, 409)
-        end
-        return view.redirect("/admin/sites/" .. id, flash)
-    end
+    return view.action { title = "Sites", flash = flash, call = call, label = "Back to the site",
+                         back = function(id) return "/admin/sites/" .. id end }
 end
 
-wm.route("POST", "/admin/sites/:id/regenerate", action("site_regenerating", sites.regenerate), { role = "editor" })
-wm.route("POST", "/admin/sites/:id/archive", action("site_archived", sites.archive_by_operator), { role = "editor" })
-wm.route("POST", "/admin/sites/:id/rollback", function(req)
-    local version = view.form(req).version
-    return action("site_rolled_back", function(id, actor)
-        return sites.rollback(id, version, actor and actor.type, actor and actor.id)
-    end)(req)
-end, { role = "editor" })
+wm.route("POST", "/admin/sites/:id/regenerate", action("site_regenerating", function(id, _, actor)
+    return sites.regenerate(id, actor)
+end), { role = "editor" })
+wm.route("POST", "/admin/sites/:id/archive", action("site_archived", function(id, _, actor)
+    return sites.archive_by_operator(id, actor)
+end), { role = "editor" })
+wm.route("POST", "/admin/sites/:id/rollback", action("site_rolled_back", function(id, form, actor)
+    return sites.rollback(id, form.version, actor and actor.type, actor and actor.id)
+end), { role = "editor" })

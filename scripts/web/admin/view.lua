@@ -142,6 +142,37 @@ function _M.not_found(req)
         {}, 404)
 end
 
+-- A refusal: the page titled `title` with `message` as its alert and a
+-- link back (href, label); status defaults to 409.
+function _M.refused(req, title, back, label, message, status)
+    return _M.page(req, title, '<p><a href="{{back}}">{{label}}</a></p>',
+        { error = message, back = back, label = label }, status or 409)
+end
+
+-- The handler of a POST /admin/<thing>/:id that changes one row through its
+-- domain function: opts.call(id, form, actor) runs in a transaction; a
+-- result goes to opts.to(id, result) (default opts.back(id)) with
+-- opts.flash, nil and an error to a 409 that says "Not changed: <error>."
+-- (opts.refused when the call gave none) with a link to opts.back(id)
+-- labelled opts.label. A malformed id is a 404.
+function _M.action(opts)
+    return function(req)
+        local id = req.params.id
+        if not _M.uuid(id) then
+            return _M.not_found(req)
+        end
+        local form = _M.form(req)
+        local res, err = wm.db.tx(function()
+            return opts.call(id, form, req.actor)
+        end)
+        if not res then
+            return _M.refused(req, opts.title, opts.back(id), opts.label,
+                ("Not changed: %s."):format(tostring(err or opts.refused)))
+        end
+        return _M.redirect((opts.to or opts.back)(id, res), opts.flash)
+    end
+end
+
 -- The decoded form of a POST (the guard may have decoded it already).
 function _M.form(req)
     req.form = req.form or require("lib.admin_auth").form(req.body)
