@@ -17,7 +17,8 @@
 -- its page the site's next version through domain.sites.new_version and
 -- writes what it was rendered from to the site's stored inputs (the
 -- architect's output, the palette, the business's contact details), so a
--- later re-render (sites.mark_live) keeps the change.
+-- later re-render (sites.mark_live) keeps the change. changes,
+-- shown_operations and text_diff are what a person reads about a ticket.
 local activity = require "lib.activity"
 local sites = require "domain.sites"
 
@@ -318,6 +319,45 @@ function _M.pages(t)
         end
     end
     return p
+end
+
+-- What a person reads about a ticket (the portal, the dashboard, the CLI):
+-- the sentences of what changes (ai_changes_made, a line each) | nil.
+function _M.changes(t)
+    if t.ai_changes_made == nil or t.ai_changes_made == wm.null then
+        return nil
+    end
+    local list = {}
+    for l in tostring(t.ai_changes_made):gmatch("[^\n]+") do
+        list[#list + 1] = l
+    end
+    return list
+end
+
+-- The operations, each as JSON, a written section shown as "(written)".
+function _M.shown_operations(t)
+    local out = {}
+    for i, op in ipairs(t.operations ~= wm.null and t.operations or {}) do
+        local copy = {}
+        for k, x in pairs(op) do
+            copy[k] = k == "section" and "(written)" or x
+        end
+        out[i] = wm.json.encode(copy)
+    end
+    return out
+end
+
+-- The page's visible text before and after (_M.pages) as lib.textdiff
+-- hunks, `context` (1) unchanged lines around each change, and the pages
+-- | nil (nothing proposed yet).
+function _M.text_diff(t, context)
+    local p = _M.pages(t)
+    if not p then
+        return nil
+    end
+    local textdiff = require "lib.textdiff"
+    local ops = textdiff.diff(textdiff.visible_text(p.before), textdiff.visible_text(p.after))
+    return textdiff.hunks(ops, context or 1), p
 end
 
 return _M

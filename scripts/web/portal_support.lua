@@ -17,7 +17,6 @@
 local page = require "web.portal.page"
 local text = require "lib.text"
 local uploads = require "lib.uploads"
-local textdiff = require "lib.textdiff"
 local tickets = require "domain.tickets"
 
 local STATUS = {
@@ -128,13 +127,12 @@ local function list_page(sess, status, extra)
 end
 
 local function diff_view(t)
-    local p = tickets.pages(t)
-    if not p then
+    local diff, p = tickets.text_diff(t, 1)
+    if not diff then
         return false, false
     end
-    local ops = textdiff.diff(textdiff.visible_text(p.before), textdiff.visible_text(p.after))
     local hunks = {}
-    for _, h in ipairs(textdiff.hunks(ops, 1)) do
+    for _, h in ipairs(diff) do
         local lines = {}
         for i, o in ipairs(h) do
             lines[i] = { text = o.text, mark = o.op == "=" and " " or o.op,
@@ -149,14 +147,8 @@ end
 local function ticket_page(sess, t, status, extra)
     local site = wm.db.one([[SELECT b.name FROM generated_sites g JOIN businesses b ON b.id = g.business_id
         WHERE g.id = $1]], t.site_id)
-    local changes = false
-    if nz(t.ai_changes_made) then
-        local list = {}
-        for l in tostring(t.ai_changes_made):gmatch("[^\n]+") do
-            list[#list + 1] = l
-        end
-        changes = { list = list }
-    end
+    local changes = tickets.changes(t)
+    changes = changes and { list = changes } or false
     local diff, shots = diff_view(t)
     local ctx = { id = t.id, csrf = sess.csrf, csrf_logout = sess.csrf, business = site and site.name or "Your website",
                   status = STATUS[t.status] or t.status, when = tostring(t.created_at):sub(1, 16),
@@ -273,7 +265,7 @@ local function decide(verb)
         if not t then
             return not_found()
         end
-        local note = type(f.note) == "string" and f.note:sub(1, 1000):gsub("^%s+", ""):gsub("%s+$", "") or ""
+        local note = type(f.note) == "string" and text.trim(f.note:sub(1, 1000)) or ""
         note = note ~= "" and note or nil
         local out
         out, err = wm.db.tx(function()

@@ -5,7 +5,7 @@
 -- customer's behalf or resolve one a person did by hand.
 local view = require "web.admin.view"
 local tickets = require "domain.tickets"
-local textdiff = require "lib.textdiff"
+local text = require "lib.text"
 
 local STATUSES = tickets.STATUSES
 
@@ -68,9 +68,8 @@ wm.route("GET", "/admin/tickets", function(req)
     local rows = assert(tickets.list { status = known and status or nil, limit = 200 })
     local out = {}
     for i, r in ipairs(rows) do
-        local req_text = tostring(r.request_text)
         out[i] = { id = r.id, status = r.status, age = age(r.age_s), customer = r.customer_email, business = r.business,
-                   request = #req_text > 120 and (req_text:sub(1, 120):gsub("[\128-\255]*$", "") .. "…") or req_text }
+                   request = text.clip(tostring(r.request_text), 120 + #"…", "…") }
     end
     return view.page(req, "Requests", LIST, { rows = out, has_rows = #out > 0, statuses = statuses,
                                               status = known })
@@ -87,34 +86,17 @@ wm.route("GET", "/admin/tickets/:id", function(req)
     end
     local who = assert(wm.db.query([[SELECT c.email, b.name FROM customers c, generated_sites g
         JOIN businesses b ON b.id = g.business_id WHERE c.id = $1 AND g.id = $2]], t.customer_id, t.site_id))[1] or {}
-    local ops = {}
-    for i, op in ipairs(t.operations ~= wm.null and t.operations or {}) do
-        local copy = {}
-        for k, x in pairs(op) do
-            copy[k] = k == "section" and "(written)" or x
-        end
-        ops[i] = wm.json.encode(copy)
-    end
-    local changes = false
-    if nz(t.ai_changes_made) then
-        local list = {}
-        for l in tostring(t.ai_changes_made):gmatch("[^\n]+") do
-            list[#list + 1] = l
-        end
-        changes = { list = list }
-    end
+    local ops = tickets.shown_operations(t)
+    local changes = tickets.changes(t)
+    changes = changes and { list = changes } or false
     local hunks = {}
-    local p = tickets.pages(t)
-    if p then
-        local d = textdiff.diff(textdiff.visible_text(p.before), textdiff.visible_text(p.after))
-        for _, h in ipairs(textdiff.hunks(d, 1)) do
-            local lines = {}
-            for i, o in ipairs(h) do
-                lines[i] = { text = o.text, mark = o.op == "=" and " " or (o.op == "-" and "−" or "+"),
-                             cls = o.op == "+" and "add" or o.op == "-" and "del" or "same" }
-            end
-            hunks[#hunks + 1] = { lines = lines }
+    for _, h in ipairs(tickets.text_diff(t, 1) or {}) do
+        local lines = {}
+        for i, o in ipairs(h) do
+            lines[i] = { text = o.text, mark = o.op == "=" and " " or (o.op == "-" and "−" or "+"),
+                         cls = o.op == "+" and "add" or o.op == "-" and "del" or "same" }
         end
+        hunks[#hunks + 1] = { lines = lines }
     end
     local flash = FLASH_TEXT[(req.query or {}).done or ""]
     return view.page(req, "Request", SHOW, {
@@ -137,7 +119,7 @@ local function decide(verb)
             return view.not_found(req)
         end
         local note = view.form(req).note
-        note = type(note) == "string" and note:sub(1, 1000):gsub("^%s+", ""):gsub("%s+$", "") or ""
+        note = type(note) == "string" and text.trim(note:sub(1, 1000)) or ""
         note = note ~= "" and note or nil
         local actor = req.actor or {}
         local res, err = wm.db.tx(function()

@@ -1,7 +1,6 @@
 -- wm tickets ls|show|add|approve|reject|resolve: customers' change requests
 -- (domain/tickets.lua), for staff.
 local tickets = require "domain.tickets"
-local textdiff = require "lib.textdiff"
 local cells = require "wm.cli_cells"
 local v = cells.text
 
@@ -61,22 +60,17 @@ local function show(id)
     end
     if t.operations ~= wm.null then
         out("\noperations:\n")
-        for _, op in ipairs(t.operations) do
-            local copy = {}
-            for k, x in pairs(op) do
-                copy[k] = k == "section" and "(written)" or x
-            end
-            out("  ", wm.json.encode(copy), "\n")
+        for _, op in ipairs(tickets.shown_operations(t)) do
+            out("  ", op, "\n")
         end
     end
     if t.ai_changes_made ~= wm.null then
         out("\nchanges:\n  ", (tostring(t.ai_changes_made):gsub("\n", "\n  ")), "\n")
     end
-    local p = tickets.pages(t)
-    if p then
+    local diff = tickets.text_diff(t, 1)
+    if diff then
         out("\nvisible text (- before, + after):\n")
-        local ops = textdiff.diff(textdiff.visible_text(p.before), textdiff.visible_text(p.after))
-        for _, h in ipairs(textdiff.hunks(ops, 1)) do
+        for _, h in ipairs(diff) do
             for _, o in ipairs(h) do
                 out(o.op == "=" and " " or o.op, " ", o.text, "\n")
             end
