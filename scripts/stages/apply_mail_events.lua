@@ -15,7 +15,6 @@
 -- campaign is the custom arg campaign_id, else the X-Message-Id that
 -- sg_message_id begins with; an event for no campaign of ours is counted
 -- and left.
-local outcome = require "lib.outcome"
 local webhook_events = require "domain.webhook_events"
 local deliveries = require "domain.deliveries"
 
@@ -72,26 +71,20 @@ end
 
 local APPLY = { sendgrid = SENDGRID.apply }
 
-local function apply(id)
-    local ev = wm.db.run_one("SELECT id, provider, body, status FROM webhook_events WHERE id = $1 FOR UPDATE", id)
-    if not ev then
-        return "gone"
-    end
-    if ev.status == "applied" or ev.status == "ignored" then
-        return ev.status
-    end
+-- The batch (locked, not applied yet) -> its status.
+local function apply(ev)
     local fn = APPLY[ev.provider]
     local doc = wm.json.decode(ev.body)
     if not fn or type(doc) ~= "table" then
-        assert(webhook_events.finish(id, "failed", fn and "malformed JSON" or ("no applier for " .. ev.provider)))
+        assert(webhook_events.finish(ev.id, "failed", fn and "malformed JSON" or ("no applier for " .. ev.provider)))
         return "failed"
     end
     local n = fn(doc)
     local note = (n.unmatched > 0 or n.ignored > 0)
         and ("%d applied, %d already, %d for no campaign of ours, %d without effect"):format(
             n.applied, n.duplicate, n.unmatched, n.ignored) or nil
-    assert(webhook_events.finish(id, "applied", note))
-    return "applied", n
+    assert(webhook_events.finish(ev.id, "applied", note))
+    return "applied"
 end
 
 return {
@@ -100,12 +93,6 @@ return {
     timeout = 120,
     max_attempts = 6,
     run = function(job)
-        local id = job.payload.event_id
-        local status, err = wm.db.tx(function() return apply(id) end)
-        if status then
-            return outcome.done()
-        end
-        webhook_events.attempt_failed(id, err, (job.attempt or 1) >= (job.max_attempts or 1))
-        return outcome.retry(err)
+        return webhook_events.apply_job(job, apply)
     end,
 }

@@ -17,14 +17,9 @@
 --
 -- A database error or a failed fetch rolls back and the job is retried;
 -- the last attempt leaves the event 'failed'.
-local outcome = require "lib.outcome"
 local webhook_events = require "domain.webhook_events"
 
 local one = wm.db.run_one
-
-local function lock_event(id)
-    return one("SELECT id, provider, body, status FROM webhook_events WHERE id = $1 FOR UPDATE", id)
-end
 
 local function campaign_for(f)
     local deliveries = require "domain.deliveries"
@@ -98,21 +93,15 @@ end
 local APPLY = { Notification = notification, SubscriptionConfirmation = confirm,
                 UnsubscribeConfirmation = unsubscribed }
 
-local function apply(id)
-    local ev = lock_event(id)
-    if not ev then
-        return "gone"
-    end
-    if ev.status == "applied" or ev.status == "ignored" then
-        return ev.status
-    end
+-- The SNS message (locked, not applied yet) -> its status.
+local function apply(ev)
     local msg = wm.json.decode(ev.body)
     local fn = type(msg) == "table" and APPLY[msg.Type]
     if not fn then
-        assert(webhook_events.finish(id, "failed", "not an SNS message"))
+        assert(webhook_events.finish(ev.id, "failed", "not an SNS message"))
         return "failed"
     end
-    return fn(id, msg)
+    return fn(ev.id, msg)
 end
 
 return {
@@ -121,12 +110,6 @@ return {
     timeout = 60,
     max_attempts = 8,
     run = function(job)
-        local id = job.payload.event_id
-        local status, err = wm.db.tx(function() return apply(id) end)
-        if status then
-            return outcome.done()
-        end
-        webhook_events.attempt_failed(id, err, (job.attempt or 1) >= (job.max_attempts or 1))
-        return outcome.retry(err)
+        return webhook_events.apply_job(job, apply)
     end,
 }
