@@ -304,8 +304,20 @@ function T.an_admin_cancels_refunds_and_replays_through_the_provider(t)
     t.eq(one("SELECT status FROM subscriptions WHERE id = $1", a.subscription_id).status, "active",
         "the confirmation page changes nothing")
 
-    -- Cancel: the provider's subscription.cancel webhook makes the change.
+    -- The provider refuses (a subscription it did not sell): 502, nothing asked, nothing changed.
+    assert(wm.db.query([[UPDATE subscriptions SET recurrente_checkout_id = 'elsewhere:' || recurrente_checkout_id
+        WHERE id = $1]], a.subscription_id))
     local res = request("/admin/subscriptions/" .. a.subscription_id .. "/cancel",
+        { cookie = s.token, form = form { csrf = s.csrf } })
+    t.eq(res.status, 502)
+    t.match(res.body, "The payment provider did not cancel it, so nothing changed: offline: subscription ")
+    t.match(res.body, 'href="/admin/customers/' .. a.customer_id:gsub("%p", "%%%0") .. '">Back to the customer')
+    t.eq(count("SELECT count(*)::int AS n FROM activity_log WHERE action = 'subscription.cancel_requested'"), 0)
+    assert(wm.db.query([[UPDATE subscriptions SET recurrente_checkout_id = substr(recurrente_checkout_id, 11)
+        WHERE id = $1]], a.subscription_id))
+
+    -- Cancel: the provider's subscription.cancel webhook makes the change.
+    res = request("/admin/subscriptions/" .. a.subscription_id .. "/cancel",
         { cookie = s.token, form = form { csrf = s.csrf } })
     t.eq(res.status, 303)
     t.eq(res.headers.location, "/admin/customers/" .. a.customer_id .. "?flash=cancel_requested")

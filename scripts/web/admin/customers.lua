@@ -240,6 +240,17 @@ local function refused(req, title, back, msg, status)
     return view.refused(req, title, back, "Back to the customer", msg, status)
 end
 
+-- The payments provider did not `verb` ("cancel", "refund") it (its nil,
+-- err, info): logged with `fields`, and a page saying that nothing changed,
+-- 503 when the provider says to try again, else 502.
+local function provider_refused(req, title, back, verb, fields, provider, err, info)
+    fields.provider, fields.error = provider, tostring(err)
+    wm.log.warn("admin: " .. verb .. " not accepted by the provider", fields)
+    local retry = type(info) == "table" and info.retryable
+    return refused(req, title, back, ("The payment provider did not %s it, so nothing changed%s: %s"):format(verb,
+        retry and "; try again in a minute" or "", tostring(err)), retry and 503 or 502)
+end
+
 wm.route("GET", "/admin/subscriptions/:id/cancel", function(req)
     local s = view.uuid(req.params.id) and subscription(req.params.id)
     if not s then
@@ -268,11 +279,7 @@ wm.route("POST", "/admin/subscriptions/:id/cancel", function(req)
     local provider, name = require("lib.providers").get("payments")
     local ok, err, info = provider.cancel_subscription(s.recurrente_subscription_id)
     if not ok then
-        wm.log.warn("admin: cancel not accepted by the provider", { subscription = s.id, provider = name,
-                                                                   error = tostring(err) })
-        local retry = type(info) == "table" and info.retryable
-        return refused(req, "Cancel a subscription", back, "The payment provider did not cancel it, so nothing changed"
-            .. (retry and "; try again in a minute" or "") .. ": " .. tostring(err), retry and 503 or 502)
+        return provider_refused(req, "Cancel a subscription", back, "cancel", { subscription = s.id }, name, err, info)
     end
     assert(activity.log("subscription.cancel_requested", "subscription", s.id, { provider = name },
         req.actor.type, req.actor.id))
@@ -326,11 +333,7 @@ wm.route("POST", "/admin/payments/:id/refund", function(req)
     local provider, name = require("lib.providers").get("payments")
     local res, err, info = provider.refund(p.recurrente_payment_id)
     if not res then
-        wm.log.warn("admin: refund not accepted by the provider", { payment = p.id, provider = name,
-                                                                   error = tostring(err) })
-        local retry = type(info) == "table" and info.retryable
-        return refused(req, "Refund a payment", back, "The payment provider did not refund it, so nothing changed"
-            .. (retry and "; try again in a minute" or "") .. ": " .. tostring(err), retry and 503 or 502)
+        return provider_refused(req, "Refund a payment", back, "refund", { payment = p.id }, name, err, info)
     end
     assert(activity.log("payment.refund_requested", "payment", p.id, { provider = name,
         refund_id = type(res.id) == "string" and res.id or nil, amount_cents = p.amount_cents },
