@@ -42,7 +42,9 @@ local function to_person(t, interpretation, ops, reason)
     return outcome.done()
 end
 
--- The operations with every new section written (by the architect agent).
+-- The operations with every new section written (by the architect agent)
+-- -> ops, nil, call | nil, err, call (the model failed) | nil, nil, call,
+-- reason (it wrote no such section: a person's job).
 local function write_sections(job, site, inputs, ops)
     local b = wm.db.one("SELECT * FROM businesses WHERE id = $1", site.business_id)
     local ctx = agent_stage.context(b, job)
@@ -59,7 +61,7 @@ local function write_sections(job, site, inputs, ops)
         if op.kind == "add_section" and type(op.section) ~= "table" then
             op.section = by_kind[op.section_kind]
             if not op.section then
-                return nil, "fatal: the architect wrote no " .. tostring(op.section_kind) .. " section"
+                return nil, nil, call, "the architect wrote no " .. tostring(op.section_kind) .. " section"
             end
         end
     end
@@ -115,12 +117,12 @@ function M.run(job)
         return to_person(t, interpretation, ops, why)
     end
     if site_edit.needs_architect(ops) then
-        local call
-        ops, err, call = write_sections(job, site, inputs, ops)
+        local call, missing
+        ops, err, call, missing = write_sections(job, site, inputs, ops)
+        if missing then
+            return to_person(t, interpretation, nil, missing)
+        end
         if not ops then
-            if tostring(err):match("^fatal:") then
-                return to_person(t, interpretation, nil, tostring(err):gsub("^fatal:%s*", ""))
-            end
             return pipeline.llm_failure(err, call and call.retry_after, call and call.status)
         end
     end
