@@ -25,10 +25,9 @@ return function(t, records)
         local port = 20000 + math.random(0, 9999)
         local argv = { dnsmasq, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
                        "--port=" .. port, "--listen-address=127.0.0.1", "--bind-interfaces",
-                       "--local=/test/", "--user=" .. (wm.sys.getuid() == 0 and "root" or ""),
-                       "--pid-file=", "--log-facility=-" }
-        if argv[#argv - 2] == "--user=" then
-            table.remove(argv, #argv - 2)
+                       "--local=/test/", "--pid-file=", "--log-facility=-" }
+        if wm.sys.getuid() == 0 then
+            argv[#argv + 1] = "--user=root"
         end
         for _, a in ipairs(args) do
             argv[#argv + 1] = a
