@@ -13,13 +13,16 @@
 --     Message-IDs (In-Reply-To / References, the returned message's
 --     Message-ID); nil when none matches.
 --     m.message_id, m.from, m.subject, m.text, m.why, m.status, m.recipient.
---   inbox.apply(m, key) -> {kind=, campaign_id=, duplicate=} | nil, err
+--   inbox.apply(m, key[, via]) -> {kind=, campaign_id=, duplicate=} | nil, err
 --     Inside the caller's transaction: the message is kept in mail_replies
---     (source 'imap', key) and its effect applied through
---     domain/deliveries.lua (provider 'imap', event id = key), both once per
---     key, so a message read twice changes nothing the second time. A reply
---     not matched through its headers falls back to the latest campaign
---     sent to its sender, as Inbound Parse does.
+--     (source via.source, key) and its effect applied through
+--     domain/deliveries.lua (provider via.source, event id = key, actor
+--     via.actor), both once per key, so a message read twice changes nothing
+--     the second time. via defaults to {source = "imap", actor = "inbox"};
+--     SendGrid's Inbound Parse passes its own. A reply not matched through
+--     its headers falls back to the latest campaign sent to its sender.
+--   inbox.latest_campaign_to(email) -> the campaign last sent to it | nil
+--   inbox.bare(from) -> the address in a From value, lower-cased | nil
 local dsn = require "lib.dsn"
 local replies = require "lib.replies"
 
@@ -28,8 +31,9 @@ local lower, match, gmatch, sub = string.lower, string.match, string.gmatch, str
 
 local _M = { _VERSION = "0.1" }
 
-local SOURCE = "imap"
+local IMAP = { source = "imap", actor = "inbox" }
 
+-- The address inside "Name <addr>", or the first address-like word, lower-cased.
 local function bare(v)
     if type(v) ~= "string" then
         return nil
@@ -37,6 +41,7 @@ local function bare(v)
     local a = match(v, "<([^>]+)>") or match(v, "([^%s,;<>]+@[^%s,;<>]+)")
     return a and lower(a)
 end
+_M.bare = bare
 
 -- The campaign of the first signed bounce+ address in these header values.
 local function by_verp(values)
@@ -128,16 +133,21 @@ local function campaign_exists(id)
     return id and wm.db.run_one("SELECT 1 AS x FROM campaigns WHERE id = $1", id) and id or nil
 end
 
-function _M.apply(m, key)
+function _M.latest_campaign_to(email)
+    local row = email and wm.db.run_one([[SELECT id FROM campaigns WHERE lower(recipient_email) = $1
+        AND sent_at IS NOT NULL ORDER BY sent_at DESC LIMIT 1]], email)
+    return row and row.id
+end
+
+function _M.apply(m, key, via)
     if type(key) ~= "string" or key == "" then
         return nil, "inbox.apply: a key is required"
     end
+    via = via or IMAP
     local deliveries = require "domain.deliveries"
     local campaign_id = campaign_exists(m.campaign_id)
-    if not campaign_id and m.from and (m.kind == "reply" or m.kind == "unsubscribe") then
-        local row = wm.db.run_one([[SELECT id FROM campaigns WHERE lower(recipient_email) = $1
-            AND sent_at IS NOT NULL ORDER BY sent_at DESC LIMIT 1]], m.from)
-        campaign_id = row and row.id
+    if not campaign_id and (m.kind == "reply" or m.kind == "unsubscribe") then
+        campaign_id = _M.latest_campaign_to(m.from)
     end
     local stored = m.kind
     if stored == "bounced" or stored == "soft_bounce" or stored == "report" then
@@ -148,7 +158,7 @@ function _M.apply(m, key)
     local row, err = wm.db.run_one([[INSERT INTO mail_replies (source, message_id, campaign_id, kind, from_email,
             subject, body_text) VALUES ($1, $2, $3, $4, left($5, 255), left($6, 1000), $7)
         ON CONFLICT (source, message_id) WHERE message_id IS NOT NULL DO NOTHING RETURNING id]],
-        SOURCE, key, campaign_id, stored, m.from, m.subject,
+        via.source, key, campaign_id, stored, m.from, m.subject,
         replies.clean(m.kind == "malformed" and "" or (m.text or "")))
     if err then
         return nil, err
@@ -156,8 +166,8 @@ function _M.apply(m, key)
         return { kind = m.kind, campaign_id = campaign_id, duplicate = true }
     end
     local function event(kind, id, detail)
-        local res, aerr = deliveries.apply { campaign_id = campaign_id, provider = SOURCE, event_id = id,
-                                             kind = kind, at = wm.now(), actor = "inbox", detail = detail }
+        local res, aerr = deliveries.apply { campaign_id = campaign_id, provider = via.source, event_id = id,
+                                             kind = kind, at = wm.now(), actor = via.actor, detail = detail }
         if not res then
             error(aerr, 0)
         end

@@ -24,10 +24,11 @@
 -- auto-replies and DSNs are kept but change nothing.
 local form = require "lib.form"
 local replies = require "lib.replies"
+local inbox = require "lib.inbox"
 
 local JSON = { ["Content-Type"] = "application/json", ["Cache-Control"] = "no-store" }
 local PROVIDER = "sendgrid"
-local INBOUND = "sendgrid_inbound"
+local INBOUND = { source = "sendgrid_inbound", actor = "webhook" }
 local MIN_TOKEN = 16
 
 local function answer(status, body)
@@ -111,64 +112,41 @@ wm.route("POST", "/hooks/sendgrid", function(req)
     return answer(200, { received = true, duplicate = not new, events = #doc })
 end, { role = "public" })
 
--- The address inside "Name <addr>" or the value itself, lower-cased.
-local function bare(addr)
-    if type(addr) ~= "string" then
-        return nil
-    end
-    local a = addr:match("<([^>]+)>") or addr:match("([^%s,;]+@[^%s,;]+)")
-    return a and a:lower()
-end
-
 -- The campaign a message answers: one of our Message-IDs in In-Reply-To or
 -- References (or, for a DSN, in the returned message's headers in its
 -- text), else the latest campaign sent to the address it came from.
-local function match_campaign(h, f, from)
+local function match_campaign(h, text, from)
     local id = replies.campaign_of((h["in-reply-to"] or "") .. " " .. (h.references or ""))
-        or replies.campaign_of(f.text)
+        or replies.campaign_of(text)
     if id and wm.db.run_one("SELECT 1 FROM campaigns WHERE id = $1", id) then
         return id
     end
-    if from then
-        local row = wm.db.run_one([[SELECT id FROM campaigns WHERE lower(recipient_email) = $1
-            AND sent_at IS NOT NULL ORDER BY sent_at DESC LIMIT 1]], from)
-        return row and row.id
-    end
+    return inbox.latest_campaign_to(from)
 end
 
+-- Kept and applied as a message read from the mailbox is (lib.inbox), as
+-- source and provider 'sendgrid_inbound'.
 local function receive_inbound(f)
     local h = replies.headers(f.headers)
-    local from = bare(f.from or h.from)
+    local from = inbox.bare(f.from or h.from)
     local subject = f.subject or h.subject
     local text = f.text
     if (not text or text == "") and f.html then
         -- Only for classifying and keeping readable text: the markup goes,
         -- line breaks stay; the stored text is cleaned again (replies.clean).
-        text = f.html:gsub("<[Bb][Rr]%s*/?>", "\n"):gsub("</[Pp]>", "\n\n"):gsub("<[^>]*>", "")
+        text = require("lib.dsn").html_text(f.html)
     end
     local kind, why = replies.classify { headers = h, subject = subject, text = text, from = from }
     local message_id = h["message-id"] and h["message-id"]:sub(1, 300)
         or ("sha256:" .. wm.crypto.sha256_hex((f.headers or "") .. (text or "")))
     return wm.db.tx(function()
-        local campaign_id = match_campaign(h, { text = text }, from)
-        local row = wm.db.run_one([[INSERT INTO mail_replies (source, message_id, campaign_id, kind, from_email,
-                subject, body_text) VALUES ($1, $2, $3, $4, left($5, 255), left($6, 1000), $7)
-            ON CONFLICT (source, message_id) WHERE message_id IS NOT NULL DO NOTHING RETURNING id]],
-            INBOUND, message_id, campaign_id, kind, from, subject, replies.clean(text))
-        if not row then
+        local m = { kind = kind, why = why, from = from, subject = subject, text = text,
+                    campaign_id = match_campaign(h, text, from) }
+        local r = assert(inbox.apply(m, message_id, INBOUND))
+        if r.duplicate then
             return { duplicate = true }
         end
-        if campaign_id and (kind == "reply" or kind == "unsubscribe") then
-            local e = { campaign_id = campaign_id, provider = INBOUND, at = wm.now(), actor = "webhook",
-                        detail = { reply_id = row.id, why = why } }
-            e.kind, e.event_id = "replied", message_id
-            assert(require("domain.deliveries").apply(e))
-            if kind == "unsubscribe" then
-                e.kind, e.event_id = "unsubscribed", message_id .. "#stop"
-                assert(require("domain.deliveries").apply(e))
-            end
-        end
-        return { kind = kind, matched = campaign_id ~= nil }
+        return { kind = kind, matched = r.campaign_id ~= nil }
     end)
 end
 
