@@ -331,6 +331,39 @@ function T.sites_list_detail_diff_and_controls_by_role(t)
     t.no_match(get(t, "/admin/sites/" .. v2, "editor"), 'action="/admin/sites/' .. lit(v2) .. '/regenerate"')
 end
 
+function T.sites_list_pages_by_keyset(t)
+    setup(t)
+    login(t)
+    -- 60 businesses with one site each and one with two versions, all made in the same second:
+    -- ties on created_at are broken by id, and only the newest version is listed.
+    assert(wm.db.query([[WITH b AS (INSERT INTO businesses (gmb_id, slug, name)
+            SELECT 'p' || i, 'p' || i, 'Page ' || i FROM generate_series(1, 60) i RETURNING id)
+        INSERT INTO generated_sites (business_id, subdomain, html_content, version, status, created_at)
+        SELECT id, 'p-' || id, '<p>x</p>', 1, 'preview', '2026-01-01 00:00:00' FROM b]]))
+    local b = one("INSERT INTO businesses (gmb_id, slug, name) VALUES ('q', 'q', 'Two') RETURNING id").id
+    local v1 = site(b, "two", 1, nil, "<p>one</p>")
+    local v2 = site(b, "two-v2", 2, v1, "<p>two</p>")
+    local seen, pages, path = {}, 0, "/admin/sites"
+    while path do
+        pages = pages + 1
+        local body = get(t, path)
+        for id in body:gmatch('<div><a href="/admin/sites/([%x-]+)">') do
+            t.ok(not seen[id], "listed once: " .. id)
+            seen[id] = true
+            seen[#seen + 1] = id
+        end
+        path = body:match('<a class="button alt" href="([^"]+)">Older sites')
+        path = path and path:gsub("&amp;", "&")
+    end
+    t.eq(pages, 2)
+    t.eq(#seen, 61, "every newest version once")
+    t.ok(seen[v2] and not seen[v1], "the newest version only")
+    -- A filter is kept on the next page; a stale cursor shows the first page.
+    local first = get(t, "/admin/sites?q=Page")
+    t.match(first, 'href="/admin/sites%?q=Page&amp;cursor=[%w_-]+">Older sites')
+    t.match(get(t, "/admin/sites?cursor=bm90LWEtY3Vyc29y"), "Older sites")
+end
+
 -- ---- Prompts ------------------------------------------------------------------------------------------
 
 function T.prompts_versions_drift_and_edits_by_role(t)

@@ -4,6 +4,7 @@
 -- website evidence, score reasons, LLM calls, sites, campaigns and activity.
 local view = require "web.admin.view"
 local queries = require "web.admin.queries"
+local listing = require "web.admin.listing"
 
 local LIST = [[
 <form method="get" action="/admin/leads" class="filters">
@@ -45,40 +46,22 @@ local SHOW = [[
 local STATUSES = { "new", "has_website", "no_website", "unverifiable", "qualified", "disqualified" }
 local PAGE = 50
 
-local function urlencode(v)
-    return (tostring(v):gsub("[^%w_.~-]", function(c) return ("%%%02X"):format(c:byte()) end))
-end
-
-local function text(v)
-    return (type(v) == "string" and v ~= "") and v or nil
-end
+local KEYS = { "status", "city", "category", "min_rating", "q", "email" }
 
 wm.route("GET", "/admin/leads", function(req)
     local q = req.query or {}
+    local text = listing.text
     local f = { status = text(q.status), city = text(q.city), category = text(q.category), q = text(q.q),
                 min_rating = text(q.min_rating), email = q.email == "1" }
     local rows, next_cursor = queries.list("businesses", {
         filters = { status = f.status, city = f.city, industry = f.category, q = f.q, min_rating = f.min_rating,
                     has_email = f.email and "true" or nil },
-        cursor = text(q.cursor), limit = PAGE })
+        cursor = type(q.cursor) == "string" and q.cursor ~= "" and q.cursor or nil, limit = PAGE })
     if not rows then
         -- A stale or edited link: start again from the first page.
         return view.redirect("/admin/leads")
     end
-    local next_url
-    if next_cursor then
-        local parts = {}
-        for _, k in ipairs({ "status", "city", "category", "min_rating", "q" }) do
-            if f[k] then
-                parts[#parts + 1] = k .. "=" .. urlencode(f[k])
-            end
-        end
-        if f.email then
-            parts[#parts + 1] = "email=1"
-        end
-        parts[#parts + 1] = "cursor=" .. urlencode(next_cursor)
-        next_url = "/admin/leads?" .. table.concat(parts, "&")
-    end
+    local next_url = next_cursor and listing.url("/admin/leads", f, KEYS, { { "cursor", next_cursor } })
     for _, r in ipairs(rows) do
         for _, k in ipairs({ "city", "category", "review_count", "score" }) do
             r[k] = view.str(r[k])
@@ -106,7 +89,7 @@ end
 
 wm.route("GET", "/admin/leads/:id", function(req)
     local id = req.params.id
-    if not id:match("^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$") then
+    if not view.uuid(id) then
         return view.not_found(req)
     end
     local b = queries.business(id)

@@ -109,7 +109,7 @@ local KEY_OK = {
 local ID_OK = { uuid = function(i) return i:match(UUID) ~= nil end, int8 = function(i) return i:match("^%d+$") ~= nil and #i <= 18 end }
 
 -- ---- the lists ----
--- select, from: fixed SQL; filters: name -> { sql with %s for the
+-- select, from (and where, a condition every row meets): fixed SQL; filters: name -> { sql with %s for the
 -- parameter (every %s is the same one), parser, cast }; sorts: name -> { SQL expression (never NULL,
 -- so the keyset comparison sees every row), its type }; id: the unique
 -- tie-breaker.
@@ -285,7 +285,7 @@ end
 -- The filters' conditions (in name order: one SQL text per set of
 -- filters, for the statement cache), or nil, "bad_request", message.
 local function conditions(spec, filters, param)
-    local names, where = {}, {}
+    local names, where = {}, { spec.where }
     for k in pairs(filters or {}) do
         names[#names + 1] = k
     end

@@ -7,6 +7,8 @@
 -- /admin/sites/<id>/html serves a version's stored page to that iframe
 -- with a CSP of its own (no script, sandboxed, framed only by the dashboard).
 local view = require "web.admin.view"
+local listing = require "web.admin.listing"
+local queries = require "web.admin.queries"
 local sites = require "domain.sites"
 local textdiff = require "lib.textdiff"
 
@@ -46,13 +48,21 @@ local SHOW = [[
 local STATUSES = { "draft", "held", "preview", "live", "archived", "sold" }
 local PAGE = 48
 
-local function text(v)
-    return (type(v) == "string" and v ~= "") and v or nil
-end
-
-local function urlencode(v)
-    return (tostring(v):gsub("[^%w_.~-]", function(c) return ("%%%02X"):format(c:byte()) end))
-end
+-- The list (web.admin.queries.list): the newest version of each business's
+-- site (older ones are on its page), newest first.
+local LIST_SPEC = {
+    select = [[s.id, s.subdomain, s.version, coalesce(s.status, '') AS status, s.paused_at IS NOT NULL AS paused,
+        s.screenshot_desktop_url, b.name, coalesce(b.city, '') AS city,
+        to_char(s.created_at, 'YYYY-MM-DD HH24:MI') AS created]],
+    from = "generated_sites s JOIN businesses b ON b.id = s.business_id",
+    where = "NOT EXISTS (SELECT 1 FROM generated_sites n WHERE n.previous_version_id = s.id)",
+    id = "s.id", id_type = "uuid",
+    filters = {
+        status = { "s.status = %s", queries.PARSE.text, "text" },
+        q = { "b.name ILIKE '%%' || %s || '%%'", queries.PARSE.text, "text" },
+    },
+    sorts = { created = { "coalesce(s.created_at, '-infinity')", "timestamp" } },
+}
 
 -- A screenshot URL the dashboard's CSP lets it show (img-src 'self'): one
 -- under sites.base_url becomes its path on this host; anything else is
@@ -77,31 +87,9 @@ end
 
 wm.route("GET", "/admin/sites", function(req)
     local q = req.query or {}
-    local f = { status = text(q.status), q = text(q.q) }
-    local after_t, after_id = (text(q.after) or ""):match("^([%d%-: .]+)|(%x+%-[%x-]+)$")
-    -- The newest version of each business's site (older ones are on its page).
-    local rows = assert(wm.db.query([[SELECT s.id, s.subdomain, s.version, coalesce(s.status, '') AS status,
-            s.paused_at IS NOT NULL AS paused, s.screenshot_desktop_url, b.name, coalesce(b.city, '') AS city,
-            to_char(s.created_at, 'YYYY-MM-DD HH24:MI') AS created,
-            to_char(s.created_at, 'YYYY-MM-DD HH24:MI:SS.US') AS cursor_t
-        FROM generated_sites s JOIN businesses b ON b.id = s.business_id
-        WHERE NOT EXISTS (SELECT 1 FROM generated_sites n WHERE n.previous_version_id = s.id)
-          AND ($1::text IS NULL OR s.status = $1) AND ($2::text IS NULL OR b.name ILIKE '%' || $2 || '%')
-          AND ($3::timestamp IS NULL OR (s.created_at, s.id) < ($3::timestamp, $4::uuid))
-        ORDER BY s.created_at DESC, s.id DESC LIMIT $5]], f.status, f.q, after_t, after_id, PAGE + 1))
-    local next_url
-    if #rows > PAGE then
-        rows[#rows] = nil
-        local last = rows[#rows]
-        local parts = {}
-        for _, k in ipairs({ "status", "q" }) do
-            if f[k] then
-                parts[#parts + 1] = k .. "=" .. urlencode(f[k])
-            end
-        end
-        parts[#parts + 1] = "after=" .. urlencode(last.cursor_t .. "|" .. last.id)
-        next_url = "/admin/sites?" .. table.concat(parts, "&")
-    end
+    local f = { status = listing.text(q.status), q = listing.text(q.q) }
+    local rows, next_url = listing.page(LIST_SPEC, { filters = f, sort = "-created", cursor = q.cursor, limit = PAGE },
+        "/admin/sites", f, { "status", "q" })
     for _, r in ipairs(rows) do
         r.thumb = thumb(r.screenshot_desktop_url)
     end

@@ -80,8 +80,11 @@ wm.route("GET", "/admin/tickets/:id", function(req)
     if not view.uuid(id) then
         return view.not_found(req)
     end
-    local t = assert(wm.db.query("SELECT * FROM support_tickets WHERE id = $1", id))[1]
+    local t, err = tickets.get(id)
     if not t then
+        if err then
+            error(err, 0)
+        end
         return view.not_found(req)
     end
     local who = assert(wm.db.query([[SELECT c.email, b.name FROM customers c, generated_sites g
