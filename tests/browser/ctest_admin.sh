@@ -28,55 +28,15 @@ chromium=${CHROMIUM:-/usr/bin/chromium}
 mkdir -p "$var"
 shots=${3:-$(cd "$var/.." && pwd)/admin-screenshots}
 
-fail() {
-    echo "browser_admin: FAIL: $*" >&2
-    exit 1
-}
-say() {
-    echo "browser_admin: $*"
-}
-
-missing=""
-command -v node >/dev/null 2>&1 || missing="$missing nodejs"
-command -v npm >/dev/null 2>&1 || missing="$missing npm"
-[ -x "$chromium" ] || missing="$missing chromium"
-[ -z "$missing" ] || fail "missing the Debian package(s)$missing: apt-get install$missing (or sh .ci/setup.sh --test)"
-command -v psql >/dev/null 2>&1 || fail "psql not found: apt-get install postgresql-client"
-cd "$here"
-want=$(cat package.json package-lock.json | cksum | cut -d' ' -f1,2)
-if [ ! -d node_modules/playwright-core ] || [ "$(cat node_modules/.wm-stamp 2>/dev/null)" != "$want" ]; then
-    npm ci --no-audit --no-fund --loglevel=error || fail "npm ci failed in $here"
-    echo "$want" >node_modules/.wm-stamp
-fi
-
-export WM_PATHS_VAR="$var"
-unset WM_DATABASE_URL || true
-base=$(WM_DATABASE_URL= "$wm" db url)
-db="wmt_browser_admin_$$"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/wm-admin-XXXXXX")
-pid=""
-ok=0
-cleanup() {
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        sleep 1
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    psql -X -q -d "$base" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
-    if [ "$ok" = 1 ]; then rm -rf "$tmp"; else echo "browser_admin: logs kept in $tmp" >&2; fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-psql -X -q -d "$base" -c "CREATE DATABASE \"$db\"" >/dev/null
-mkdir -p "$tmp/var"
-export WM_DATABASE_URL="$base dbname=$db" WM_PATHS_VAR="$tmp/var" \
-    WM_PROVIDERS_LEADS=simulated WM_PROVIDERS_WEBSITE=simulated WM_PROVIDERS_LLM=offline WM_LIGHTHOUSE_ENABLED=false \
-    WM_PROVIDERS_PAYMENTS=offline WM_HTTP_SITES_DOMAIN=localhost WM_AUTOPILOT_ENABLED=false
+name=browser_admin
+. "$here/lib.sh"
+browser_needs
+browser_db wm-admin
+export WM_PROVIDERS_PAYMENTS=offline WM_AUTOPILOT_ENABLED=false
 unset WM_RECURRENTE_WEBHOOK_SECRET WM_SITES_BASE_URL WM_SITES_SITE_URL_PATTERN WM_COMMERCE_OFFLINE_HOOKS_URL || true
 
 cd "$root"
-"$wm" run scripts/batch/demo.lua --cities 1 --industries 1 --quiet >"$tmp/demo.log" 2>&1 ||
-    { tail -40 "$tmp/demo.log" >&2; fail "wm run scripts/batch/demo.lua failed"; }
+browser_demo
 
 q() {
     psql -X -A -t -q -v ON_ERROR_STOP=1 -d "$WM_DATABASE_URL" "$@"
@@ -133,18 +93,7 @@ for role in viewer editor admin super_admin; do
 done
 after_users=$(state)
 
-"$wm" serve --quiet --no-jobs --listen 127.0.0.1:0 >"$tmp/serve.out" 2>"$tmp/serve.log" &
-pid=$!
-port=""
-i=0
-while [ $i -lt 200 ]; do
-    port=$(grep '"http: listening"' "$tmp/serve.log" 2>/dev/null | head -1 | sed -n 's/.*"port":\([0-9][0-9]*\).*/\1/p')
-    [ -n "$port" ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-    i=$((i + 1))
-done
-[ -n "$port" ] || { cat "$tmp/serve.log" >&2; fail "wm serve did not start listening"; }
+browser_serve --no-jobs
 say "wm serve (pid $pid) on 127.0.0.1:$port; screenshots into $shots"
 
 status=0
@@ -157,16 +106,7 @@ say "job, event, subscription, payment, portal links, accounts: $after"
 [ "$after" = "$after_users" ] || { echo "browser_admin: changed by refused POSTs: '$after_users' -> '$after'" >&2; status=1; }
 [ "$before" != "$after_users" ] || { echo "browser_admin: wm users add made no account" >&2; status=1; }
 
-kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
-pid=""
-[ "$rc" -eq 0 ] || { tail -20 "$tmp/serve.log" >&2; echo "browser_admin: wm serve exited with $rc" >&2; status=1; }
-if grep -q -e '"level":"error"' "$tmp/serve.log"; then
-    grep -e '"level":"error"' "$tmp/serve.log" | head -20 >&2
-    echo "browser_admin: wm serve logged errors" >&2
-    status=1
-fi
+browser_stop
 [ "$status" = 0 ] || fail "see above"
 ok=1
 say "ok"
