@@ -77,9 +77,10 @@ local function driver_path()
     return d:sub(1, 1) == "/" and d or (wm.root .. "/" .. d)
 end
 
--- Runs the driver on `html` for the page at `url`; the pictures go to
--- paths.var/screenshots/<site id>/<hash>-<view>.png. -> {urls = {view = URL},
--- report = the driver's JSON} | nil, err
+-- Runs the driver on `html` for the page of `site` ({id=, subdomain=}); the
+-- pictures go to paths.var/screenshots/<site id>/<hash>-<view>.png. ->
+-- {urls = {view = URL}, report = the driver's JSON} | nil, err
+-- (M.photograph: tests/bench/sites times it.)
 local function photograph(site, html)
     local root = wm.config.paths.var .. "/screenshots"
     local tmp = ("%s/.tmp-%s-%s"):format(root, site.id, wm.crypto.random_token(6))
@@ -130,6 +131,8 @@ local function photograph(site, html)
     cleanup()
     return { urls = urls, report = report }
 end
+
+M.photograph = photograph
 
 -- Lighthouse's result for the site when it ran (on its sample), else nil:
 -- it is turned off (lighthouse.enabled) or not installed, the site is not

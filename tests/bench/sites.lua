@@ -1,12 +1,13 @@
 -- The sites benchmark (see tests/bench/sites): N generated sites of the
 -- database wm is configured with, each as it will be live, photographed by
--- Chromium (desktop 1280x800 and mobile 390x844, --screenshot) and scored
--- by Lighthouse (scripts/lib/lighthouse.lua, recorded in lighthouse_runs):
--- seconds per site for each, and the score distribution.
+-- the screenshot stage's driver (stages/screenshot.lua: one Chromium for
+-- desktop 1280x800, mobile 390x844 and the thumbnail, with the gate's
+-- checks) and scored by Lighthouse (scripts/lib/lighthouse.lua, recorded in
+-- lighthouse_runs): seconds per site for each, and the score distribution.
 local USAGE = [[usage: wm run tests/bench/sites.lua N OUTDIR (driven by tests/bench/sites)
 
   Photographs and scores (Lighthouse, as live) the first N generated sites;
-  the screenshots go to OUTDIR. Prints one line per site, then the summary.]]
+  the screenshots go to OUTDIR/screenshots/<site id>/. Prints one line per site, then the summary.]]
 local opts, pos = require("wm.cli").script_args(arg, USAGE)
 if not opts then
     return pos
@@ -31,15 +32,19 @@ if #rows < n then
     io.stderr:write(("sites bench: only %d generated sites (asked for %d)\n"):format(#rows, n))
 end
 
-local chromium = wm.config.lighthouse.chromium
+local stage = require "stages.screenshot"
+why = stage.missing()
+if why then
+    io.stderr:write("sites bench: ", why, "\n")
+    return 1
+end
+wm.config.paths.var = out
 
--- One Chromium --screenshot of file://page at width x height: seconds.
-local function shot(page, png, width, height)
+-- The stage's photograph of the page: seconds.
+local function shot(site, html)
     local t0 = wm.monotonic()
-    local r, err = wm.exec { argv = { chromium, "--headless=new", "--no-sandbox", "--disable-gpu",
-        "--disable-dev-shm-usage", "--hide-scrollbars", "--no-first-run", "--user-data-dir=" .. out .. "/.profile",
-        "--window-size=" .. width .. "," .. height, "--screenshot=" .. png, "file://" .. page }, timeout = 60 }
-    assert(r and r.code == 0 and wm.fs.stat(png), "chromium --screenshot failed: " .. tostring(err or (r and r.stderr)))
+    local res, err = stage.photograph(site, html)
+    assert(res, "the screenshot driver failed: " .. tostring(err))
     return wm.monotonic() - t0
 end
 
@@ -61,10 +66,7 @@ local scores = { performance = {}, accessibility = {}, best_practices = {}, seo 
 local shot_secs, lh_secs, failed_audits, errors = {}, {}, {}, 0
 for i, site in ipairs(rows) do
     local html = sites.live_html(site)
-    local page = ("%s/%s.html"):format(out, site.subdomain)
-    assert(wm.fs.write_file(page, html))
-    local s = shot(page, ("%s/%s-desktop.png"):format(out, site.subdomain), 1280, 800)
-        + shot(page, ("%s/%s-mobile.png"):format(out, site.subdomain), 390, 844)
+    local s = shot(site, html)
     shot_secs[#shot_secs + 1] = s
     local r, err = lighthouse.run { html = html, subdomain = site.subdomain }
     if not r then
@@ -88,7 +90,7 @@ for i, site in ipairs(rows) do
     io.flush()
 end
 
-io.write(("\n%d sites: screenshots (desktop + mobile) median %.1f s/site; Lighthouse median %.1f s/site, %d failed\n")
+io.write(("\n%d sites: screenshots (desktop, mobile, thumbnail) median %.1f s/site; Lighthouse median %.1f s/site, %d failed\n")
     :format(#rows, median(shot_secs), median(lh_secs), errors))
 for _, c in ipairs(CATS) do
     local list = scores[c]
