@@ -135,6 +135,36 @@ function T.the_summary_counts_what_the_tables_count_after_every_change(t)
     t.eq(one("SELECT count(*)::int AS n FROM business_funnel").n, 0)
 end
 
+-- An UPDATE refreshes only the businesses whose funnel columns changed
+-- (migration 033); a row moved to another business changes both.
+function T.updates_refresh_what_the_bits_read_and_nothing_else(t)
+    setup()
+    local a = business("1 day")
+    local b = business("2 days")
+    local sa = site(a)
+    local c = campaign(a, sa, false, false, false)
+    same(t, "made")
+    -- Columns no bit reads, and a statement that matches no row.
+    run("UPDATE generated_sites SET html_content = 'y' WHERE id = $1", sa)
+    run("UPDATE campaigns SET subject_line = 'hello' WHERE id = $1", c)
+    run("UPDATE businesses SET name = 'Renamed' WHERE id = $1", a)
+    run("UPDATE campaigns SET status = 'x' WHERE id IS NULL")
+    same(t, "nothing the funnel reads changed")
+
+    run("UPDATE campaigns SET sent_at = now() WHERE id = $1", c)
+    t.eq(same(t, "sent by an update").emailed, 1)
+    run("UPDATE generated_sites SET business_id = $2 WHERE id = $1", sa, b)
+    run("UPDATE campaigns SET business_id = $2 WHERE id = $1", c, b)
+    local f = same(t, "site and campaign moved to another business")
+    t.eq({ f.sites, f.emailed }, { 1, 1 })
+    local function site_and_sent(id)
+        return one("SELECT (flags & 12)::int AS f FROM business_funnel WHERE business_id = $1", id).f
+    end
+    t.eq({ site_and_sent(a), site_and_sent(b) }, { 0, 12 })
+    run("UPDATE campaigns SET sent_at = NULL WHERE id = $1", c)
+    t.eq(same(t, "unsent").emailed, 0)
+end
+
 function T.a_bulk_insert_and_update_is_counted_by_statement(t)
     setup()
     run([[INSERT INTO businesses (gmb_id, slug, name, lead_status, created_at)
