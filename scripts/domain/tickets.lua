@@ -147,10 +147,11 @@ end
 -- propose(id, p): in_progress -> awaiting_approval with a proposed version.
 -- p = {base_version=, html=, builder_prompt=, interpretation=, operations=,
 -- changes = {sentence...}, inputs = {content=, dna=, dna_changed=,
--- business_changed=}}. The site row is locked: when its version is no
--- longer p.base_version, nothing is written and the answer is nil, "stale"
--- (the caller builds again on the current version). Joins the caller's
--- transaction.
+-- business_changed=}[, shot = {desktop_url=, mobile_url=, thumb_url=,
+-- load_time_ms=} (the quality gate's pictures, when taken)]}. The site row
+-- is locked: when its version is no longer p.base_version, nothing is
+-- written and the answer is nil, "stale" (the caller builds again on the
+-- current version). Joins the caller's transaction.
 function _M.propose(id, p)
     local t, err = one("SELECT * FROM support_tickets WHERE id = $1 AND status = 'in_progress' FOR UPDATE", id)
     if not t then
@@ -167,12 +168,15 @@ function _M.propose(id, p)
     end
     archive_proposal(t.proposed_site_id)
     local proposal
+    local shot = p.shot or {}
     proposal, err = one([[INSERT INTO generated_sites (business_id, subdomain, html_content, design_brief, builder_prompt,
-            version, previous_version_id, status)
+            version, previous_version_id, status, screenshot_desktop_url, screenshot_mobile_url, screenshot_thumb_url,
+            load_time_ms, quality_checked_at)
         SELECT business_id, left(subdomain, 70) || '--t' || left(md5(random()::text), 12), $2, design_brief, $3,
-            $4, id, 'proposed'
+            $4, id, 'proposed', $5, $6, $7, $8, CASE WHEN $5::text IS NULL THEN NULL ELSE now() END
         FROM generated_sites WHERE id = $1 RETURNING id, version]], site.id, p.html, p.builder_prompt or wm.null,
-        site.version + 1)
+        site.version + 1, shot.desktop_url or wm.null, shot.mobile_url or wm.null, shot.thumb_url or wm.null,
+        shot.load_time_ms or wm.null)
     if not proposal then
         return nil, err
     end
