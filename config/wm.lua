@@ -414,6 +414,10 @@ return {
         -- A proposed version goes live without waiting for approval (the
         -- benchmark; never in production: the customer approves).
         auto_approve = false,
+        -- A proposed version is photographed and checked in Chromium like a
+        -- new site (when it is installed); false: the cheap checks only (the
+        -- benchmark, which times the change without screenshots).
+        screenshots = true,
     },
     -- Recurrente (providers.payments = "recurrente"). The keys come from
     -- WM_RECURRENTE_PUBLIC_KEY and WM_RECURRENTE_SECRET_KEY (pk_test_/sk_test_
