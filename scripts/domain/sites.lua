@@ -35,6 +35,23 @@ function _M.url(subdomain)
     return wm.config.sites.site_url_pattern:format(subdomain)
 end
 
+-- A screenshot's address as a path on this host, which pages with a CSP
+-- of img-src 'self' (the dashboard, the portal) may show: one under
+-- sites.base_url loses that prefix, a path stays; anything else is nil.
+function _M.screenshot_path(url)
+    if type(url) ~= "string" or url == "" then
+        return nil
+    end
+    if url:sub(1, 1) == "/" and url:sub(2, 2) ~= "/" then
+        return url
+    end
+    local base = (wm.config.sites.base_url or ""):gsub("/+$", "")
+    if base ~= "" and url:sub(1, #base + 1) == base .. "/" then
+        return url:sub(#base + 1)
+    end
+    return nil
+end
+
 -- draft -> draft with new content: the architect's rebuild after the gate
 -- failed it (the page and the prompt that built it).
 function _M.rebuild_draft(id, html, builder_prompt)

@@ -64,22 +64,9 @@ local LIST_SPEC = {
     sorts = { created = { "coalesce(s.created_at, '-infinity')", "timestamp" } },
 }
 
--- A screenshot URL the dashboard's CSP lets it show (img-src 'self'): one
--- under sites.base_url becomes its path on this host; anything else is
--- not shown.
-local function thumb(url)
-    if type(url) ~= "string" or url == "" then
-        return nil
-    end
-    if url:sub(1, 1) == "/" and url:sub(2, 2) ~= "/" then
-        return url
-    end
-    local base = (wm.config.sites.base_url or ""):gsub("/+$", "")
-    if base ~= "" and url:sub(1, #base + 1) == base .. "/" then
-        return url:sub(#base + 1)
-    end
-    return nil
-end
+-- A screenshot URL the dashboard's CSP lets it show (img-src 'self'), or
+-- nil: not shown.
+local thumb = sites.screenshot_path
 
 local function kb(n)
     return ("%.1f KB"):format((tonumber(n) or 0) / 1024)
