@@ -9,13 +9,26 @@ local activity = require "lib.activity"
 
 local _M = {}
 
+-- What a site's page is rendered from now, as one SQL expression for
+-- generated_sites.rendered_from (migration 034): the stored architect output,
+-- the business's creative DNA (null: the concept's) and contact details, the
+-- inputs domain.tickets.approve writes and rollback writes back. %s is the
+-- business id (a parameter or the row's column). NULL without an architect
+-- output. Read in the statement that stores the page, so it is the same
+-- transaction's inputs.
+local RENDERED_FROM = [[(SELECT jsonb_build_object('content', a.output, 'dna', b.creative_dna,
+        'business', jsonb_build_object('phone', b.phone, 'email', b.email, 'address', b.address))
+    FROM businesses b JOIN agent_outputs a ON a.business_id = b.id AND a.agent = 'architect'
+    WHERE b.id = %s)]]
+
 -- create_draft{business_id=, subdomain=, html=, design_brief=, builder_prompt=, claim_token=}
 -- -> {id, subdomain}; the business goes generating -> generated. The site is
 -- neither served nor emailed until the quality gate passes it (judge).
 function _M.create_draft(s)
     local rows, err = wm.db.run([[INSERT INTO generated_sites (business_id, subdomain, html_content,
-            design_brief, builder_prompt, version, status, claim_token)
-        VALUES ($1, $2, $3, $4::jsonb, $5, 1, 'draft', $6) RETURNING id, subdomain]],
+            design_brief, builder_prompt, version, status, claim_token, rendered_from)
+        VALUES ($1, $2, $3, $4::jsonb, $5, 1, 'draft', $6, ]] .. RENDERED_FROM:format("$1") .. [[)
+        RETURNING id, subdomain]],
         s.business_id, s.subdomain, s.html, s.design_brief or wm.null, s.builder_prompt, s.claim_token)
     if not rows then
         return nil, err
@@ -55,7 +68,8 @@ end
 -- draft -> draft with new content: the architect's rebuild after the gate
 -- failed it (the page and the prompt that built it).
 function _M.rebuild_draft(id, html, builder_prompt)
-    local row, err = one([[UPDATE generated_sites SET html_content = $2, builder_prompt = $3, updated_at = now()
+    local row, err = one([[UPDATE generated_sites SET html_content = $2, builder_prompt = $3, updated_at = now(),
+            rendered_from = ]] .. RENDERED_FROM:format("generated_sites.business_id") .. [[
         WHERE id = $1 AND status = 'draft' RETURNING id, business_id]], id, html, builder_prompt)
     if row then
         assert(activity.log("site.rebuilt", "site", id, { bytes = #html }))
@@ -224,7 +238,9 @@ function _M.mark_live(id, actor)
     local row
     row, err = one([[UPDATE generated_sites SET status = 'live', deployed_at = coalesce(deployed_at, now()),
         sold_at = coalesce(sold_at, now()), paused_at = NULL, html_content = coalesce($2, html_content),
-        updated_at = now() WHERE id = $1 RETURNING id, business_id]], id, html)
+        rendered_from = CASE WHEN $2::text IS NULL THEN rendered_from
+            ELSE ]] .. RENDERED_FROM:format("generated_sites.business_id") .. [[ END,
+        updated_at = now() WHERE id = $1 RETURNING id, business_id]], id, html or wm.null)
     if not row then
         return nil, err
     end
@@ -318,10 +334,11 @@ local function archive_current(id)
     local copy, err = one([[INSERT INTO generated_sites (business_id, subdomain, custom_domain, html_content, css_content,
             js_content, design_brief, builder_prompt, version, previous_version_id, status, screenshot_desktop_url,
             screenshot_mobile_url, screenshot_thumb_url, assets_urls, lighthouse_score, load_time_ms, created_at, deployed_at, sold_at,
-            updated_at)
+            updated_at, rendered_from)
         SELECT business_id, left(subdomain, 80) || '--v' || coalesce(version, 1), NULL, html_content, css_content,
             js_content, design_brief, builder_prompt, version, previous_version_id, 'archived', screenshot_desktop_url,
-            screenshot_mobile_url, screenshot_thumb_url, assets_urls, lighthouse_score, load_time_ms, created_at, NULL, NULL, now()
+            screenshot_mobile_url, screenshot_thumb_url, assets_urls, lighthouse_score, load_time_ms, created_at, NULL, NULL, now(),
+            rendered_from
         FROM generated_sites WHERE id = $1 RETURNING id]], id)
     if not copy then
         return nil, err
@@ -339,6 +356,9 @@ end
 -- The new page goes through the screenshot stage and the quality gate like
 -- a new draft (new pictures, attempts from none): a held site becomes a
 -- draft again, so it may pass to preview this time.
+-- The caller has stored what the page was rendered from (the architect's
+-- rebuild its output, an approved request its inputs) first: the version
+-- keeps them as rendered_from, for a later rollback to bring back.
 -- Joins the caller's transaction. actor_type/actor_id (optional) name who
 -- asked (an approved change request) in the site.version activity row.
 -- -> {id, version, previous_version_id}
@@ -358,6 +378,7 @@ function _M.new_version(id, html, builder_prompt, actor_type, actor_id)
             previous_version_id = $4, screenshot_desktop_url = NULL, screenshot_mobile_url = NULL,
             screenshot_thumb_url = NULL, lighthouse_score = NULL, load_time_ms = NULL, quality_attempts = 0,
             quality_failures = NULL, quality_checked_at = NULL,
+            rendered_from = ]] .. RENDERED_FROM:format("generated_sites.business_id") .. [[,
             status = CASE WHEN status = 'held' THEN 'draft' ELSE status END, created_at = now(), updated_at = now()
         WHERE id = $1 RETURNING id, version, previous_version_id]], id, html, builder_prompt, copy_id)
     if not row then
@@ -408,9 +429,16 @@ end
 -- history never rewritten), the current page archived as new_version
 -- keeps it; the site's status, address and paused state stay. The
 -- restored version's screenshots and scores come with it (they are of that
--- page). Joins the caller's transaction (the wm_sites trigger tells the
--- site cache on commit). -> {id, version, restored, previous_version_id}
--- | nil, err (a sentence for the person who asked)
+-- page). What that version was rendered from (rendered_from) is written
+-- back to the stored inputs (the architect's output, the creative DNA, the
+-- business's phone, email and address), so the next change request edits
+-- the restored page and a re-render (mark_live) shows it. A version kept
+-- before those were recorded (migration 034) has none: it rolls back as its
+-- page alone, the stored inputs stay the newer version's, and
+-- inputs_current says so (the next request's edits go to a person).
+-- Joins the caller's transaction (the wm_sites trigger tells the
+-- site cache on commit). -> {id, version, restored, previous_version_id,
+-- inputs (whether they came back)} | nil, err (a sentence for the person who asked)
 function _M.rollback(id, version, actor_type, actor_id)
     version = tonumber(version)
     if not version or version ~= math.floor(version) or version < 1 then
@@ -461,15 +489,46 @@ function _M.rollback(id, version, actor_type, actor_id)
             assets_urls = src.assets_urls, screenshot_desktop_url = src.screenshot_desktop_url,
             screenshot_mobile_url = src.screenshot_mobile_url, screenshot_thumb_url = src.screenshot_thumb_url,
             lighthouse_score = src.lighthouse_score, load_time_ms = src.load_time_ms,
+            rendered_from = src.rendered_from,
             version = coalesce(g.version, 1) + 1, previous_version_id = $3, created_at = now(), updated_at = now()
         FROM generated_sites src WHERE g.id = $1 AND src.id = $2
-        RETURNING g.id, g.version, g.previous_version_id, octet_length(g.html_content) AS bytes]], id, source.id, copy_id)
+        RETURNING g.id, g.version, g.previous_version_id, octet_length(g.html_content) AS bytes,
+            g.rendered_from IS NOT NULL AS inputs]], id, source.id, copy_id)
     if not row then
         return nil, err
     end
+    if row.inputs then
+        -- Exactly the version's values, a missing one included: the page
+        -- showed no phone then, and a re-render must not show one now.
+        assert(wm.db.run([[UPDATE agent_outputs a SET output = g.rendered_from->'content'
+            FROM generated_sites g WHERE g.id = $1 AND a.business_id = g.business_id AND a.agent = 'architect']], id))
+        assert(wm.db.run([[UPDATE businesses b SET creative_dna = nullif(g.rendered_from->'dna', 'null'::jsonb),
+                phone = g.rendered_from->'business'->>'phone', email = g.rendered_from->'business'->>'email',
+                address = g.rendered_from->'business'->>'address', updated_at = now()
+            FROM generated_sites g WHERE g.id = $1 AND b.id = g.business_id]], id))
+    end
     assert(activity.log("site.rolled_back", "site", id, { version = row.version, restored = version,
-                                                          previous = copy_id, bytes = row.bytes }, actor_type, actor_id))
-    return { id = row.id, version = row.version, restored = version, previous_version_id = row.previous_version_id }
+                                                          previous = copy_id, bytes = row.bytes, inputs = row.inputs },
+        actor_type, actor_id))
+    return { id = row.id, version = row.version, restored = version, previous_version_id = row.previous_version_id,
+             inputs = row.inputs }
+end
+
+-- Whether the stored inputs are what site `id` serves was rendered from:
+-- false only when its last version change was a rollback to a version
+-- without recorded inputs (see rollback), when an edit of the stored
+-- inputs would bring the undone change back. Joins the caller's
+-- transaction when there is one. -> bool | nil, err
+function _M.inputs_current(id)
+    local r, err = one([[SELECT g.rendered_from IS NOT NULL OR last.action IS DISTINCT FROM 'site.rolled_back' AS yes
+        FROM generated_sites g
+        LEFT JOIN LATERAL (SELECT action FROM activity_log WHERE entity_type = 'site' AND entity_id = g.id
+            AND action IN ('site.version', 'site.rolled_back') ORDER BY created_at DESC, id DESC LIMIT 1) last ON true
+        WHERE g.id = $1]], id)
+    if not r then
+        return nil, err or "no such site"
+    end
+    return r.yes
 end
 
 return _M

@@ -88,13 +88,15 @@ function M.run(job)
     if not site or (site.status ~= "live" and site.status ~= "sold") then
         return to_person(t, nil, nil, "the site is not live")
     end
-    -- A restored earlier version (domain.sites.rollback) serves an old
-    -- page while the stored inputs are still the newer one's: an edit of
-    -- those would bring the undone change back.
-    local last = wm.db.one([[SELECT action FROM activity_log WHERE entity_type = 'site' AND entity_id = $1
-        AND action IN ('site.version', 'site.rolled_back') ORDER BY created_at DESC, id DESC LIMIT 1]], site.id)
-    if last and last.action == "site.rolled_back" then
-        return to_person(t, nil, nil, "the site was restored to an earlier version; its stored content is the newer one's")
+    -- A rollback brings back the inputs of the version it restores; one to
+    -- a version without recorded inputs leaves the newer one's, and an edit
+    -- of those would bring the undone change back.
+    local current, cerr = sites.inputs_current(site.id)
+    if current == nil then
+        return outcome.retry(cerr)
+    end
+    if not current then
+        return to_person(t, nil, nil, "the site was restored to an earlier version whose content was not recorded")
     end
     local inputs, err = site_edit.inputs(site)
     if not inputs then

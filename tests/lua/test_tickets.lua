@@ -47,8 +47,11 @@ local REVIEWS = {
 
 local n = 0
 -- A live site built by the offline agents and bought by a customer:
--- {site_id, business_id, customer_id, cookie, subdomain}.
-local function live_site(name, drop_sections)
+-- {site_id, business_id, customer_id, cookie, subdomain}. sold: it went
+-- live through domain.sites.mark_live (the first payment), which records
+-- what its page was rendered from; otherwise it is inserted live, as a
+-- site built before that was recorded.
+local function live_site(name, drop_sections, sold)
     n = n + 1
     local b = one([[INSERT INTO businesses (gmb_id, name, slug, category, city, state, phone, rating, review_count,
             address, email, reviews_data, lead_status, website_status)
@@ -74,7 +77,10 @@ local function live_site(name, drop_sections)
     local html = assert(site_edit.render({ subdomain = sub }, { business = b, dna = ctx.concept, brief = ctx.director,
                                                                content = ctx.architect }))
     local s = one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status, version, deployed_at, sold_at)
-        VALUES ($1, $2, $3, 'live', 1, now(), now()) RETURNING id]], b.id, sub, html)
+        VALUES ($1, $2, $3, $4, 1, now(), now()) RETURNING id]], b.id, sub, html, sold and "preview" or "live")
+    if sold then
+        assert(wm.db.tx(function() return assert(require("domain.sites").mark_live(s.id)) end))
+    end
     local c = one("INSERT INTO customers (email, full_name) VALUES ($1, $2) RETURNING id", "c" .. n .. "@example.com", name)
     one([[INSERT INTO subscriptions (customer_id, site_id, recurrente_subscription_id, status, amount_cents)
         VALUES ($1, $2, $3, 'active', 80000) RETURNING id]], c.id, s.id, "su_tk" .. n)
@@ -608,9 +614,11 @@ function T.the_dashboard_queue_for_viewers_and_editors(t)
         form = form { csrf = session.editor.csrf } }).status, 409, "an open ticket is not approved")
 end
 
-function T.a_restored_version_sends_the_next_request_to_a_person(t)
+function T.a_restored_version_without_recorded_inputs_sends_the_next_request_to_a_person(t)
     setup(t)
     local who = live_site("Rivera Plumbing")
+    t.eq(one("SELECT rendered_from FROM generated_sites WHERE id = $1", who.site_id).rendered_from, wm.null,
+        "version 1 was built before its inputs were recorded")
     local a = file(who, 'Change the headline to "Version two"')
     t.match(interpret(a.id), "^outcome%.done")
     t.ok(approve(a.id).row)
@@ -619,7 +627,60 @@ function T.a_restored_version_sends_the_next_request_to_a_person(t)
     local b = file(who, "Change the phone to (512) 555-0111")
     t.match(interpret(b.id), "^outcome%.done")
     t.eq(tickets.get(b.id).status, "needs_person")
+    t.match(tickets.get(b.id).needs_person_reason, "not recorded")
     t.no_match(visible(served(who)), "Version two")
+end
+
+function T.a_rollback_brings_back_what_the_version_was_rendered_from(t)
+    setup(t)
+    local sites = require "domain.sites"
+    local who = live_site("Rivera Plumbing", nil, true)
+    local v1 = one("SELECT * FROM generated_sites WHERE id = $1", who.site_id)
+    t.ok(v1.rendered_from ~= wm.null, "the sale recorded version 1's inputs")
+    local v1_text, v1_dna = visible(v1.html_content), one("SELECT creative_dna FROM businesses WHERE id = $1",
+        who.business_id).creative_dna
+    local a = file(who, 'Change the headline to "Version two". Change the phone to (512) 555-0122. Make the colours green.')
+    t.match(interpret(a.id), "^outcome%.done")
+    t.ok(approve(a.id).row)
+    local v2 = one("SELECT * FROM generated_sites WHERE id = $1", who.site_id)
+    t.eq(v2.version, 2)
+    t.eq(v2.rendered_from.content.hero.headline, "Version two", "version 2 keeps what it was rendered from")
+    t.eq(v2.rendered_from.business.phone, "(512) 555-0122")
+    t.eq(v2.rendered_from.dna.design_system.palette.primary, "#15803d")
+
+    local r = assert(wm.db.tx(function() return assert(sites.rollback(who.site_id, 1, "admin")) end))
+    t.eq(r.version, 3)
+    t.eq(r.inputs, true)
+    -- The stored inputs are version 1's again, in the rollback's transaction.
+    t.eq(inputs_of(who).content.hero.headline, v1.rendered_from.content.hero.headline)
+    local b = one("SELECT phone, creative_dna FROM businesses WHERE id = $1", who.business_id)
+    t.eq(b.phone, "(512) 555-0100")
+    t.eq(wm.json.encode(b.creative_dna), wm.json.encode(v1_dna), "the palette of version 1")
+    t.eq(sites.inputs_current(who.site_id), true)
+
+    -- The next request is applied by code on the restored page.
+    local c = file(who, "Change the phone to (512) 555-0133")
+    t.match(interpret(c.id), "^outcome%.done")
+    c = tickets.get(c.id)
+    t.eq(c.status, "awaiting_approval", tostring(c.needs_person_reason))
+    t.ok(approve(c.id).row)
+    local live = served(who)
+    t.match(live, "tel:%+?1?5125550133")
+    t.no_match(visible(live), "Version two")
+    t.no_match(live, "#15803d", "not the undone colours")
+    -- Version 1's texts, with only the phone changed (the words that name
+    -- it keep version 1's number: they are the content's, not the phone's).
+    local changed = 0
+    for _, o in ipairs(textdiff.diff(v1_text, visible(live))) do
+        if o.op == "+" then
+            changed = changed + 1
+            t.match(o.text, "555[^%d]+0133", "an added line is the new phone")
+        elseif o.op == "-" then
+            t.match(o.text, "555[^%d]+0100", "a removed line is the old phone")
+        end
+    end
+    t.ok(changed > 0, "the phone changed")
+    t.eq(one("SELECT version FROM generated_sites WHERE id = $1", who.site_id).version, 4)
 end
 
 function T.pictures_come_with_a_request_checked_by_their_bytes(t)
