@@ -20,6 +20,7 @@
 --       the add_section operations filled from `fresh` (an architect output
 --       for the same business): what the offline architect answers to an edit.
 --   site_edit.render(site, inputs) -> html | nil, err   (the live page, no banner)
+--   site_edit.clean_fragment(html) -> html   (an html section from a change)
 --   site_edit.KINDS, site_edit.TEXT_TARGETS, site_edit.COLOURS
 local render = require "sites.render"
 local schema = require "lib.schema"
@@ -287,14 +288,19 @@ local function apply_add(inp, op, changes)
     end
     s = copy(s)
     if s.kind == "html" and type(s.html) == "string" then
-        -- The renderer sanitises it like every fragment; a customer's change
-        -- adds no links on top (a request for one is a person's job).
-        local clean = require("lib.sanitize").sanitize(s.html)
-        s.html = clean:gsub("<a%f[%s>][^>]*>", ""):gsub("</a>", "")
+        s.html = _M.clean_fragment(s.html)
     end
     table.insert(inp.content.sections, at, s)
     changes[#changes + 1] = "added a " .. s.kind .. " section"
     return true
+end
+
+-- An html section's fragment from a change (a customer's, or staff's
+-- edit): sanitised as the renderer sanitises every fragment, and with no
+-- links on top (a change adds none: a request for one is a person's job).
+function _M.clean_fragment(html)
+    local clean = require("lib.sanitize").sanitize(html)
+    return (clean:gsub("<a%f[%s>][^>]*>", ""):gsub("</a>", ""))
 end
 
 local APPLY = {
