@@ -17,6 +17,7 @@
 local page = require "web.portal.page"
 local text = require "lib.text"
 local uploads = require "lib.uploads"
+local sites = require "domain.sites"
 local tickets = require "domain.tickets"
 
 local STATUS = {
@@ -67,8 +68,10 @@ local ONE = [[
 {{#hunks}}<pre style="white-space:pre-wrap;background:#f9fafb;padding:.5rem;border-radius:6px">{{#lines}}<span style="{{style}}">{{mark}} {{text}}</span>
 {{/lines}}</pre>{{/hunks}}{{^hunks}}<p>The words are the same; the look changes.</p>{{/hunks}}
 {{/diff}}{{#shots}}<h2>Before and after</h2>
-<p>{{#before}}<img src="{{before}}" alt="The page now" style="max-width:100%;border:1px solid #e5e7eb">{{/before}}</p>
-<p>{{#after}}<img src="{{after}}" alt="The page with the change" style="max-width:100%;border:1px solid #e5e7eb">{{/after}}</p>
+<div style="display:flex;flex-wrap:wrap;gap:1rem">
+<figure style="flex:1 1 16rem;margin:0"><figcaption>Before</figcaption><img src="{{before}}" alt="The page now" width="1280" height="800" style="width:100%;height:auto;border:1px solid #e5e7eb"></figure>
+<figure style="flex:1 1 16rem;margin:0"><figcaption>After</figcaption><img src="{{after}}" alt="The page with the change" width="1280" height="800" style="width:100%;height:auto;border:1px solid #e5e7eb"></figure>
+</div>
 {{/shots}}{{#decide}}<h2>Your decision</h2>
 <form method="post" action="/portal/support/{{id}}/approve">
 <input type="hidden" name="csrf" value="{{csrf}}">
@@ -140,8 +143,10 @@ local function diff_view(t)
         end
         hunks[#hunks + 1] = { lines = lines }
     end
-    local shots = (nz(p.before_shot) or nz(p.after_shot)) and { before = nz(p.before_shot), after = nz(p.after_shot) }
-    return { hunks = hunks }, shots or false
+    -- The two desktop screenshots side by side, when both were taken (as
+    -- paths on this host: the page's CSP allows img-src 'self' only).
+    local before, after = sites.screenshot_path(nz(p.before_shot)), sites.screenshot_path(nz(p.after_shot))
+    return { hunks = hunks }, before and after and { before = before, after = after } or false
 end
 
 local function ticket_page(sess, t, status, extra)

@@ -1,9 +1,11 @@
 -- /admin/tickets: customers' change requests (domain/tickets.lua), oldest
 -- waiting first within a status filter; /admin/tickets/<id>: the request,
 -- what the support agent understood, its operations, what changes (the
--- visible text before and after) and, for editors, approve / reject on the
--- customer's behalf or resolve one a person did by hand.
+-- desktop screenshots and the visible text before and after) and, for
+-- editors, approve / reject on the customer's behalf or resolve one a
+-- person did by hand.
 local view = require "web.admin.view"
+local sites = require "domain.sites"
 local tickets = require "domain.tickets"
 local text = require "lib.text"
 
@@ -30,6 +32,10 @@ local SHOW = [[
 {{#interpretation}}<h2>Understood</h2><p>{{interpretation}}</p>{{/interpretation}}
 {{#has_ops}}<h2>Operations</h2><ul>{{#ops}}<li><code>{{.}}</code></li>{{/ops}}</ul>{{/has_ops}}
 {{#changes}}<h2>Changes</h2><ul>{{#list}}<li>{{.}}</li>{{/list}}</ul>{{/changes}}
+{{#shots}}<h2>Before and after</h2><ul class="site-grid">
+<li class="card"><a href="{{before}}" class="thumb"><img src="{{before}}" alt="The page before" width="1280" height="800" loading="lazy"></a><div>Before (version {{base}})</div></li>
+<li class="card"><a href="{{after}}" class="thumb"><img src="{{after}}" alt="The page with the change" width="1280" height="800" loading="lazy"></a><div>After</div></li>
+</ul>{{/shots}}
 {{#has_hunks}}<h2>Visible text</h2><p class="muted">− before, + after.</p>{{#hunks}}<pre class="diff">{{#lines}}<span class="{{cls}}">{{mark}} {{text}}</span>
 {{/lines}}</pre>{{/hunks}}{{/has_hunks}}
 {{#can_decide}}<div class="actions">
@@ -93,7 +99,8 @@ wm.route("GET", "/admin/tickets/:id", function(req)
     local changes = tickets.changes(t)
     changes = changes and { list = changes } or false
     local hunks = {}
-    for _, h in ipairs(tickets.text_diff(t, 1) or {}) do
+    local diff, pages = tickets.text_diff(t, 1)
+    for _, h in ipairs(diff or {}) do
         local lines = {}
         for i, o in ipairs(h) do
             lines[i] = { text = o.text, mark = o.op == "=" and " " or (o.op == "-" and "−" or "+"),
@@ -101,6 +108,10 @@ wm.route("GET", "/admin/tickets/:id", function(req)
         end
         hunks[#hunks + 1] = { lines = lines }
     end
+    -- The two desktop screenshots side by side when both were taken, as
+    -- paths on this host (the dashboard's CSP: img-src 'self').
+    local before = pages and sites.screenshot_path(nz(pages.before_shot))
+    local after = pages and sites.screenshot_path(nz(pages.after_shot))
     local flash = FLASH_TEXT[(req.query or {}).done or ""]
     return view.page(req, "Request", SHOW, {
         t = t, customer = who.email or t.customer_id, business = who.name or t.site_id,
@@ -109,6 +120,7 @@ wm.route("GET", "/admin/tickets/:id", function(req)
         note = nz(t.approval_note) or nz(t.resolution_notes), reason = nz(t.needs_person_reason),
         interpretation = nz(t.ai_interpretation), ops = ops, has_ops = #ops > 0, changes = changes,
         hunks = hunks, has_hunks = #hunks > 0, can_decide = view.can(req, "editor"),
+        shots = before and after and { before = before, after = after, base = t.base_version } or false,
         awaiting = t.status == "awaiting_approval", person = t.status == "needs_person",
         rejectable = t.status == "open" or t.status == "awaiting_approval" or t.status == "needs_person",
         notice = flash or false,
