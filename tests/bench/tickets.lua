@@ -3,7 +3,8 @@
 --   run:   N text-change requests, one at a time, round-robin over the sites; each
 --          timed from tickets.create (committed) to the site's new version live
 --          (the interpret_ticket job run by a separate `wm work`, offline LLM,
---          tickets.auto_approve = true); prints p50/p99/max in ms.
+--          tickets.auto_approve = true, tickets.screenshots = false: the
+--          quality gate's cheap checks, no Chromium); prints p50/p99/max in ms.
 local offline = require "providers.llm.offline"
 local pipeline = require "lib.pipeline"
 local site_edit = require "lib.site_edit"
