@@ -7,6 +7,9 @@
 --   awaiting_approval -> in_progress   approved, but the live version moved
 --                                  on since the proposal was built: rebuilt
 --                                  on the current one, to approve again
+--   awaiting_approval -> awaiting_approval  staff saved their own edit of
+--                                  the proposal as a new one (edit); its
+--                                  approval is then resolved_by 'human'
 --   open | awaiting_approval | needs_person -> rejected
 --   needs_person -> completed      staff made the change by hand (resolve)
 --
@@ -101,14 +104,14 @@ function _M.for_customer(customer_id, id)
 end
 
 -- list{customer_id=, site_id=, status=, limit=} newest first, with the
--- site's address and the business's name.
+-- site's address, the business's name and the assignee's email.
 function _M.list(f)
     f = f or {}
     return wm.db.query([[SELECT t.id, t.status, t.request_text, t.ai_interpretation, t.created_at, t.updated_at,
             t.resolved_at, t.customer_id, t.site_id, g.subdomain, b.name AS business, c.email AS customer_email,
-            extract(epoch FROM now() - t.created_at)::int AS age_s
+            extract(epoch FROM now() - t.created_at)::int AS age_s, t.assigned_to, u.email AS assignee
         FROM support_tickets t JOIN generated_sites g ON g.id = t.site_id JOIN businesses b ON b.id = g.business_id
-        JOIN customers c ON c.id = t.customer_id
+        JOIN customers c ON c.id = t.customer_id LEFT JOIN admin_users u ON u.id = t.assigned_to
         WHERE ($1::uuid IS NULL OR t.customer_id = $1::uuid) AND ($2::uuid IS NULL OR t.site_id = $2::uuid)
           AND ($3::text IS NULL OR t.status = $3::text)
         ORDER BY t.created_at DESC LIMIT $4]], f.customer_id or wm.null, f.site_id or wm.null, f.status or wm.null,
@@ -137,6 +140,21 @@ function _M.needs_person(id, interpretation, operations, reason)
     return row, err
 end
 
+-- A proposed version (never served) of the locked live row `site`, built
+-- on its current version; shot: the quality gate's pictures, when taken.
+-- -> {id, version} | nil, err
+local function insert_proposal(site, html, builder_prompt, shot)
+    shot = shot or {}
+    return one([[INSERT INTO generated_sites (business_id, subdomain, html_content, design_brief, builder_prompt,
+            version, previous_version_id, status, screenshot_desktop_url, screenshot_mobile_url, screenshot_thumb_url,
+            load_time_ms, quality_checked_at)
+        SELECT business_id, left(subdomain, 70) || '--t' || left(md5(random()::text), 12), $2, design_brief, $3,
+            $4, id, 'proposed', $5, $6, $7, $8, CASE WHEN $5::text IS NULL THEN NULL ELSE now() END
+        FROM generated_sites WHERE id = $1 RETURNING id, version]], site.id, html, builder_prompt or wm.null,
+        site.version + 1, shot.desktop_url or wm.null, shot.mobile_url or wm.null, shot.thumb_url or wm.null,
+        shot.load_time_ms or wm.null)
+end
+
 local function archive_proposal(proposal_id)
     if proposal_id and proposal_id ~= wm.null then
         assert(run([[UPDATE generated_sites SET status = 'archived', updated_at = now()
@@ -151,7 +169,9 @@ end
 -- load_time_ms=} (the quality gate's pictures, when taken)]}. The site row
 -- is locked: when its version is no longer p.base_version, nothing is
 -- written and the answer is nil, "stale" (the caller builds again on the
--- current version). Joins the caller's transaction.
+-- current version). A staff edit of an earlier proposal is not carried
+-- over (code built this one): edited_by is cleared. Joins the caller's
+-- transaction.
 function _M.propose(id, p)
     local t, err = one("SELECT * FROM support_tickets WHERE id = $1 AND status = 'in_progress' FOR UPDATE", id)
     if not t then
@@ -168,15 +188,7 @@ function _M.propose(id, p)
     end
     archive_proposal(t.proposed_site_id)
     local proposal
-    local shot = p.shot or {}
-    proposal, err = one([[INSERT INTO generated_sites (business_id, subdomain, html_content, design_brief, builder_prompt,
-            version, previous_version_id, status, screenshot_desktop_url, screenshot_mobile_url, screenshot_thumb_url,
-            load_time_ms, quality_checked_at)
-        SELECT business_id, left(subdomain, 70) || '--t' || left(md5(random()::text), 12), $2, design_brief, $3,
-            $4, id, 'proposed', $5, $6, $7, $8, CASE WHEN $5::text IS NULL THEN NULL ELSE now() END
-        FROM generated_sites WHERE id = $1 RETURNING id, version]], site.id, p.html, p.builder_prompt or wm.null,
-        site.version + 1, shot.desktop_url or wm.null, shot.mobile_url or wm.null, shot.thumb_url or wm.null,
-        shot.load_time_ms or wm.null)
+    proposal, err = insert_proposal(site, p.html, p.builder_prompt, p.shot)
     if not proposal then
         return nil, err
     end
@@ -185,7 +197,8 @@ function _M.propose(id, p)
     local row
     row, err = one([[UPDATE support_tickets SET status = 'awaiting_approval', ai_interpretation = $2,
             operations = $3::jsonb, ai_changes_made = $4, proposed_site_id = $5, base_version = $6,
-            proposed_inputs = $7::jsonb, needs_person_reason = NULL, updated_at = now()
+            proposed_inputs = $7::jsonb, needs_person_reason = NULL, edited_by = NULL, edited_at = NULL,
+            updated_at = now()
         WHERE id = $1 RETURNING *]], id, p.interpretation, wm.json.array(p.operations),
         table.concat(p.changes, "\n"), proposal.id, site.version, inputs)
     if not row then
@@ -222,7 +235,8 @@ end
 
 -- approve(id, actor_type, actor_id[, note]): awaiting_approval -> completed,
 -- the proposed page live as the site's next version (the old one archived
--- by sites.new_version). When the live version is no longer the one the
+-- by sites.new_version); resolved_by 'ai', or 'human' when the proposal is
+-- staff's edit. When the live version is no longer the one the
 -- proposal was built on, the ticket goes back to in_progress and is
 -- rebuilt: -> nil, "stale" (the customer approves the rebuilt one).
 -- -> {ticket = row, version = n} | nil, reason. Joins the caller's transaction.
@@ -262,7 +276,8 @@ function _M.approve(id, actor_type, actor_id, note)
     end
     archive_proposal(proposal.id)
     local row
-    row, err = one([[UPDATE support_tickets SET status = 'completed', resolved_by = 'ai', resolved_at = now(),
+    row, err = one([[UPDATE support_tickets SET status = 'completed',
+            resolved_by = CASE WHEN edited_at IS NULL THEN 'ai' ELSE 'human' END, resolved_at = now(),
             approval_note = $2, decided_by_type = $3, decided_by = $4, decided_at = now(), applied_version = $5,
             updated_at = now()
         WHERE id = $1 RETURNING *]], id, note or wm.null, actor_type, actor_id or wm.null, v.version)
@@ -298,6 +313,270 @@ function _M.resolve(id, actor_type, actor_id, note)
         return nil, err or "the ticket is not with a person"
     end
     assert(activity.log("ticket.resolved", "ticket", id, { note = note }, actor_type, actor_id))
+    return row
+end
+
+-- ---- staff's edit of a proposal, and the assignee ---------------------------------------
+--
+-- Staff edit the proposed page's words, not its HTML: the page is some
+-- 20 KB of inline style, SVG art and JSON-LD a support person should not
+-- have to read or could break, and editing the content it is rendered from
+-- keeps what approval stores in step with the page (so the next request
+-- and a re-render keep the edit). The renderer escapes every text and
+-- sanitises the one html section, as for every site.
+
+local EDIT_TOP = {
+    { "title", "Page title" }, { "meta_description", "Search description" }, { "hero.headline", "Headline" },
+    { "hero.subheadline", "Subheadline", true }, { "hero.cta_label", "Button" },
+}
+local SECTION_LABEL = { services = "Services", about = "About", process = "How it works", faq = "FAQ",
+                        contact = "Contact", html = "Extra section (HTML: p, ul, ol, li, strong, em, h3)" }
+-- The lists a section has and their fields (field, long text). Reviews are
+-- not offered: they are quoted from real reviews, and staff do not write a
+-- reviewer's words.
+local SECTION_LISTS = {
+    services = { "items", { { "name" }, { "description", true } } },
+    process = { "steps", { { "title" }, { "description", true } } },
+    faq = { "items", { { "question" }, { "answer", true } } },
+}
+-- A new html section, when the page has none.
+local NEW_HTML = "new_html"
+
+local function nz_table(v)
+    return type(v) == "table" and v or nil
+end
+
+-- The value at a schema path ("sections[2].items[1].description").
+local function path_keys(path)
+    local keys = {}
+    for k in (path:gsub("%[(%d+)%]", ".%1")):gmatch("[^.]+") do
+        keys[#keys + 1] = tonumber(k) or k
+    end
+    return keys
+end
+
+local function path_set(t, path, v)
+    local keys = path_keys(path)
+    for i = 1, #keys - 1 do
+        t = t[keys[i]]
+    end
+    t[keys[#keys]] = v
+end
+
+-- The fields staff may edit in `content` (an architect output), in page
+-- order: {name (its schema path), label, value, long (a textarea)}.
+function _M.editable(content)
+    local out = {}
+    local function add(name, label, value, long)
+        if type(value) == "string" then
+            out[#out + 1] = { name = name, label = label, value = value, long = long or false }
+        end
+    end
+    local function at(path)
+        local v = content
+        for _, k in ipairs(path_keys(path)) do
+            v = type(v) == "table" and v[k] or nil
+        end
+        return v
+    end
+    for _, f in ipairs(EDIT_TOP) do
+        add(f[1], f[2], at(f[1]), f[3])
+    end
+    local has_html = false
+    for i, s in ipairs(nz_table(content.sections) or {}) do
+        local label, base = SECTION_LABEL[s.kind], ("sections[%d]"):format(i)
+        if label then
+            has_html = has_html or s.kind == "html"
+            add(base .. ".heading", label .. ": heading", s.heading)
+            add(base .. ".body", label .. ": text", s.body, true)
+            add(base .. ".html", label, s.html, true)
+            local list = SECTION_LISTS[s.kind]
+            for j, item in ipairs(list and nz_table(s[list[1]]) or {}) do
+                for _, f in ipairs(list[2]) do
+                    add(("%s.%s[%d].%s"):format(base, list[1], j, f[1]), ("%s %d: %s"):format(label, j, f[1]),
+                        item[f[1]], f[2])
+                end
+            end
+        end
+    end
+    add("footer_note", "Footer note", content.footer_note)
+    if not has_html then
+        add(NEW_HTML, SECTION_LABEL.html .. ", new", "", true)
+    end
+    return out
+end
+
+-- What ticket `t`'s proposal is rendered from: the live site's stored
+-- inputs with the proposal's own (its content, palette, contact details)
+-- over them. -> {content, dna, brief, business} | nil, err
+function _M.proposal_inputs(t, site)
+    local inputs, err = require("lib.site_edit").inputs(site)
+    if not inputs then
+        return nil, err
+    end
+    local p = nz_table(t.proposed_inputs) or {}
+    inputs.content = nz_table(p.content) or inputs.content
+    inputs.dna = nz_table(p.dna) or inputs.dna
+    for k, v in pairs(nz_table(p.business) or {}) do
+        inputs.business[k] = v
+    end
+    return inputs
+end
+
+local function edited_text(v)
+    v = wm.text.utf8_clean(v):gsub("\r\n?", "\n")
+    return require("lib.text").trim(v)
+end
+
+-- edit(id, values, actor_type, actor_id): staff's own version of an
+-- awaiting_approval ticket's proposal. values: the form, field name (from
+-- _M.editable) -> new text; fields left out stay. The edited content is
+-- checked by the architect's schema (its length limits) and rendered like
+-- every site (texts escaped, the html section sanitised, with no links
+-- like a customer's: site_edit.clean_fragment), within the renderer's size
+-- budget with no section left out and the quality gate's size limit. It
+-- becomes a NEW proposal (the old one archived), with what it is rendered
+-- from as the ticket's proposed_inputs; the ticket stays awaiting_approval
+-- and remembers the edit (edited_by, edited_at), so its approval is
+-- resolved_by 'human'. Nothing is written when it is refused.
+-- -> ticket row | nil, reason (a sentence for the person editing). Joins
+-- the caller's transaction.
+function _M.edit(id, values, actor_type, actor_id)
+    local site_edit = require "lib.site_edit"
+    local t, err = one("SELECT * FROM support_tickets WHERE id = $1 AND status = 'awaiting_approval' FOR UPDATE", id)
+    if not t then
+        return nil, err or "the request is not waiting for approval"
+    end
+    local site
+    site, err = one([[SELECT id, business_id, subdomain, coalesce(version, 1) AS version FROM generated_sites
+        WHERE id = $1 AND status IN ('live', 'sold') FOR UPDATE]], t.site_id)
+    if not site then
+        return nil, err or "the site is not live"
+    end
+    if site.version ~= t.base_version then
+        return nil, "the live site changed since this was proposed; approving prepares it again on the live version, "
+            .. "and that can be edited"
+    end
+    local inputs
+    inputs, err = _M.proposal_inputs(t, site)
+    if not inputs then
+        return nil, err
+    end
+    local content = wm.json.decode(wm.json.encode(inputs.content))
+    local fields, labels, changed = _M.editable(content), {}, {}
+    for _, f in ipairs(fields) do
+        labels[f.name] = f.label
+        local v = values[f.name]
+        if type(v) == "string" then
+            v = edited_text(v)
+            if v ~= f.value then
+                if f.name:find("%.html$") or f.name == NEW_HTML then
+                    v = v ~= "" and site_edit.clean_fragment(v) or ""
+                end
+                if f.name == NEW_HTML then
+                    content.sections[#content.sections + 1] = { kind = "html", html = v }
+                else
+                    path_set(content, f.name, v)
+                end
+                changed[#changed + 1] = f.label
+            end
+        end
+    end
+    if #changed == 0 then
+        return nil, "nothing was changed"
+    end
+    -- An html section emptied (or a new one left empty) is taken out.
+    for i = #content.sections, 1, -1 do
+        local s = content.sections[i]
+        if s.kind == "html" and (s.html or "") == "" then
+            table.remove(content.sections, i)
+        end
+    end
+    local ok, why = require("lib.schema").validate(require("agents.architect").schema, content)
+    if not ok then
+        why = tostring(why):gsub("([%w_.%[%]]+):", function(path) return (labels[path] or path) .. ":" end)
+        return nil, "the edit does not fit the page: " .. why
+    end
+    local edited = { content = content, dna = inputs.dna, brief = inputs.brief, business = inputs.business }
+    local html, info = site_edit.render(site, edited)
+    if not html then
+        return nil, "the edited page is too large (" .. tostring(info) .. "): shorten the texts"
+    end
+    -- The renderer keeps a page within its budget by leaving sections out:
+    -- an edit may not lose any the proposal shows.
+    local _, before = site_edit.render(site, inputs)
+    local was = {}
+    for _, kind in ipairs(type(before) == "table" and before.dropped or {}) do
+        was[kind] = true
+    end
+    local lost = {}
+    for _, kind in ipairs(info.dropped or {}) do
+        if not was[kind] then
+            lost[#lost + 1] = kind
+        end
+    end
+    if #lost > 0 then
+        return nil, ("the edited page is over its %d-byte budget: the %s section would be left out; shorten the texts")
+            :format(require("sites.render").MAX_BYTES, table.concat(lost, ", "))
+    end
+    local failures = sites.quality_failures { bytes = #html }
+    if #failures > 0 then
+        return nil, "the edited page fails the quality gate: " .. failures[1]
+    end
+    archive_proposal(t.proposed_site_id)
+    local proposal
+    proposal, err = insert_proposal(site, html, "staff edit of support ticket " .. id)
+    if not proposal then
+        return nil, err
+    end
+    local prior = nz_table(t.proposed_inputs) or {}
+    local changes = _M.changes(t) or {}
+    changes[#changes + 1] = "edited by our staff: " .. table.concat(changed, ", ")
+    local row
+    row, err = one([[UPDATE support_tickets SET proposed_site_id = $2, proposed_inputs = $3::jsonb,
+            ai_changes_made = $4, edited_by = $5, edited_at = now(), updated_at = now()
+        WHERE id = $1 RETURNING *]], id, proposal.id,
+        { content = content, dna = prior.dna, business = prior.business }, table.concat(changes, "\n"),
+        (actor_type == "admin" or actor_type == "user") and actor_id or wm.null)
+    if not row then
+        return nil, err
+    end
+    assert(activity.log("ticket.edited", "ticket", id, { proposal = proposal.id, version = proposal.version,
+                                                         fields = wm.json.array(changed) }, actor_type, actor_id))
+    return row
+end
+
+-- The staff a request may be assigned to: the active dashboard users.
+function _M.assignees()
+    return wm.db.query("SELECT id, email FROM admin_users WHERE is_active ORDER BY email")
+end
+
+-- assign(id, user_id | nil, actor_type, actor_id): who looks after the
+-- request (nil: nobody), an active user. Joins the caller's transaction.
+-- -> ticket row | nil, reason
+function _M.assign(id, user_id, actor_type, actor_id)
+    local t, err = one("SELECT id, assigned_to FROM support_tickets WHERE id = $1 FOR UPDATE", id)
+    if not t then
+        return nil, err or "there is no such request"
+    end
+    local email
+    if user_id then
+        local u
+        u, err = one("SELECT id, email FROM admin_users WHERE id = $1 AND is_active", user_id)
+        if not u then
+            return nil, err or "there is no such active user"
+        end
+        email = u.email
+    end
+    local row
+    row, err = one("UPDATE support_tickets SET assigned_to = $2, updated_at = now() WHERE id = $1 RETURNING *", id,
+        user_id or wm.null)
+    if not row then
+        return nil, err
+    end
+    if (t.assigned_to ~= wm.null and t.assigned_to or nil) ~= user_id then
+        assert(activity.log("ticket.assigned", "ticket", id, { to = user_id, email = email }, actor_type, actor_id))
+    end
     return row
 end
 

@@ -748,4 +748,141 @@ sys.stdout.write(base64.b64encode(b.getvalue()).decode())]] }, timeout = 60 }
     t.eq(tickets.get(tk.id).status, "needs_person")
 end
 
+-- ---- staff edit a proposal, and assign the request ------------------------------------------
+
+-- A dashboard user of `role`, signed in: {id, cookie}.
+local function staff(role)
+    assert(wm.db.tx(function()
+        return assert(require("domain.admin_users").add({ email = role .. "@example.com", role = role,
+                                                          password = "correct horse battery" }))
+    end))
+    local res = request("/admin/login", { form = form { email = role .. "@example.com",
+                                                       password = "correct horse battery", csrf = "" } })
+    assert(res.status == 303, "login of " .. role)
+    return { id = one("SELECT id FROM admin_users WHERE email = $1", role .. "@example.com").id,
+             cookie = "wm_admin=" .. res.headers["set-cookie"]:match("^wm_admin=([^;]+)") }
+end
+
+function T.staff_edit_a_proposal_as_a_new_one_the_customer_approves(t)
+    setup(t)
+    local who = live_site("Rivera Plumbing", { "html" })
+    local tk = file(who, 'Change the headline to "Leaks fixed fast"')
+    t.match(interpret(tk.id), "^outcome%.done")
+    tk = tickets.get(tk.id)
+    local first = tk.proposed_site_id
+    local editor, viewer = staff("editor"), staff("viewer")
+    local path = "/admin/tickets/" .. tk.id
+    local page = request(path, { cookie = editor.cookie })
+    t.eq(page.status, 200)
+    t.match(page.body, "Edit the proposal")
+    t.match(page.body, 'name="hero.headline" value="Leaks fixed fast"', "the proposal's words, not the live page's")
+    t.match(page.body, 'name="new_html"')
+    local csrf = csrf_of(page.body)
+    local vpage = request(path, { cookie = viewer.cookie })
+    t.no_match(vpage.body, "Edit the proposal", "a viewer has no form")
+
+    -- A viewer's POST is refused and changes nothing.
+    local edit = { csrf = csrf_of(vpage.body), ["hero.headline"] = "Viewer was here" }
+    t.eq(request(path .. "/edit", { cookie = viewer.cookie, form = form(edit) }).status, 403)
+    t.eq(request(path .. "/edit", { cookie = editor.cookie, form = form { csrf = "forged",
+        ["hero.headline"] = "Forged" } }).status, 403)
+    t.eq(tickets.get(tk.id).proposed_site_id, first)
+
+    -- Over a field's limit, or over the page's budget: refused, in words, nothing written.
+    local about
+    for i, s in ipairs(tk.proposed_inputs.content.sections) do
+        if s.kind == "about" then about = ("sections[%d].body"):format(i) end
+    end
+    t.ok(about, "the page has an about section")
+    local res = request(path .. "/edit", { cookie = editor.cookie, form = form { csrf = csrf,
+        [about] = ("Forty years of fixing pipes. "):rep(120) } })
+    t.eq(res.status, 409)
+    t.match(res.body, "About: text: must be at most 3000 characters")
+    res = request(path .. "/edit", { cookie = editor.cookie, form = form { csrf = csrf,
+        new_html = "<p>" .. ("Open every day of the year. "):rep(700) .. "</p>" } })
+    t.eq(res.status, 409)
+    t.match(res.body, "budget")
+    t.eq(tickets.get(tk.id).proposed_site_id, first, "nothing changed")
+    t.eq(one("SELECT count(*)::int AS n FROM generated_sites WHERE status = 'proposed'").n, 1)
+    t.eq(one("SELECT count(*)::int AS n FROM activity_log WHERE action = 'ticket.edited'").n, 0)
+
+    -- The edit: markup in a text is text; the html section sanitised, its link gone.
+    res = request(path .. "/edit", { cookie = editor.cookie, form = form { csrf = csrf,
+        ["hero.headline"] = "Leaks fixed <script>alert(1)</script> today",
+        new_html = '<p>Open on Sundays<script>alert(2)</script> <a href="https://evil.example/x">ask us</a></p>' } })
+    t.eq(res.status, 303)
+    t.match(res.headers.location, "done=edited")
+    local edited = tickets.get(tk.id)
+    t.eq(edited.status, "awaiting_approval")
+    t.ne(edited.proposed_site_id, first, "a new proposal")
+    t.eq(one("SELECT status FROM generated_sites WHERE id = $1", first).status, "archived")
+    t.eq(edited.edited_by, editor.id)
+    t.ok(edited.edited_at ~= wm.null)
+    t.match(edited.ai_changes_made, "edited by our staff: Headline")
+    local p = one("SELECT * FROM generated_sites WHERE id = $1", edited.proposed_site_id)
+    t.eq(p.status, "proposed")
+    t.eq(p.version, 2)
+    t.eq(p.previous_version_id, who.site_id)
+    t.match(visible(p.html_content), "Leaks fixed <script>alert%(1%)</script> today", "shown as words")
+    t.match(visible(p.html_content), "Open on Sundays ask us")
+    t.eq(p.html_content:find("<script>alert", 1, true), nil, "no script from the edit")
+    t.eq(p.html_content:find("alert(2)", 1, true), nil, "the fragment's script is gone with its content")
+    t.eq(p.html_content:find("evil.example", 1, true), nil, "the external link is gone")
+    t.eq(edited.proposed_inputs.content.hero.headline, "Leaks fixed <script>alert(1)</script> today")
+    local act = one("SELECT * FROM activity_log WHERE action = 'ticket.edited' AND entity_id = $1", tk.id)
+    t.eq(act.actor_type, "admin")
+    t.eq(act.actor_id, editor.id)
+    t.match(request(path .. "?done=edited", { cookie = editor.cookie }).body, "Saved as a new proposal")
+
+    -- The customer sees the edited proposal in the portal and approves it.
+    local shown = request("/portal/support/" .. tk.id, { cookie = who.cookie })
+    t.eq(shown.status, 200)
+    t.match(shown.body, "Open on Sundays")
+    local pcsrf = csrf_of(request("/portal/support", { cookie = who.cookie }).body)
+    res = request("/portal/support/" .. tk.id .. "/approve", { method = "POST", cookie = who.cookie,
+        form = form { csrf = pcsrf } })
+    t.eq(res.status, 303)
+    local done = tickets.get(tk.id)
+    t.eq(done.status, "completed")
+    t.eq(done.resolved_by, "human", "staff edited it")
+    t.eq(done.decided_by_type, "customer")
+    t.match(visible(served(who)), "Open on Sundays")
+    t.eq(inputs_of(who).content.hero.headline, "Leaks fixed <script>alert(1)</script> today", "the inputs kept the edit")
+    t.eq(request(path .. "/edit", { cookie = editor.cookie, form = form { csrf = csrf,
+        ["hero.headline"] = "Too late" } }).status, 409, "a completed request is not edited")
+end
+
+function T.staff_assign_a_request(t)
+    setup(t)
+    local who = live_site("Rivera Plumbing")
+    local tk = file(who, "Make the colours green")
+    local editor, viewer = staff("editor"), staff("viewer")
+    local path = "/admin/tickets/" .. tk.id
+    local page = request(path, { cookie = editor.cookie })
+    t.ok(page.body:find('<option value="' .. viewer.id .. '">viewer@example.com</option>', 1, true),
+        "active users to choose")
+    local csrf = csrf_of(page.body)
+    t.eq(request(path .. "/assign", { cookie = viewer.cookie, form = form { csrf = csrf_of(
+        request(path, { cookie = viewer.cookie }).body), user = viewer.id } }).status, 403)
+    t.eq(tickets.get(tk.id).assigned_to, wm.null)
+    t.eq(request(path .. "/assign", { cookie = editor.cookie, form = form { csrf = csrf,
+        user = "00000000-0000-0000-0000-000000000000" } }).status, 409, "no such user")
+    local res = request(path .. "/assign", { cookie = editor.cookie, form = form { csrf = csrf, user = viewer.id } })
+    t.eq(res.status, 303)
+    t.eq(tickets.get(tk.id).assigned_to, viewer.id)
+    local act = one("SELECT * FROM activity_log WHERE action = 'ticket.assigned' AND entity_id = $1", tk.id)
+    t.eq(act.actor_id, editor.id)
+    t.eq(act.details.email, "viewer@example.com")
+    t.match(request("/admin/tickets", { cookie = editor.cookie }).body, "<td>viewer@example%.com</td></tr>",
+        "the queue lists the assignee")
+    t.match(request(path, { cookie = viewer.cookie }).body, "<dt>Assigned to</dt><dd>viewer@example%.com</dd>")
+    -- A disabled user is no longer offered, and cannot be chosen.
+    assert(wm.db.tx(function() return assert(require("domain.admin_users").disable(viewer.id)) end))
+    t.eq(request(path, { cookie = editor.cookie }).body:find('<option value="' .. viewer.id .. '"', 1, true), nil)
+    t.eq(request(path .. "/assign", { cookie = editor.cookie, form = form { csrf = csrf, user = viewer.id } }).status, 409)
+    res = request(path .. "/assign", { cookie = editor.cookie, form = form { csrf = csrf, user = "" } })
+    t.eq(res.status, 303)
+    t.eq(tickets.get(tk.id).assigned_to, wm.null)
+end
+
 return T

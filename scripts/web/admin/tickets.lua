@@ -16,8 +16,8 @@ local LIST = [[
 <label>Status <select name="status"><option value="">any</option>{{#statuses}}<option{{#selected}} selected{{/selected}}>{{name}}</option>{{/statuses}}</select></label>
 <button type="submit">Filter</button></form>
 {{^rows}}<p class="empty">No requests{{#status}} with this status{{/status}}. Customers file them in the portal; <code>wm tickets add --site ID TEXT</code> files one for them.</p>{{/rows}}
-{{#has_rows}}<table><thead><tr><th>Status</th><th>Age</th><th>Customer</th><th>Site</th><th>Request</th></tr></thead><tbody>
-{{#rows}}<tr><td><a href="/admin/tickets/{{id}}">{{status}}</a></td><td>{{age}}</td><td>{{customer}}</td><td>{{business}}</td><td>{{request}}</td></tr>
+{{#has_rows}}<table><thead><tr><th>Status</th><th>Age</th><th>Customer</th><th>Site</th><th>Request</th><th>Assignee</th></tr></thead><tbody>
+{{#rows}}<tr><td><a href="/admin/tickets/{{id}}">{{status}}</a></td><td>{{age}}</td><td>{{customer}}</td><td>{{business}}</td><td>{{request}}</td><td>{{assignee}}</td></tr>
 {{/rows}}</tbody></table>{{/has_rows}}
 ]]
 
@@ -26,6 +26,7 @@ local SHOW = [[
 {{#notice}}<p class="flash" role="status">{{notice}}</p>{{/notice}}
 <dl><dt>Status</dt><dd>{{t.status}}</dd><dt>Customer</dt><dd><a href="/admin/customers/{{t.customer_id}}">{{customer}}</a></dd>
 <dt>Site</dt><dd><a href="/admin/sites/{{t.site_id}}">{{business}}</a></dd><dt>Filed</dt><dd>{{filed}}</dd>
+<dt>Assigned to</dt><dd>{{assignee}}</dd>{{#edited}}<dt>Edited by staff</dt><dd>{{edited}}</dd>{{/edited}}
 {{#decided}}<dt>Decided</dt><dd>{{decided}}</dd>{{/decided}}{{#note}}<dt>Note</dt><dd>{{note}}</dd>{{/note}}
 {{#reason}}<dt>Needs a person</dt><dd>{{reason}}</dd>{{/reason}}</dl>
 <h2>Request</h2><p class="prewrap">{{t.request_text}}</p>
@@ -45,7 +46,15 @@ local SHOW = [[
 <label>What was done <input type="text" name="note" maxlength="1000" required></label> <button type="submit">Resolved by hand</button></form>{{/person}}
 {{#rejectable}}<form method="post" action="/admin/tickets/{{t.id}}/reject"><input type="hidden" name="csrf" value="{{csrf}}">
 <label>Note <input type="text" name="note" maxlength="1000"></label> <button type="submit" class="danger">Reject</button></form>{{/rejectable}}
-</div>{{/can_decide}}
+</div>
+{{#edit}}<details class="edit"><summary>Edit the proposal</summary>
+<p class="muted">Saved as a new proposal the customer approves in their portal (or you approve for them). Texts are shown as written; the extra section takes p, ul, ol, li, strong, em and h3 (links and anything else are removed).</p>
+<form method="post" action="/admin/tickets/{{t.id}}/edit"><input type="hidden" name="csrf" value="{{csrf}}">
+{{#fields}}<p><label>{{label}}<br>{{#long}}<textarea name="{{name}}" rows="4" cols="80">{{value}}</textarea>{{/long}}{{^long}}<input type="text" name="{{name}}" value="{{value}}" size="80">{{/long}}</label></p>
+{{/fields}}<button type="submit">Save as a new proposal</button></form></details>{{/edit}}
+<form method="post" action="/admin/tickets/{{t.id}}/assign"><input type="hidden" name="csrf" value="{{csrf}}">
+<label>Assign to <select name="user"><option value="">nobody</option>{{#assignees}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{email}}</option>{{/assignees}}</select></label> <button type="submit">Assign</button></form>
+{{/can_decide}}
 ]]
 
 local FLASH_TEXT = {
@@ -53,6 +62,8 @@ local FLASH_TEXT = {
     rejected = "Rejected: the site is unchanged.",
     resolved = "Marked resolved by hand.",
     rebuilding = "The site changed since this was prepared: it is being prepared again on the live version.",
+    edited = "Saved as a new proposal: the customer sees it in their portal.",
+    assigned = "The request's assignee was changed.",
 }
 
 local function nz(v)
@@ -75,7 +86,7 @@ wm.route("GET", "/admin/tickets", function(req)
     local out = {}
     for i, r in ipairs(rows) do
         out[i] = { id = r.id, status = r.status, age = age(r.age_s), customer = r.customer_email, business = r.business,
-                   request = text.clip(tostring(r.request_text), 120 + #"…", "…") }
+                   request = text.clip(tostring(r.request_text), 120 + #"…", "…"), assignee = nz(r.assignee) or "" }
     end
     return view.page(req, "Requests", LIST, { rows = out, has_rows = #out > 0, statuses = statuses,
                                               status = known })
@@ -113,6 +124,18 @@ wm.route("GET", "/admin/tickets/:id", function(req)
     local before = pages and sites.screenshot_path(nz(pages.before_shot))
     local after = pages and sites.screenshot_path(nz(pages.after_shot))
     local flash = FLASH_TEXT[(req.query or {}).done or ""]
+    local can_decide = view.can(req, "editor")
+    local assignees, assignee = {}, "nobody"
+    for i, u in ipairs(can_decide and assert(tickets.assignees()) or {}) do
+        assignees[i] = { id = u.id, email = u.email, selected = u.id == t.assigned_to }
+    end
+    if nz(t.assigned_to) then
+        local u = wm.db.one("SELECT email FROM admin_users WHERE id = $1", t.assigned_to)
+        assignee = u and u.email or t.assigned_to
+    end
+    -- The proposal's own words (tickets.edit renders the edit from them).
+    local proposed = t.status == "awaiting_approval" and type(t.proposed_inputs) == "table" and t.proposed_inputs.content
+    local edited = nz(t.edited_at) and tostring(t.edited_at):sub(1, 16)
     return view.page(req, "Request", SHOW, {
         t = t, customer = who.email or t.customer_id, business = who.name or t.site_id,
         filed = tostring(t.created_at):sub(1, 16) .. " by " .. t.created_by_type,
@@ -124,6 +147,8 @@ wm.route("GET", "/admin/tickets/:id", function(req)
         awaiting = t.status == "awaiting_approval", person = t.status == "needs_person",
         rejectable = t.status == "open" or t.status == "awaiting_approval" or t.status == "needs_person",
         notice = flash or false,
+        assignee = assignee, assignees = assignees, edited = edited or false,
+        edit = can_decide and type(proposed) == "table" and { fields = tickets.editable(proposed) } or false,
     }, 200)
 end, { role = "viewer" })
 
@@ -165,3 +190,33 @@ end
 decide("approve")
 decide("reject")
 decide("resolve")
+
+-- Staff's own version of the proposal (domain.tickets.edit: a new
+-- proposal, the ticket still awaiting approval) and the request's
+-- assignee, through view.action like the dashboard's other changes (the
+-- guard checks the CSRF token; the domain writes the activity row).
+local function back(id)
+    return "/admin/tickets/" .. id
+end
+
+wm.route("POST", "/admin/tickets/:id/edit", view.action {
+    title = "Request", back = back, label = "Back to the request",
+    to = function(id) return back(id) .. "?done=edited" end,
+    call = function(id, form, actor)
+        actor = actor or {}
+        return tickets.edit(id, form, actor.type or "admin", actor.id)
+    end,
+}, { role = "editor" })
+
+wm.route("POST", "/admin/tickets/:id/assign", view.action {
+    title = "Request", back = back, label = "Back to the request",
+    to = function(id) return back(id) .. "?done=assigned" end,
+    call = function(id, form, actor)
+        actor = actor or {}
+        local user = form.user ~= "" and form.user or nil
+        if user and not view.uuid(user) then
+            return nil, "there is no such active user"
+        end
+        return tickets.assign(id, user, actor.type or "admin", actor.id)
+    end,
+}, { role = "editor" })
