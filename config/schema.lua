@@ -73,6 +73,7 @@ return {
         ["jobs.lease"] = positive(),
         ["jobs.poll"] = positive(),
         ["jobs.batch"] = int(1),
+        ["jobs.yield_to_requests"] = int(0),
         ["jobs.backoff_base"] = positive(),
         ["jobs.default_timeout"] = positive(),
         -- Per stage kind; 0 stops that kind on this host.

@@ -83,6 +83,11 @@ return {
         default_timeout = 300,
         -- Per-kind limits override the stage's own: concurrency = { scrape = 2 }.
         concurrency = { default = 10 },
+        -- A host with this many requests waiting for their answers (wm serve)
+        -- runs one job at a time until they drop below it: a burst of
+        -- webhooks or visitors is answered first, background work catches up
+        -- after. 0: jobs never yield.
+        yield_to_requests = 16,
         timeouts = {},
     },
     -- Periodic jobs, fired once per period across all hosts.

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #define MAX_KINDS 64
+#define BUSY_RECHECK 0.05      /* seconds between claims while the host is busy */
 
 struct kind {
     char *name;
@@ -402,6 +403,13 @@ static void try_claim(wm_jobs_t *j, struct kind *k)
     int room = k->concurrency - k->running;
     if (room <= 0)
         return;
+    if (j->conf.busy != NULL && j->conf.busy(j->conf.ud)) {
+        if (j->nrunning > 0) {
+            wake_at(j, BUSY_RECHECK);
+            return;
+        }
+        room = 1;
+    }
     if (room > j->conf.batch)
         room = j->conf.batch;
     char lease[32], n[16];

@@ -49,6 +49,11 @@ typedef struct {
      * the runner still calls wm_jobs_finish, possibly inside this call, and
      * the scheduler records a timeout or a hand-back whatever it says. */
     void (*cancel)(wm_jobs_run_t *run, void *ud);
+    /* Whether the host is busy answering requests (NULL: never). While it
+     * is, the scheduler keeps at most one job of its own running and claims
+     * again every few tens of milliseconds: answers are not kept waiting by
+     * background work on the same cores, which catches up afterwards. */
+    int (*busy)(void *ud);
     void *ud;
 } wm_jobs_conf_t;
 

@@ -28,6 +28,7 @@
  *                                     parent dies (Linux prctl)
  */
 #include "httpd.h"
+#include "lua_httpd.h"
 #include "json.h"
 #include "log.h"
 #include "proc.h"
@@ -266,6 +267,19 @@ static void on_request(wm_httpd_req_t *r, void *ud)
 }
 
 /* ---- servers ---- */
+
+unsigned long wm_lua_httpd_active(void)
+{
+    unsigned long n = 0;
+    for (struct lserver *ls = servers; ls != NULL; ls = ls->next) {
+        if (ls->srv == NULL || ls->closed)
+            continue;
+        wm_httpd_stats_t st;
+        wm_httpd_stats(ls->srv, &st);
+        n += st.active;
+    }
+    return n;
+}
 
 static void lserver_unlink(struct lserver *ls)
 {

@@ -15,6 +15,7 @@
  *   COMPLETED, RETRY, DISCARD, SNOOZE: the outcome codes. */
 #include "jobs.h"
 #include "json.h"
+#include "lua_httpd.h"
 #include "lua_pg.h"
 #include "sched.h"
 #include "vm.h"
@@ -23,6 +24,15 @@
 
 static wm_jobs_t *J;
 static int runner_ref = LUA_NOREF;
+static unsigned long busy_requests;      /* 0: never yield to requests */
+
+/* Requests waiting for their answers on this process's servers: at or over
+ * busy_requests the scheduler takes no more background work than one job. */
+static int host_busy(void *ud)
+{
+    WM_UNUSED(ud);
+    return busy_requests > 0 && wm_lua_httpd_active() >= busy_requests;
+}
 
 /* ---- runs ---- */
 
@@ -171,7 +181,9 @@ static int l_start(lua_State *L)
         .backoff_max = field_num(L, 1, "backoff_max", 3600),
         .run = run_job,
         .cancel = cancel_job,
+        .busy = host_busy,
     };
+    busy_requests = (unsigned long)field_num(L, 1, "yield_to_requests", 0);
     wm_err_t err;
     if (wm_jobs_start(wm_sched_loop(), pool, &conf, &J, &err) < 0)
         return luaL_error(L, "%s", err.msg);

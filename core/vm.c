@@ -2,6 +2,7 @@
 #include "vm.h"
 #include "json.h"
 #include "log.h"
+#include "lua_httpd.h"
 #include "lua_pg.h"
 #include "sched.h"
 
@@ -13,7 +14,6 @@
 
 int wm_lua_core_open(lua_State *L);       /* lua_core.c */
 int wm_lua_jobs_open(lua_State *L);       /* lua_jobs.c */
-int wm_lua_httpd_open(lua_State *L);      /* lua_httpd.c */
 int wm_lua_httpc_open(lua_State *L);      /* lua_httpc.c */
 int wm_lua_watch_open(lua_State *L);      /* lua_watch.c */
 

@@ -184,6 +184,7 @@ function M.start_worker(opts)
         batch = cfg.batch or 100,
         backoff_base = cfg.backoff_base or 2,
         backoff_max = cfg.backoff_max or 3600,
+        yield_to_requests = cfg.yield_to_requests or 0,
         kinds = stages.kinds(),
         runner = M.run,
     }

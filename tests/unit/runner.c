@@ -24,6 +24,7 @@
     X(sched_cancel) \
     X(sched_errors_timeouts_events) \
     X(jobs_state_machine) \
+    X(jobs_yield_while_busy) \
     X(proc_exit_codes_io_env) \
     X(proc_output_cap) \
     X(proc_timeout_kills_the_group) \

@@ -54,9 +54,13 @@ static double gap(long long id, int n)
 
 static void pending_closed(uv_handle_t *h) { free(h->data); }
 
+/* Jobs running now, the most at once, and the most at once while `busy`. */
+static int running_now, most_running, most_while_busy, busy;
+
 static void finish_later(uv_timer_t *t)
 {
     struct pending *p = t->data;
+    running_now--;
     wm_jobs_finish(p->run, &p->o);
     uv_close((uv_handle_t *)&p->timer, pending_closed);
 }
@@ -70,6 +74,11 @@ static void test_run(wm_jobs_run_t *run, const wm_jobs_job_t *job, void *ud)
     runs[nruns].attempt = job->attempt;
     runs[nruns].at = wm_monotonic();
     nruns++;
+    running_now++;
+    if (running_now > most_running)
+        most_running = running_now;
+    if (busy && running_now > most_while_busy)
+        most_while_busy = running_now;
     int nth = runs_of(job->id);
     struct pending *p = calloc(1, sizeof(*p));
     p->run = run;
@@ -92,11 +101,12 @@ static void test_run(wm_jobs_run_t *run, const wm_jobs_job_t *job, void *ud)
     } else if (strstr(pl, "\"hang\"") || strstr(pl, "\"block\"")) {
         p->waits = 1;
     }
+    uint64_t hold = strstr(pl, "\"hold\"") ? 60 : 1;
     uv_timer_init(the_loop, &p->timer);
     p->timer.data = p;
     wm_jobs_run_set_data(run, p);
     if (!p->waits)
-        uv_timer_start(&p->timer, finish_later, 1, 0);   /* never inside run() */
+        uv_timer_start(&p->timer, finish_later, hold, 0);   /* never inside run() */
 }
 
 static int cancels;
@@ -299,6 +309,80 @@ TEST_IMPL(jobs_state_machine)
     int rc = migrate(url);
     if (rc == 0)
         rc = run_state_machine(url);
+    test_db_drop();
+    ASSERT(rc == 0);
+    return 0;
+}
+
+/* A host busy answering requests keeps one job running and claims the rest
+ * once it is not; the same jobs then run side by side. */
+static int host_busy(void *ud)
+{
+    WM_UNUSED(ud);
+    return busy;
+}
+
+static void not_busy_cb(uv_timer_t *t)
+{
+    WM_UNUSED(t);
+    busy = 0;
+}
+
+static int run_yield(const char *url)
+{
+    PGconn *c = PQconnectdb(url);
+    ASSERT(PQstatus(c) == CONNECTION_OK);
+    PQclear(sql(c, "INSERT INTO jobs (kind, payload) SELECT 'y', '{\"do\": \"hold\"}' FROM generate_series(1, 12)"));
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    the_loop = &loop;
+    wm_pg_conf_t pc = {.conninfo = url, .size = 2, .pipeline_depth = 8, .connect_timeout = 5};
+    wm_pg_pool_t *pool;
+    wm_err_t err;
+    ASSERT(wm_pg_pool_open(&loop, &pc, &pool, &err) == 0);
+    wm_jobs_conf_t conf = {
+        .host = "unit-host", .lease = 30, .poll = 5, .batch = 10, .backoff_base = 0.1, .backoff_max = 10,
+        .run = test_run, .cancel = test_cancel, .busy = host_busy,
+    };
+    wm_jobs_t *j;
+    ASSERT(wm_jobs_start(&loop, pool, &conf, &j, &err) == 0);
+    busy = 1;
+    running_now = most_running = most_while_busy = 0;
+    int runs_before = nruns;
+    wm_jobs_set_kind(j, "y", 10, 0);
+    wm_jobs_wake(j, NULL);
+    /* Busy for 0.5 s: 60 ms jobs one at a time, about 8 of the 12. */
+    uv_timer_t t_free, until;
+    uv_timer_init(&loop, &t_free);
+    uv_timer_init(&loop, &until);
+    uv_timer_start(&t_free, not_busy_cb, 500, 0);
+    uv_timer_start(&until, stop_loop_cb, 1500, 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ASSERT_EQ_INT(most_while_busy, 1);
+    ASSERT(most_running > 1);                  /* the rest ran side by side */
+    ASSERT_EQ_INT(nruns - runs_before, 12);
+    wm_jobs_stop(j, 1, on_stopped, &loop);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    wm_jobs_close(j);
+    uv_close((uv_handle_t *)&t_free, NULL);
+    uv_close((uv_handle_t *)&until, NULL);
+    wm_pg_pool_close(pool);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ASSERT(uv_loop_close(&loop) == 0);
+    PGresult *r = sql(c, "SELECT count(*) FROM jobs WHERE kind = 'y' AND status = 'completed'");
+    ASSERT_EQ_STR(PQgetvalue(r, 0, 0), "12");
+    PQclear(r);
+    PQfinish(c);
+    return 0;
+}
+
+TEST_IMPL(jobs_yield_while_busy)
+{
+    const char *url = test_db_create("jobs_yield");
+    ASSERT(url != NULL);
+    int rc = migrate(url);
+    if (rc == 0)
+        rc = run_yield(url);
     test_db_drop();
     ASSERT(rc == 0);
     return 0;
