@@ -469,7 +469,8 @@ function _M.edit(id, values, actor_type, actor_id)
         local v = values[f.name]
         if type(v) == "string" then
             v = edited_text(v)
-            if v ~= f.value then
+            -- A form sends every field: only what differs is a change.
+            if v ~= edited_text(f.value) then
                 if f.name:find("%.html$") or f.name == NEW_HTML then
                     v = v ~= "" and site_edit.clean_fragment(v) or ""
                 end

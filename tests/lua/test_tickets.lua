@@ -788,13 +788,29 @@ function T.staff_edit_a_proposal_as_a_new_one_the_customer_approves(t)
         ["hero.headline"] = "Forged" } }).status, 403)
     t.eq(tickets.get(tk.id).proposed_site_id, first)
 
+    -- The whole form sent back as a browser sends it (textareas with CRLF): no change.
+    local all = { csrf = csrf }
+    local function unescape(v)
+        return (v:gsub("&lt;", "<"):gsub("&gt;", ">"):gsub("&quot;", '"'):gsub("&#39;", "'"):gsub("&amp;", "&"))
+    end
+    for name, v in page.body:gmatch('<input type="text" name="([^"]+)" value="([^"]*)"') do
+        all[name] = unescape(v)
+    end
+    for name, v in page.body:gmatch('<textarea name="([^"]+)"[^>]*>(.-)</textarea>') do
+        all[name] = unescape(v):gsub("\n", "\r\n")
+    end
+    t.ok(all["hero.headline"] and all.new_html, "the form's fields")
+    local res = request(path .. "/edit", { cookie = editor.cookie, form = form(all) })
+    t.eq(res.status, 409)
+    t.match(res.body, "nothing was changed")
+
     -- Over a field's limit, or over the page's budget: refused, in words, nothing written.
     local about
     for i, s in ipairs(tk.proposed_inputs.content.sections) do
         if s.kind == "about" then about = ("sections[%d].body"):format(i) end
     end
     t.ok(about, "the page has an about section")
-    local res = request(path .. "/edit", { cookie = editor.cookie, form = form { csrf = csrf,
+    res = request(path .. "/edit", { cookie = editor.cookie, form = form { csrf = csrf,
         [about] = ("Forty years of fixing pipes. "):rep(120) } })
     t.eq(res.status, 409)
     t.match(res.body, "About: text: must be at most 3000 characters")
