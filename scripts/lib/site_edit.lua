@@ -162,6 +162,29 @@ end
 
 local HOURS_PREFIX = "Opening hours: "
 
+-- Every string in t (nested) with each plain occurrence of old made new.
+local function replace_everywhere(t, old, new)
+    for k, v in pairs(t) do
+        if type(v) == "string" then
+            local out, i = {}, 1
+            while true do
+                local a, b = v:find(old, i, true)
+                if not a then
+                    break
+                end
+                out[#out + 1], out[#out + 2] = v:sub(i, a - 1), new
+                i = b + 1
+            end
+            if i > 1 then
+                out[#out + 1] = v:sub(i)
+                t[k] = table.concat(out)
+            end
+        elseif type(v) == "table" then
+            replace_everywhere(v, old, new)
+        end
+    end
+end
+
 local function apply_contact(inp, op, changes)
     local field = op.field
     local v, why
@@ -203,7 +226,13 @@ local function apply_contact(inp, op, changes)
             s.body = table.concat(kept, "\n\n")
         end
     else
-        -- The page reads these from the business's facts.
+        -- The page reads these from the business's facts, and the
+        -- architect's words quote them ("Call us at (512) 555-0100."): the
+        -- old value there too, or the page would show both.
+        local was = inp.business[field]
+        if type(was) == "string" and #was >= 5 and was ~= v then
+            replace_everywhere(inp.content, was, v)
+        end
         inp.business[field] = v
         inp.business_changed = inp.business_changed or {}
         inp.business_changed[field] = v

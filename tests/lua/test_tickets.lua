@@ -177,6 +177,14 @@ function T.each_operation_kind_is_applied_by_code(t)
     new, _, html = applied { { kind = "contact", field = "phone", value = "(512) 555-0199" } }
     t.match(html, 'href="tel:%+?1?5125550199"')
     t.eq(new.business_changed.phone, "(512) 555-0199")
+    -- Nowhere the old number: the contact section's words quoted it.
+    local said
+    for _, s in ipairs(base.content.sections) do
+        if s.kind == "contact" then said = s.body end
+    end
+    t.match(said, "%(512%) 555%-0100")
+    t.no_match(visible(html), "555%-0100")
+    t.match(visible(html), "Call us at %(512%) 555%-0199")
     new, _, html = applied { { kind = "contact", field = "hours", value = "Mon-Fri 8am-5pm" } }
     t.match(visible(html), "Opening hours: Mon%-Fri 8am%-5pm")
     -- Hours given twice replace each other.
@@ -191,6 +199,7 @@ function T.each_operation_kind_is_applied_by_code(t)
     t.match(html, "mailto:hello@rivera%.example")
     _, _, html = applied { { kind = "contact", field = "address", value = "400 Congress Ave" } }
     t.match(visible(html), "400 Congress Ave")
+    t.no_match(visible(html), "12 Oak St")
 
     new, _, html = applied { { kind = "colours", colour = "green" } }
     t.eq(new.dna.design_system.palette.primary, "#15803d")
@@ -668,8 +677,8 @@ function T.a_rollback_brings_back_what_the_version_was_rendered_from(t)
     t.match(live, "tel:%+?1?5125550133")
     t.no_match(visible(live), "Version two")
     t.no_match(live, "#15803d", "not the undone colours")
-    -- Version 1's texts, with only the phone changed (the words that name
-    -- it keep version 1's number: they are the content's, not the phone's).
+    -- Version 1's texts, with only the phone changed (the contact words
+    -- that quote it too: site_edit replaces the old number there).
     local changed = 0
     for _, o in ipairs(textdiff.diff(v1_text, visible(live))) do
         if o.op == "+" then
