@@ -391,6 +391,12 @@ function T.the_other_lists_and_metrics(t)
     t.eq(detail.data.tracking_events[1].remote_addr, nil, "the reader's address stays out")
     local _, pays = call(t, "GET", "/api/v1/payments?customer_id=" .. c .. "&status=succeeded&sort=-amount", { token = tok })
     t.eq(#pays.data, 1)
+    -- Times are ISO 8601 in UTC, in lists and in one object's nested rows;
+    -- the same instant the database holds.
+    local paid = one("SELECT to_char(paid_at, 'YYYY-MM-DD\"T\"HH24:MI:SS') AS s FROM payments").s
+    t.match(pays.data[1].paid_at, "^" .. paid:gsub("%-", "%%-") .. "[%.%d]*Z$")
+    t.match(detail.data.campaigns[1].sent_at, "^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d[%.%d]*Z$")
+    t.match(detail.data.created_at, "T.*Z$")
     local _, none = call(t, "GET", "/api/v1/sites?status=archived", { token = tok })
     t.eq(#none.data, 0)
     t.eq(wm.json.encode(none.data), "[]", "an empty list is a JSON array")

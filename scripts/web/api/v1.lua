@@ -12,7 +12,8 @@
 -- page), and the list's filters as query parameters (web.admin.queries
 -- has them). One object: { "data": {...} }. Errors: { "error": { "code":
 -- "unauthorized" | "forbidden" | "not_found" | "bad_request" | "bad_cursor"
--- | "rate_limited" | "internal", "message": "..." } }.
+-- | "rate_limited" | "internal", "message": "..." } }. Times (keys ending
+-- in _at) are ISO 8601 in UTC.
 local queries = require "web.admin.queries"
 
 local MAX_LIMIT, DEFAULT_LIMIT = 500, 50
@@ -27,6 +28,33 @@ local HEADERS = {
 -- always valid; a response opened as HTML by mistake then holds no markup.
 local ESCAPE = { ["<"] = "\\u003c", [">"] = "\\u003e", ["&"] = "\\u0026" }
 
+-- Times as ISO 8601 in UTC ("2026-11-30T03:08:25.123456Z"): every value
+-- of a key ending in _at that reads as PostgreSQL's text of a timestamp
+-- (every session runs in UTC: core/pg.c), anywhere in the answer. Other
+-- keys are left alone, whatever their text looks like.
+local function iso(v)
+    local d, t, zone = v:match("^(%d%d%d%d%-%d%d%-%d%d) (%d%d:%d%d:%d%d[%.%d]*)([%+%-]?[%d:]*)$")
+    if not d or (zone ~= "" and not zone:match("^%+00[:0]*$")) then
+        return v
+    end
+    return d .. "T" .. t .. "Z"
+end
+
+local function iso_times(x, seen)
+    seen = seen or {}
+    if seen[x] then
+        return
+    end
+    seen[x] = true
+    for k, v in pairs(x) do
+        if type(v) == "table" then
+            iso_times(v, seen)
+        elseif type(v) == "string" and type(k) == "string" and k:sub(-3) == "_at" then
+            x[k] = iso(v)
+        end
+    end
+end
+
 local function respond(status, body, extra)
     local h = {}
     for k, v in pairs(HEADERS) do
@@ -35,6 +63,7 @@ local function respond(status, body, extra)
     for k, v in pairs(extra or {}) do
         h[k] = v
     end
+    iso_times(body)
     return { status = status, headers = h, body = (wm.json.encode(body):gsub("[<>&]", ESCAPE)) }
 end
 
