@@ -6,7 +6,8 @@
 -- table and rollback; the dashboard's "Restore this version" (editor only,
 -- CSRF); the portal's versions page for the customer's own live site
 -- (confirm page, CSRF, another customer's site a 404). A page archived
--- before the sale (the preview) is not restored onto a sold site.
+-- before the sale (the preview) is not restored onto a sold site. A
+-- rollback brings back what its version was rendered from.
 local account = require "web.portal.account"
 local sites = require "domain.sites"
 local users = require "domain.admin_users"
@@ -98,7 +99,8 @@ local function csrf_of(body)
 end
 
 local function current(site_id)
-    return one([[SELECT version, html_content, previous_version_id, status, screenshot_desktop_url, builder_prompt
+    return one([[SELECT version, html_content, previous_version_id, status, screenshot_desktop_url, builder_prompt,
+            rendered_from
         FROM generated_sites WHERE id = $1]], site_id)
 end
 
@@ -293,6 +295,64 @@ function T.portal_customer_restores_their_own_live_site(t)
         form = form { csrf = csrf, site = s.site_id, version = "9" } })
     t.eq(res.status, 409)
     t.match(res.body, "no version 9")
+end
+
+-- Each version keeps what it was rendered from (the architect's output, the
+-- creative DNA, the business's phone, email and address), and a rollback
+-- writes them back with its page, a missing value included.
+function T.rollback_brings_back_the_inputs_its_version_was_rendered_from(t)
+    setup(t)
+    local b = one([[INSERT INTO businesses (gmb_id, slug, name, phone, lead_status, website_status, creative_dna)
+        VALUES ('gmb-in', 'gmb-in', 'Bakery In', '(512) 555-0101', 'qualified', 'generating', '{"tone": "one"}')
+        RETURNING id]])
+    one([[INSERT INTO agent_outputs (business_id, agent, output) VALUES ($1, 'architect', '{"hero": {"headline": "One"}}')
+        RETURNING business_id]], b.id)
+    local site = assert(wm.db.tx(function()
+        return assert(sites.create_draft { business_id = b.id, subdomain = "in-1", html = page_html(1),
+                                           builder_prompt = "p1", claim_token = "tok-in" })
+    end))
+    one("UPDATE generated_sites SET status = 'live', sold_at = now() - interval '1 hour' WHERE id = $1 RETURNING id",
+        site.id)
+    local v1 = current(site.id).rendered_from
+    t.eq({ v1.content.hero.headline, v1.dna.tone, v1.business.phone, v1.business.email },
+        { "One", "one", "(512) 555-0101", wm.null }, "recorded when the draft was stored")
+
+    -- The architect's rebuild: new stored inputs, then the new version.
+    assert(wm.db.tx(function()
+        assert(wm.db.run([[UPDATE agent_outputs SET output = '{"hero": {"headline": "Two"}}' WHERE business_id = $1]], b.id))
+        assert(wm.db.run([[UPDATE businesses SET creative_dna = NULL, phone = '(512) 555-0202', email = 'two@example.com'
+            WHERE id = $1]], b.id))
+        return assert(sites.new_version(site.id, page_html(2), "p2"))
+    end))
+    local v2 = current(site.id)
+    t.eq({ v2.rendered_from.content.hero.headline, v2.rendered_from.dna, v2.rendered_from.business.email },
+        { "Two", wm.null, "two@example.com" })
+    t.eq(one("SELECT rendered_from FROM generated_sites WHERE id = $1", v2.previous_version_id).rendered_from.content
+        .hero.headline, "One", "the archived copy keeps version 1's")
+
+    local r = assert(wm.db.tx(function() return assert(sites.rollback(site.id, 1, "user")) end))
+    t.eq({ r.version, r.inputs }, { 3, true })
+    local function stored()
+        local biz = one("SELECT creative_dna, phone, email FROM businesses WHERE id = $1", b.id)
+        local out = one("SELECT output FROM agent_outputs WHERE business_id = $1 AND agent = 'architect'", b.id).output
+        return { out.hero.headline, biz.creative_dna ~= wm.null and biz.creative_dna.tone or wm.null, biz.phone, biz.email }
+    end
+    t.eq(stored(), { "One", "one", "(512) 555-0101", wm.null }, "version 1's inputs, its missing email too")
+    t.eq(current(site.id).rendered_from.content.hero.headline, "One")
+    t.eq(one([[SELECT details FROM activity_log WHERE action = 'site.rolled_back' AND entity_id = $1]], site.id)
+        .details.inputs, true)
+    t.eq(sites.inputs_current(site.id), true)
+    assert(wm.db.tx(function() return assert(sites.rollback(site.id, 2, "user")) end))
+    t.eq(stored(), { "Two", wm.null, "(512) 555-0202", "two@example.com" })
+
+    -- A version recorded before inputs were (none kept): its page alone,
+    -- and the stored inputs are not the page's.
+    one("UPDATE generated_sites SET rendered_from = NULL WHERE id = $1 RETURNING id", v2.previous_version_id)
+    r = assert(wm.db.tx(function() return assert(sites.rollback(site.id, 1, "user")) end))
+    t.eq(r.inputs, false)
+    t.eq(current(site.id).html_content, page_html(1))
+    t.eq(stored(), { "Two", wm.null, "(512) 555-0202", "two@example.com" }, "left as they were")
+    t.eq(sites.inputs_current(site.id), false)
 end
 
 return T
