@@ -12,6 +12,8 @@ local replies = require "lib.replies"
 
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 local start = dofile(here .. "/../fakes/start.lua")
+local web = dofile(wm.root .. "/tests/lib/web.lua")
+local mail = dofile(wm.root .. "/tests/lib/mail.lua")
 local API_KEY = "SG.test-key"
 local TOKEN = "inbound-token-0123456789abcdef"
 
@@ -34,10 +36,17 @@ local function setup(t, extra)
     end
     t.config("paths", { var = t.tmpdir() })
     require("lib.tracking").reset_key()
-    fake = fake or start("sendgrid.py", "120", API_KEY)
+    -- The fake ends after 10 idle seconds (wm test waits for it before it
+    -- exits: 120 made every run 2 minutes longer); one that ended in a pause
+    -- between tests is started again: each test reads the key it signs
+    -- with, and looks only at its own recipients' requests.
+    local key = fake and wm.http.get(fake .. "/_key", { timeout = 10 })
+    if not key then
+        fake = start("sendgrid.py", "10", API_KEY)
+        key = assert(wm.http.get(fake .. "/_key", { timeout = 10 }))
+    end
     t.config("providers", { mail = "sendgrid" })
     t.config("mail", { rate_limits = { smtp = 0, sendgrid = 0, ses = 14 } })
-    local key = assert(wm.http.get(fake .. "/_key", { timeout = 10 }))
     local s = { api_key = API_KEY, base_url = fake, timeout = 5, retry_after = 60, sandbox = false,
                 webhook_public_key = wm.json.decode(key.body).public_key, webhook_tolerance = 300,
                 inbound_token = TOKEN }
@@ -48,35 +57,11 @@ local function setup(t, extra)
     return fake
 end
 
-local n = 0
--- A business with a preview site and a pending campaign; local_part scripts the fake.
+-- A business with a preview site and a pending campaign; local_part
+-- scripts the fake. Its name has a comma, which SendGrid refuses in a
+-- display name.
 local function campaign(local_part)
-    n = n + 1
-    local email = ("%s%d-%s@shop.test"):format(local_part or "owner", n,
-                                                wm.crypto.random_token(4):lower():gsub("[^%w]", "x"))
-    local gmb = "gmb-sg-" .. n .. "-" .. wm.crypto.random_token(4)
-    local b = one([[INSERT INTO businesses (gmb_id, slug, name, email, rating, review_count, lead_status,
-            website_status, qualification_score)
-        VALUES ($1, $1, $2, $3, 4.8, 50, 'qualified', 'generated', 80) RETURNING id]], gmb, "Shop " .. n .. ", LLC", email)
-    local s = one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status, claim_token)
-        VALUES ($1, $2, '<!DOCTYPE html><title>x</title>', 'preview', $3) RETURNING id]], b.id,
-        ("sg-" .. n .. "-" .. wm.crypto.random_token(3):lower():gsub("[^%w]", "x")), wm.crypto.random_token(12))
-    local c = one([[INSERT INTO campaigns (business_id, site_id, subject_line, email_body, business_name,
-            recipient_email, status, email_provider)
-        VALUES ($1, $2, 'Your site', $3, $4, $5, 'pending', 'sendgrid') RETURNING id]], b.id, s.id,
-        wm.json.encode({ subject = "Your new website", preview_text = "A site", greeting = "Hi,",
-                         paragraphs = { "We built you a website." }, cta_label = "See it", sign_off = "WebMagic" }),
-        "Shop " .. n .. ", LLC", email)
-    return c.id, email, b.id
-end
-
-local function send(id)
-    return require("stages.send").run({ id = 0, kind = "send", attempt = 1, max_attempts = 5,
-                                        payload = { campaign_id = id } })
-end
-
-local function campaign_row(id)
-    return one("SELECT status, message_id, email_provider, error_message FROM campaigns WHERE id = $1", id)
+    return mail.campaign { local_part = local_part, suffix = ", LLC", provider = "sendgrid" }
 end
 
 -- The fake's Mail Send requests for one recipient.
@@ -95,20 +80,20 @@ end
 function T.send_keeps_x_message_id_and_sends_the_parts(t)
     setup(t)
     local id, email = campaign()
-    t.eq(send(id).outcome, codes.COMPLETED)
+    t.eq(mail.send(id).outcome, codes.COMPLETED)
     local reqs = requests_for(email)
     t.eq(#reqs, 1)
     local r = reqs[1]
     t.eq(r.status, 202)
     t.eq(r.auth, "Bearer " .. API_KEY)
     t.eq(r.content_type, "application/json")
-    local c = campaign_row(id)
+    local c = mail.campaign_row(id)
     t.eq(c.status, "sent")
     t.eq(c.message_id, r.message_id, "X-Message-Id kept")
     t.eq(c.email_provider, "sendgrid")
     local j = r.json
     t.eq(j.from.email, wm.config.mail.from_email)
-    t.eq(j.personalizations[1].to[1].name, "Shop " .. n .. " LLC", "no comma for SendGrid to refuse")
+    t.eq(j.personalizations[1].to[1].name, "Shop " .. mail.made .. " LLC", "no comma for SendGrid to refuse")
     t.eq(j.subject, "Your new website")
     t.eq(j.content[1].type, "text/plain")
     t.eq(j.content[2].type, "text/html")
@@ -119,24 +104,24 @@ function T.send_keeps_x_message_id_and_sends_the_parts(t)
     t.eq(replies.campaign_of(j.headers["Message-ID"]), id, "the Message-ID names the campaign")
     t.eq(j.tracking_settings.click_tracking.enable, false, "our own signed links stay as they are")
     t.eq(j.tracking_settings.open_tracking.enable, false)
-    t.eq(send(id).outcome, codes.COMPLETED, "a second run does nothing")
+    t.eq(mail.send(id).outcome, codes.COMPLETED, "a second run does nothing")
     t.eq(#requests_for(email), 1)
 end
 
 function T.throttled_429_waits_then_sends_once(t)
     setup(t)
     local id, email = campaign("throttle")
-    local o = send(id)
+    local o = mail.send(id)
     t.eq(o.outcome, codes.SNOOZE, tostring(o))
     t.ok(o.delay >= 1 and o.delay <= 3, "waits until X-RateLimit-Reset (got " .. tostring(o.delay) .. ")")
-    t.eq(campaign_row(id).status, "pending")
-    t.eq(send(id).outcome, codes.COMPLETED)
-    t.eq(campaign_row(id).status, "sent")
+    t.eq(mail.campaign_row(id).status, "pending")
+    t.eq(mail.send(id).outcome, codes.COMPLETED)
+    t.eq(mail.campaign_row(id).status, "sent")
     local reqs = requests_for(email)
     t.eq(#reqs, 2)
     t.eq(reqs[1].status, 429)
     t.eq(reqs[2].status, 202)
-    t.eq(campaign_row(id).message_id, reqs[2].message_id)
+    t.eq(mail.campaign_row(id).message_id, reqs[2].message_id)
 end
 
 function T.errors_answer_as_the_contract_says(t)
@@ -174,13 +159,7 @@ end
 -- The Event Webhook -----------------------------------------------------------
 
 local function server(t)
-    local http_server = require "wm.http_server"
-    local srv = assert(http_server.start { listen = "127.0.0.1:0" })
-    t.defer(function() http_server.stop(0) end)
-    assert(wm.jobs.start_worker { cron = false })
-    t.defer(function() wm.jobs.stop_worker(5) end)
-    local _, port = srv:address()
-    return "http://127.0.0.1:" .. port
+    return "http://127.0.0.1:" .. web.serve(t, { worker = true })
 end
 
 local function sign(ts, body)
@@ -226,8 +205,8 @@ end
 -- A campaign sent through the fake (so it has its X-Message-Id).
 local function sent_campaign(local_part)
     local id, email, bid = campaign(local_part)
-    assert(send(id).outcome == codes.COMPLETED)
-    return id, email, bid, campaign_row(id).message_id
+    assert(mail.send(id).outcome == codes.COMPLETED)
+    return id, email, bid, mail.campaign_row(id).message_id
 end
 
 local function stored()
@@ -237,23 +216,23 @@ end
 function T.no_answer_after_the_request_went_out_stays_sending(t)
     setup(t, { timeout = 1 })
     local id, email = campaign("stall")
-    local o = send(id)
+    local o = mail.send(id)
     t.eq(o.outcome, codes.DISCARD, tostring(o))
-    t.eq(campaign_row(id).status, "sending", "SendGrid may have it: never sent again by itself")
-    t.eq(send(id).outcome, codes.DISCARD)
+    t.eq(mail.campaign_row(id).status, "sending", "SendGrid may have it: never sent again by itself")
+    t.eq(mail.send(id).outcome, codes.DISCARD)
     t.eq(#requests_for(email), 1)
     -- SendGrid's 'processed' event proves it left: sent, with its X-Message-Id.
     local base = server(t)
     t.eq(post_events(base, { event(id, "processed", { sg_message_id = "StuckMsgId.filter0001.1.0" }) }).status, 200)
     settled(t)
-    t.eq(campaign_row(id).status, "sent")
-    t.eq(campaign_row(id).message_id, "StuckMsgId")
+    t.eq(mail.campaign_row(id).status, "sent")
+    t.eq(mail.campaign_row(id).message_id, "StuckMsgId")
     -- Nothing listens: the request never went out, so it was not sent.
     wm.config.sendgrid.base_url = "http://127.0.0.1:1"
     local id2 = campaign()
-    o = send(id2)
+    o = mail.send(id2)
     t.eq(o.outcome, codes.RETRY, tostring(o))
-    t.eq(campaign_row(id2).status, "pending")
+    t.eq(mail.campaign_row(id2).status, "pending")
 end
 
 function T.forged_stale_tampered_and_unsigned_batches_are_refused(t)
@@ -282,7 +261,7 @@ function T.forged_stale_tampered_and_unsigned_batches_are_refused(t)
         t.eq(c[2].status, 401, c[1])
     end
     t.eq(stored(), before, "nothing stored")
-    t.eq(campaign_row(id).status, "sent")
+    t.eq(mail.campaign_row(id).status, "sent")
 end
 
 function T.a_batch_delivered_three_times_applies_each_event_once(t)
@@ -325,7 +304,7 @@ function T.a_batch_delivered_three_times_applies_each_event_once(t)
     t.eq(count("SELECT count(*)::int AS n FROM mail_events WHERE campaign_id = $1", id2), 1, "the bounce once")
     t.eq(one("SELECT reason FROM suppression_list s JOIN campaigns c ON s.email = lower(c.recipient_email) WHERE c.id = $1",
              id2).reason, "bounced")
-    t.eq(campaign_row(id2).status, "bounced")
+    t.eq(mail.campaign_row(id2).status, "bounced")
     t.eq(one("SELECT reason FROM suppression_list WHERE campaign_id = $1", id).reason, "complained")
     t.eq(one("SELECT contact_status FROM businesses WHERE id = $1", bid).contact_status, "unsubscribed")
     t.eq(count([[SELECT count(*)::int AS n FROM webhook_events WHERE provider = 'sendgrid' AND status = 'applied'
@@ -340,10 +319,10 @@ function T.blocked_is_a_soft_bounce_and_dropped_spam_is_a_complaint(t)
     t.eq(post_events(base, { event(a, "bounce", { type = "blocked", reason = "IP blocked" }),
                              event(b, "dropped", { reason = "Spam Reporting Address" }) }).status, 200)
     settled(t)
-    t.eq(campaign_row(a).status, "sent")
+    t.eq(mail.campaign_row(a).status, "sent")
     t.eq(count("SELECT count(*)::int AS n FROM suppression_list WHERE campaign_id = $1", a), 0, "not suppressed")
     t.eq(count("SELECT count(*)::int AS n FROM mail_events WHERE campaign_id = $1 AND kind = 'soft_bounce'", a), 1)
-    t.eq(campaign_row(b).status, "complained")
+    t.eq(mail.campaign_row(b).status, "complained")
 end
 
 function T.a_signed_body_that_is_not_an_array_is_400_and_kept_failed(t)
@@ -372,7 +351,7 @@ local function inbound(base, fields, token)
                                     headers = { ["Content-Type"] = ctype }, body = body, timeout = 20 })
 end
 
-local function mail(from, extra_headers, text, subject)
+local function inbound_mail(from, extra_headers, text, subject)
     local mid = "<" .. wm.crypto.random_token(12) .. "@mail.shop.test>"
     return {
         headers = "Received: by mx.sendgrid.net\r\nFrom: Owner <" .. from .. ">\r\nMessage-ID: " .. mid .. "\r\n"
@@ -394,7 +373,7 @@ function T.inbound_reply_is_matched_and_stored_once(t)
     local base = server(t)
     local id, email = sent_campaign()
     local ours = replies.message_id(id, "webmagic.example")
-    local m = mail("someone-else@other.test", "In-Reply-To: " .. ours .. "\r\nReferences: <a@b> " .. ours .. "\r\n",
+    local m = inbound_mail("someone-else@other.test", "In-Reply-To: " .. ours .. "\r\nReferences: <a@b> " .. ours .. "\r\n",
                    "Yes, I like it! How much?\1\r\n\r\nOn Mon, WebMagic wrote:\r\n> Unsubscribe here")
     local res = inbound(base, m)
     t.eq(res.status, 200)
@@ -413,7 +392,7 @@ function T.inbound_reply_is_matched_and_stored_once(t)
     t.match(r.text, "How much%?")
     -- Matched by the address it came from when it names no Message-ID of ours.
     local id2, email2 = sent_campaign()
-    t.eq(inbound(base, mail(email2:upper(), nil, "Call me tomorrow")).status, 200)
+    t.eq(inbound(base, inbound_mail(email2:upper(), nil, "Call me tomorrow")).status, 200)
     t.eq(cstate(id2).status, "replied")
     t.ne(email, email2)
 end
@@ -424,10 +403,10 @@ function T.auto_replies_and_dsns_are_kept_but_not_counted(t)
     local id, email = sent_campaign()
     local ours = replies.message_id(id, "webmagic.example")
     local cases = {
-        mail(email, "Auto-Submitted: auto-replied\r\nIn-Reply-To: " .. ours .. "\r\n", "I am away until Monday."),
-        mail(email, "In-Reply-To: " .. ours .. "\r\n", "Back soon.", "Out of Office: Your new website"),
-        mail(email, "In-Reply-To: " .. ours .. "\r\n", "Estoy de vacaciones.", "Respuesta automática: Your site"),
-        mail("MAILER-DAEMON@mx.shop.test", "Content-Type: multipart/report; report-type=delivery-status\r\n",
+        inbound_mail(email, "Auto-Submitted: auto-replied\r\nIn-Reply-To: " .. ours .. "\r\n", "I am away until Monday."),
+        inbound_mail(email, "In-Reply-To: " .. ours .. "\r\n", "Back soon.", "Out of Office: Your new website"),
+        inbound_mail(email, "In-Reply-To: " .. ours .. "\r\n", "Estoy de vacaciones.", "Respuesta automática: Your site"),
+        inbound_mail("MAILER-DAEMON@mx.shop.test", "Content-Type: multipart/report; report-type=delivery-status\r\n",
              "Delivery failed.\r\nMessage-ID: " .. ours, "Undelivered Mail Returned to Sender"),
     }
     local kinds = {}
@@ -447,7 +426,7 @@ function T.a_reply_saying_stop_suppresses(t)
     setup(t)
     local base = server(t)
     local id, email = sent_campaign()
-    t.eq(inbound(base, mail(email, nil, "STOP. Remove me from your list.")).status, 200)
+    t.eq(inbound(base, inbound_mail(email, nil, "STOP. Remove me from your list.")).status, 200)
     local s = cstate(id)
     t.eq(s.suppressed, "unsubscribed")
     t.eq(s.contact_status, "unsubscribed")
@@ -459,9 +438,9 @@ function T.inbound_needs_its_secret_path(t)
     local base = server(t)
     local _, email = sent_campaign()
     local before = count("SELECT count(*)::int AS n FROM mail_replies")
-    t.eq(inbound(base, mail(email, nil, "hi"), "wrong-token-0123456789abcdef").status, 404)
+    t.eq(inbound(base, inbound_mail(email, nil, "hi"), "wrong-token-0123456789abcdef").status, 404)
     wm.config.sendgrid.inbound_token = "short"
-    t.eq(inbound(base, mail(email, nil, "hi"), "short").status, 404, "a short token is no secret")
+    t.eq(inbound(base, inbound_mail(email, nil, "hi"), "short").status, 404, "a short token is no secret")
     wm.config.sendgrid.inbound_token = TOKEN
     t.eq(inbound(base, { email = "From: " .. email .. "\r\n\r\nhi", to = "x@y", envelope = "{}" }).status, 400,
          "the raw form is refused, not half read")
