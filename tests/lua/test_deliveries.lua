@@ -4,21 +4,21 @@
 local T = {}
 
 local deliveries = require "domain.deliveries"
+local mail = dofile(wm.root .. "/tests/lib/mail.lua")
 
 local function one(sql, ...)
     return assert(wm.db.one(sql, ...))
 end
 
+-- A campaign SendGrid took, to a mixed-case address (suppressions are kept
+-- in lower case): its id, its business's and its message id.
 local function campaign(status, contact)
     assert(require("wm.migrate").up())
-    local slug = "dlv-" .. wm.crypto.random_token(6):lower()
-    local b = one([[INSERT INTO businesses (name, slug, contact_status) VALUES ('Acme Bakery', $1, $2)
-        RETURNING id]], slug, contact or "emailed")
-    local c = one([[INSERT INTO campaigns (business_id, subject_line, email_body, recipient_email, status, sent_at,
-            email_provider, message_id)
-        VALUES ($1, 'Your site', 'Hello', $2, $3::text, CASE WHEN $3::text = 'sending' THEN NULL ELSE now() END, 'sendgrid', $4)
-        RETURNING id]], b.id, "Owner+" .. slug .. "@Example.com", status or "sent", "msg-" .. slug)
-    return c.id, b.id, "msg-" .. slug
+    local mid = "msg-" .. wm.crypto.random_token(6):lower()
+    local cid, _, bid = mail.campaign { email = "Owner+" .. mid .. "@Example.com", status = status or "sent",
+                                        contact_status = contact or "emailed", provider = "sendgrid",
+                                        message_id = mid }
+    return cid, bid, mid
 end
 
 -- Event ids are made unique per campaign: the tests share one database.
