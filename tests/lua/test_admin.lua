@@ -323,7 +323,21 @@ function T.every_mutating_route_refuses_lower_roles_and_logs_allowed_ones(t)
                 return one([[INSERT INTO support_tickets (customer_id, site_id, request_text, status, proposed_site_id,
                     base_version) VALUES ($1, $2, 'change it', $3, $4, 1) RETURNING id]], cust, site, status, proposal).id
             end
-            return { awaiting = ticket("awaiting_approval"), open = ticket("open"), person = ticket("needs_person") }
+            -- A proposal staff can edit: the words it is rendered from.
+            local content = { title = "Shop in Austin, TX", meta_description = "A shop in Austin with friendly service.",
+                hero = { headline = "Friendly service", subheadline = "Open six days a week.", cta_label = "Call now" },
+                sections = { { kind = "about", heading = "About", body = "A family shop that has served the town for years." },
+                             { kind = "faq", heading = "FAQ", items = { { question = "Are you open?", answer = "Most days." } } },
+                             { kind = "contact", heading = "Contact", body = "Come and see us." } },
+                footer_note = "Serving Austin." }
+            assert(wm.db.query([[INSERT INTO agent_outputs (business_id, agent, output) VALUES ($1, 'architect', $2::jsonb)
+                ON CONFLICT (business_id, agent) DO UPDATE SET output = EXCLUDED.output]], b, content))
+            local editable = ticket("awaiting_approval")
+            assert(wm.db.query("UPDATE support_tickets SET proposed_inputs = $2::jsonb WHERE id = $1", editable,
+                { content = content }))
+            return { awaiting = ticket("awaiting_approval"), open = ticket("open"), person = ticket("needs_person"),
+                     editable = editable,
+                     user = one("SELECT id FROM admin_users WHERE is_active ORDER BY email LIMIT 1").id }
         end)
         local victim = pattern:find("^/admin/users/") and assert(wm.db.tx(function()
             return assert(users.add({ email = "v" .. wm.crypto.random_token(4):lower():gsub("[^%w]", "") .. "@example.com",
@@ -363,6 +377,9 @@ function T.every_mutating_route_refuses_lower_roles_and_logs_allowed_ones(t)
             ["/admin/tickets/:id/reject"] = { path = "/admin/tickets/" .. tk.open .. "/reject", form = { note = "no" } },
             ["/admin/tickets/:id/resolve"] = { path = "/admin/tickets/" .. tk.person .. "/resolve",
                                                form = { note = "done by hand" } },
+            ["/admin/tickets/:id/edit"] = { path = "/admin/tickets/" .. tk.editable .. "/edit",
+                                            form = { ["hero.headline"] = "Friendly, fast service" } },
+            ["/admin/tickets/:id/assign"] = { path = "/admin/tickets/" .. tk.open .. "/assign", form = { user = tk.user } },
         }
     end
     local walked = 0
