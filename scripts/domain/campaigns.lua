@@ -151,8 +151,10 @@ end
 -- Unsubscribes once: "done" when this call did it (the address goes on the
 -- suppression list, the business unsubscribed, one activity row),
 -- "already" when it was before (nothing written), "unknown" when there is
--- no such campaign. The row lock makes concurrent calls take turns.
-function _M.unsubscribe(id, one_click)
+-- no such campaign. The row lock makes concurrent calls take turns. at:
+-- when it was asked (epoch seconds; a request kept during an outage),
+-- default now.
+function _M.unsubscribe(id, one_click, at)
     local c, err = one([[SELECT id, business_id, recipient_email, unsubscribed_at FROM campaigns
         WHERE id = $1 FOR UPDATE]], id)
     if err then
@@ -165,7 +167,8 @@ function _M.unsubscribe(id, one_click)
     assert(wm.db.run([[INSERT INTO suppression_list (email, reason, campaign_id, details)
         VALUES (lower($1), 'unsubscribed', $2, $3::jsonb) ON CONFLICT (email) DO NOTHING]],
         c.recipient_email, c.id, { one_click = one_click }))
-    assert(wm.db.run("UPDATE campaigns SET unsubscribed_at = now(), updated_at = now() WHERE id = $1", c.id))
+    assert(wm.db.run([[UPDATE campaigns SET unsubscribed_at = coalesce(to_timestamp($2::float8), now()),
+        updated_at = now() WHERE id = $1]], c.id, at))
     assert(require("domain.businesses").unsubscribed(c.business_id))
     assert(activity.log("contact.unsubscribed", "campaign", c.id, { one_click = one_click }, "user"))
     return "done"

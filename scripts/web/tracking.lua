@@ -12,7 +12,10 @@
 -- While the database is down the pixel and clicks still answer (the click's
 -- target is in its signed token) and their events are spooled to disk
 -- (lib.tracking_spool), recorded when it is back, each once (dedupe_key).
--- Unsubscribe needs the database: a 503 with Retry-After until it answers.
+-- So is an unsubscribe: its page (without the address, which only the
+-- database knows) and its button work during an outage, and the spooled
+-- request is applied, with the time it was made, when the database is back.
+-- Only when the spool cannot keep it either is the answer a 503.
 local tracking = require "lib.tracking"
 local html = require "lib.html"
 local campaigns = require "domain.campaigns"
@@ -56,16 +59,20 @@ end
 -- "done" | "already" | "unknown" (domain.campaigns.unsubscribe); the
 -- event is recorded only when this call unsubscribed.
 local function campaign_unsubscribed(q, ev, one_click)
-    local state = assert(campaigns.unsubscribe(ev.campaign_id, one_click))
+    local state = assert(campaigns.unsubscribe(ev.campaign_id, one_click, ev.at))
     if state == "done" then
         insert_event(q, ev)
     end
     return state
 end
 
-local APPLY = { open = campaign_opened, click = campaign_clicked }
+local APPLY = {
+    open = campaign_opened,
+    click = campaign_clicked,
+    unsubscribe = function(q, ev) campaign_unsubscribed(q, ev, ev.one_click) end,
+}
 
--- The spool's replayer records a waiting open or click through the same functions.
+-- The spool's replayer records a waiting event through the same functions.
 spool.set_applier(function(ev)
     local apply = APPLY[ev.kind]
     if not apply then
@@ -79,6 +86,19 @@ local function event(kind, campaign_id, req, url)
              user_agent = req.headers["user-agent"] }
 end
 
+-- Keeps an event for the replayer while the database is down: true, or
+-- nil when the spool cannot (logged).
+local function keep_for_later(ev)
+    ev.at = wm.now()
+    ev.user_agent = ev.user_agent and ev.user_agent:sub(1, 500)
+    local ok, err = spool.add(ev)
+    if not ok then
+        wm.log.error("tracking: event lost while the database is down", { kind = ev.kind,
+            campaign_id = ev.campaign_id, error = tostring(err) })
+    end
+    return ok
+end
+
 -- Records an open or click now, or spools it when the database is down (the
 -- same key either way: a commit whose answer was lost is not counted twice).
 local function record(ev)
@@ -90,13 +110,7 @@ local function record(ev)
     if not outage.confirm(err) then
         error(err, 0)
     end
-    ev.at = wm.now()
-    ev.user_agent = ev.user_agent and ev.user_agent:sub(1, 500)
-    local sok, serr = spool.add(ev)
-    if not sok then
-        wm.log.error("tracking: event lost while the database is down", { kind = ev.kind,
-            campaign_id = ev.campaign_id, error = tostring(serr) })
-    end
+    keep_for_later(ev)
 end
 
 local function page(status, title, body)
@@ -146,10 +160,12 @@ wm.route("GET", "/u/:token", function(req)
     end
     local c, qerr, state = wm.db.one("SELECT recipient_email, unsubscribed_at FROM campaigns WHERE id = $1", id)
     if qerr then
-        if outage.confirm(qerr, state) then
-            return try_later()
+        if not outage.confirm(qerr, state) then
+            error(qerr, 0)
         end
-        error(qerr, 0)
+        return page(200, "Unsubscribe", ([[<p>Stop all email from us to this address?</p>
+<form method="post" action="/u/%s"><button type="submit">Unsubscribe</button></form>]]):format(
+            html.attr(req.params.token)))
     end
     if not c then
         return page(404, "Unknown subscription", "<p>We could not find this email.</p>")
@@ -169,12 +185,18 @@ wm.route("POST", "/u/:token", function(req)
         return page(400, "This link is not valid", "<p>" .. html.escape(err) .. "</p>")
     end
     local one_click = (req.body or ""):find("List-Unsubscribe=One-Click", 1, true) ~= nil
+    local ev = event("unsubscribe", id, req)
+    ev.one_click = one_click
+    spool.kick()
     local done, terr = wm.db.tx(function(q)
-        return campaign_unsubscribed(q, event("unsubscribe", id, req), one_click)
+        return campaign_unsubscribed(q, ev, one_click)
     end)
     if not done then
         if outage.confirm(terr) then
-            return try_later()
+            if not keep_for_later(ev) then
+                return try_later()
+            end
+            return page(200, "You are unsubscribed", "<p>We will not email you again.</p>")
         end
         -- The details (a traceback) go to the log, not to the visitor.
         wm.log.error("unsubscribe failed", { request_id = req.id, campaign_id = id, error = tostring(terr) })

@@ -218,9 +218,18 @@ function T.stopped_database_sites_clicks_and_503s(t)
     local spooled = wm.fs.list_dir(spool.dir()) or {}
     t.eq(#spooled, 2, "the click and the open wait on disk")
 
+    -- Unsubscribing works: the page (without the address, which only the
+    -- database knows), and the one-click POST, kept with the click and open.
     local u = "/u/" .. tracking.unsubscribe_token(c.id)
-    is_503(t, request(base, u, here), "the unsubscribe page")
-    is_503(t, request(base, u, here, { method = "POST", body = "List-Unsubscribe=One-Click" }), "unsubscribe")
+    res = request(base, u, here)
+    t.eq(res.status, 200, "the unsubscribe page")
+    t.match(res.body, "Stop all email from us to this address%?")
+    t.match(res.body, 'action="' .. u .. '"')
+    local asked_at = wm.now()
+    res = request(base, u, here, { method = "POST", body = "List-Unsubscribe=One-Click" })
+    t.eq(res.status, 200, "unsubscribed")
+    t.match(res.body, "You are unsubscribed")
+    t.eq(#(wm.fs.list_dir(spool.dir()) or {}), 3, "the unsubscribe waits on disk")
     is_503(t, request(base, "/test/db", here), "a route that raised on the database")
     -- /healthz trusts a ping up to a few seconds old.
     t.wait_for("/healthz to say 503", function() return request(base, "/healthz", here).status == 503 end, 15)
@@ -237,7 +246,14 @@ function T.stopped_database_sites_clicks_and_503s(t)
     t.eq(count("SELECT count(*)::int AS n FROM tracking_events WHERE campaign_id = $1 AND kind = 'open'", c.id), 1)
     t.eq(count("SELECT count(*)::int AS n FROM tracking_events WHERE url = $1 AND remote_addr IS NOT NULL", url), 2)
     t.eq(spool.replay(), 0, "a further pass finds nothing to record")
-    t.eq(count("SELECT count(*)::int AS n FROM tracking_events WHERE campaign_id = $1", c.id), 3)
+    t.eq(count("SELECT count(*)::int AS n FROM tracking_events WHERE campaign_id = $1", c.id), 4)
+    -- The unsubscribe: suppressed, at the time it was asked, as one-click.
+    local un = one([[SELECT extract(epoch FROM unsubscribed_at)::float8 AS at, lower(recipient_email) AS email
+        FROM campaigns WHERE id = $1]], c.id)
+    t.ok(un.at ~= wm.null and math.abs(un.at - asked_at) < 5, "unsubscribed when it was asked")
+    t.eq(one("SELECT details->>'one_click' AS v FROM suppression_list WHERE email = $1", un.email).v, "true")
+    t.eq(count("SELECT count(*)::int AS n FROM tracking_events WHERE campaign_id = $1 AND kind = 'unsubscribe'",
+        c.id), 1)
     -- And the database is the truth again.
     assert(wm.db.query("UPDATE generated_sites SET status = 'archived' WHERE id = $1", a.id))
     t.eq(request(base, "/", "acme-a.localhost").status, 404)
