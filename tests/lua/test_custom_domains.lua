@@ -6,6 +6,7 @@
 -- it (and nothing else). Also: what the portal refuses, CSRF, another
 -- customer's site, the CLI.
 local dns = dofile(wm.root .. "/tests/fakes/dns.lua")
+local web = dofile(wm.root .. "/tests/lib/web.lua")
 local account = require "web.portal.account"
 local custom_domains = require "domain.custom_domains"
 local T = {}
@@ -17,16 +18,10 @@ end
 local port
 
 local function setup(t, records)
-    assert(wm.db.query("DROP SCHEMA public CASCADE"))
-    assert(wm.db.query("CREATE SCHEMA public"))
-    assert(require("wm.migrate").up())
+    web.fresh_schema()
     t.config("paths", { var = t.tmpdir() })
     require("lib.site_cache").reset()
-    local http_server = require "wm.http_server"
-    local srv = assert(http_server.start { listen = "127.0.0.1:0" })
-    port = select(2, srv:address())
-    t.defer(function() http_server.stop(0) end)
-    t.config("sites", { base_url = "http://127.0.0.1:" .. port, site_url_pattern = "http://%s.localhost:" .. port .. "/" })
+    port = web.serve(t)
     local server = records and dns(t, records) or ""
     t.config("domains", { dns_servers = server, dns_timeout = 0.5, dns_tries = 1, check_every = 60,
                           check_max_interval = 3600, max_checks = 3, cname_target = "sites.webmagic.test",
@@ -51,42 +46,13 @@ local function customer(name)
     return { site_id = s.id, customer_id = c.id, cookie = cookie, n = n }
 end
 
-local function request(path, opts)
-    opts = opts or {}
-    local headers = opts.headers or {}
-    headers.Host = headers.Host or ("127.0.0.1:" .. port)
-    headers.Cookie = opts.cookie
-    if opts.form then
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-        headers.Origin = "http://127.0.0.1:" .. port
-    end
-    return assert(wm.http.request { method = opts.method or "GET", url = "http://127.0.0.1:" .. port .. path,
-                                    headers = headers, body = opts.form, timeout = 30 })
-end
-
-local function enc(s)
-    return (tostring(s):gsub("[^%w_.-]", function(ch) return ("%%%02X"):format(ch:byte()) end))
-end
-
-local function form(fields)
-    local parts = {}
-    for k, v in pairs(fields) do
-        parts[#parts + 1] = enc(k) .. "=" .. enc(v)
-    end
-    return table.concat(parts, "&")
-end
-
-local function csrf_of(body)
-    return body:match('name="csrf" value="([^"]*)"')
-end
-
 -- Claims `domain` for the customer's site through the portal: the
 -- response of the POST and the claim row.
 local function claim(who, domain)
-    local page = request("/portal/domain?site=" .. who.site_id, { cookie = who.cookie })
+    local page = web.request(port, "/portal/domain?site=" .. who.site_id, { cookie = who.cookie })
     assert(page.status == 200, "domain page: " .. page.status)
-    local res = request("/portal/domain", { method = "POST", cookie = who.cookie,
-        form = form { csrf = csrf_of(page.body), site = who.site_id, domain = domain } })
+    local res = web.request(port, "/portal/domain", { cookie = who.cookie, origin = true,
+        form = { csrf = web.csrf_of(page.body), site = who.site_id, domain = domain } })
     return res, wm.db.one("SELECT * FROM custom_domains WHERE site_id = $1 AND status <> 'removed'", who.site_id)
 end
 
@@ -97,11 +63,11 @@ local function check(id)
 end
 
 local function host_get(host, path)
-    return request(path or "/", { headers = { Host = host } })
+    return web.request(port, path or "/", { host = host })
 end
 
 local function ask(domain)
-    return request("/tls/ask?domain=" .. enc(domain)).status
+    return web.request(port, "/tls/ask?domain=" .. web.enc(domain)).status
 end
 
 function T.normalize_accepts_what_people_paste_and_refuses_the_rest(t)
@@ -129,7 +95,7 @@ function T.a_claim_verified_by_its_txt_record_is_served_and_allowed_tls(t)
     t.eq(res.status, 303)
     t.eq(row.domain, "www.shop-one.test")
     t.eq(row.status, "pending")
-    local page = request(res.headers.location, { cookie = who.cookie })
+    local page = web.request(port, res.headers.location, { cookie = who.cookie })
     t.match(page.body, "_webmagic%.www%.shop%-one%.test")
     t.ok(page.body:find("webmagic-verify=" .. row.token, 1, true), "the token to publish")
     t.match(page.body, "sites%.webmagic%.test", "the CNAME target")
@@ -164,14 +130,14 @@ function T.a_claim_verified_by_its_txt_record_is_served_and_allowed_tls(t)
     t.eq(ask("dom-" .. who.n .. ".localhost"), 200, "the site's own subdomain")
     t.eq(ask("evil.test"), 404)
     t.eq(ask("nosuch.localhost"), 404)
-    t.eq(request("/tls/ask").status, 400)
-    page = request("/portal/domain?site=" .. who.site_id, { cookie = who.cookie })
+    t.eq(web.request(port, "/tls/ask").status, 400)
+    page = web.request(port, "/portal/domain?site=" .. who.site_id, { cookie = who.cookie })
     t.match(page.body, "Connected")
 
     -- Removing it ends both.
-    page = request("/portal/domain?site=" .. who.site_id, { cookie = who.cookie })
-    res = request("/portal/domain/remove", { method = "POST", cookie = who.cookie,
-        form = form { csrf = csrf_of(page.body), site = who.site_id } })
+    page = web.request(port, "/portal/domain?site=" .. who.site_id, { cookie = who.cookie })
+    res = web.request(port, "/portal/domain/remove", { cookie = who.cookie, origin = true,
+        form = { csrf = web.csrf_of(page.body), site = who.site_id } })
     t.eq(res.status, 303)
     t.eq(ask("www.shop-one.test"), 404)
     t.wait_for("the cached host to be forgotten", function()
@@ -200,7 +166,7 @@ function T.wrong_or_missing_records_keep_it_pending_then_failed(t)
     check(missing.id)
     row = one("SELECT * FROM custom_domains WHERE id = $1", missing.id)
     t.match(row.last_result, "No TXT record at _webmagic%.missing%.test yet %(no such domain%)")
-    local page = request("/portal/domain?site=" .. b.site_id, { cookie = b.cookie })
+    local page = web.request(port, "/portal/domain?site=" .. b.site_id, { cookie = b.cookie })
     t.match(page.body, "No TXT record at _webmagic%.missing%.test yet")
 
     -- Waits double: 60, 120, ... up to the cap.
@@ -215,11 +181,11 @@ function T.wrong_or_missing_records_keep_it_pending_then_failed(t)
     t.eq(row.status, "failed")
     t.eq(row.checks, 3)
     t.eq(one("SELECT count(*)::int AS n FROM activity_log WHERE action = 'domain.failed'").n, 1)
-    page = request("/portal/domain?site=" .. b.site_id, { cookie = b.cookie })
+    page = web.request(port, "/portal/domain?site=" .. b.site_id, { cookie = b.cookie })
     t.match(page.body, "Not found after many checks")
     -- "Check now" starts over.
-    local res = request("/portal/domain/check", { method = "POST", cookie = b.cookie,
-        form = form { csrf = csrf_of(page.body), site = b.site_id } })
+    local res = web.request(port, "/portal/domain/check", { cookie = b.cookie, origin = true,
+        form = { csrf = web.csrf_of(page.body), site = b.site_id } })
     t.eq(res.status, 303)
     row = one("SELECT * FROM custom_domains WHERE id = $1", missing.id)
     t.eq(row.status, "pending")
@@ -229,28 +195,28 @@ end
 function T.the_portal_refuses_bad_domains_others_sites_and_forged_forms(t)
     setup(t)
     local a, b = customer("Di"), customer("Ed")
-    local page = request("/portal/domain?site=" .. a.site_id, { cookie = a.cookie })
+    local page = web.request(port, "/portal/domain?site=" .. a.site_id, { cookie = a.cookie })
     t.eq(page.status, 200)
     t.match(page.body, "Connect a domain")
-    local csrf = csrf_of(page.body)
+    local csrf = web.csrf_of(page.body)
     -- Hostile input is refused and shown back escaped.
-    local res = request("/portal/domain", { method = "POST", cookie = a.cookie,
-        form = form { csrf = csrf, site = a.site_id, domain = "<img src=x onerror=alert(1)>" } })
+    local res = web.request(port, "/portal/domain", { cookie = a.cookie, origin = true,
+        form = { csrf = csrf, site = a.site_id, domain = "<img src=x onerror=alert(1)>" } })
     t.eq(res.status, 422)
     t.no_match(res.body, "<img src=x")
     t.match(res.body, "&lt;img src=x onerror=alert%(1%)&gt;")
     t.match(res.body, "not a domain name")
     -- Another customer's site: 404 for the page and the form.
-    t.eq(request("/portal/domain?site=" .. b.site_id, { cookie = a.cookie }).status, 404)
-    res = request("/portal/domain", { method = "POST", cookie = a.cookie,
-        form = form { csrf = csrf, site = b.site_id, domain = "steal.test" } })
+    t.eq(web.request(port, "/portal/domain?site=" .. b.site_id, { cookie = a.cookie }).status, 404)
+    res = web.request(port, "/portal/domain", { cookie = a.cookie, origin = true,
+        form = { csrf = csrf, site = b.site_id, domain = "steal.test" } })
     t.eq(res.status, 404)
     -- No or a wrong CSRF token: 403, nothing stored.
-    res = request("/portal/domain", { method = "POST", cookie = a.cookie,
-        form = form { csrf = "forged", site = a.site_id, domain = "ok.test" } })
+    res = web.request(port, "/portal/domain", { cookie = a.cookie, origin = true,
+        form = { csrf = "forged", site = a.site_id, domain = "ok.test" } })
     t.eq(res.status, 403)
     -- Not signed in: back to the portal.
-    t.eq(request("/portal/domain?site=" .. a.site_id).status, 303)
+    t.eq(web.request(port, "/portal/domain?site=" .. a.site_id).status, 303)
     t.eq(one("SELECT count(*)::int AS n FROM custom_domains").n, 0)
     -- A domain claimed by one site cannot be claimed by another.
     t.eq(claim(a, "taken.test").status, 303)
