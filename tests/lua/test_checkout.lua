@@ -7,6 +7,7 @@ local T = {}
 
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 local start = dofile(here .. "/../fakes/start.lua")
+local web = dofile(wm.root .. "/tests/lib/web.lua")
 
 local PK, SK = "pk_test_" .. wm.crypto.random_token(6), "sk_test_" .. wm.crypto.random_token(6)
 local WHSEC = "whsec_" .. wm.crypto.b64_encode(wm.crypto.random_bytes(24))
@@ -42,18 +43,12 @@ end
 local port
 -- A fresh schema, the fake, and wm's own HTTP server with scripts/web.
 local function setup(t, provider, commerce)
-    assert(wm.db.query("DROP SCHEMA public CASCADE"))
-    assert(wm.db.query("CREATE SCHEMA public"))
-    assert(require("wm.migrate").up())
+    web.fresh_schema()
     t.config("paths", { var = t.tmpdir() })
     require("lib.tracking").reset_key()
     local url = fake_url()
-    local http_server = require "wm.http_server"
-    local srv = assert(http_server.start { listen = "127.0.0.1:0" })
-    port = select(2, srv:address())
-    t.defer(function() http_server.stop(0) end)
+    port = web.serve(t)
     t.config("providers", { payments = provider })
-    t.config("sites", { base_url = "http://127.0.0.1:" .. port, site_url_pattern = "http://%s.localhost:" .. port .. "/" })
     t.config("recurrente", { public_key = PK, secret_key = SK, base_url = url, timeout = 5, retries = 1,
                            webhook_secret = WHSEC })
     local c = { monthly_price_cents = 80000, setup_fee_cents = 0, currency = "GTQ", plan_name = "WebMagic website",
@@ -83,39 +78,12 @@ local function site(name)
              host = sub .. ".localhost:" .. port, claim = "/claim/" .. token }
 end
 
-local function request(host, path, opts)
-    opts = opts or {}
-    local headers = opts.headers or {}
-    headers.Host = host
-    if opts.form then
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    end
-    return assert(wm.http.request { method = opts.method or "GET", url = "http://127.0.0.1:" .. port .. path,
-                                    headers = headers, body = opts.form, timeout = 30 })
-end
-
-local function field(body, name)
-    return body:match('name="' .. name .. '" value="([^"]*)"')
-end
-
-local function enc(s)
-    return (tostring(s):gsub("[^%w_.-]", function(ch) return ("%%%02X"):format(ch:byte()) end))
-end
-
-local function form(t)
-    local parts = {}
-    for k, v in pairs(t) do
-        parts[#parts + 1] = enc(k) .. "=" .. enc(v)
-    end
-    return table.concat(parts, "&")
-end
-
 -- Opens the claim page and presses its button: the response to the POST.
 local function claim(s, extra_headers)
-    local page = request(s.host, s.claim)
+    local page = web.request(port, s.claim, { host = s.host })
     assert(page.status == 200, "claim page: " .. page.status)
-    return request(s.host, s.claim, { method = "POST", headers = extra_headers,
-        form = form { csrf = field(page.body, "csrf"), kind = field(page.body, "kind") } }), page
+    return web.request(port, s.claim, { host = s.host, headers = extra_headers,
+        form = { csrf = web.field(page.body, "csrf"), kind = web.field(page.body, "kind") } }), page
 end
 
 local function checkout_posts()
@@ -239,17 +207,17 @@ end
 function T.the_form_is_same_site_only(t)
     setup(t, "recurrente")
     local s = site()
-    local page = request(s.host, s.claim)
-    local res = request(s.host, s.claim, { method = "POST", form = form { kind = "subscription" } })
+    local page = web.request(port, s.claim, { host = s.host })
+    local res = web.request(port, s.claim, { host = s.host, form = { kind = "subscription" } })
     t.eq(res.status, 403, "no csrf field")
-    res = request(s.host, s.claim, { method = "POST", form = form { csrf = field(page.body, "csrf"), kind = "subscription" },
+    res = web.request(port, s.claim, { host = s.host, form = { csrf = web.field(page.body, "csrf"), kind = "subscription" },
                                      headers = { Origin = "http://evil.example" } })
     t.eq(res.status, 403, "another origin")
     local other = site()
-    res = request(other.host, other.claim, { method = "POST", form = form { csrf = field(page.body, "csrf"),
+    res = web.request(port, other.claim, { host = other.host, form = { csrf = web.field(page.body, "csrf"),
                                                                                 kind = "subscription" } })
     t.eq(res.status, 403, "another site's token")
-    t.eq(request(s.host, "/claim/nope").status, 404)
+    t.eq(web.request(port, "/claim/nope", { host = s.host }).status, 404)
     t.eq(#checkout_posts(), 0)
 end
 
@@ -263,14 +231,14 @@ function T.a_setup_fee_is_a_second_checkout_after_the_plan(t)
     t.eq(checkout_posts()[1].body.success_url, "http://" .. s.host .. s.claim .. "?paid=1",
          "after the plan the buyer comes back for the fee")
     -- Back before the payment was applied: a notice, no button.
-    local back = request(s.host, s.claim .. "?paid=1")
+    local back = web.request(port, s.claim .. "?paid=1", { host = s.host })
     t.match(back.body, "confirming your payment")
-    t.eq(field(back.body, "kind"), nil)
+    t.eq(web.field(back.body, "kind"), nil)
     -- The payment's webhook marks the plan paid (what /hooks/recurrente's job does).
     t.ok(wm.db.tx(function() return require("domain.checkouts").paid(plan.id) end))
     res, page = claim(s)
     t.match(page.body, "One more step")
-    t.eq(field(page.body, "kind"), "setup_fee")
+    t.eq(web.field(page.body, "kind"), "setup_fee")
     t.eq(res.status, 303)
     local posts = checkout_posts()
     t.eq(#posts, 2)
@@ -281,9 +249,9 @@ function T.a_setup_fee_is_a_second_checkout_after_the_plan(t)
     t.eq(fee.parent_checkout_id, plan.id)
     t.eq(fee.amount_cents, 15000)
     t.ok(wm.db.tx(function() return require("domain.checkouts").paid(fee.id) end))
-    page = request(s.host, s.claim)
+    page = web.request(port, s.claim, { host = s.host })
     t.match(page.body, "This site is yours")
-    t.eq(field(page.body, "kind"), nil, "nothing left to pay")
+    t.eq(web.field(page.body, "kind"), nil, "nothing left to pay")
 end
 
 local function hooks()
@@ -300,16 +268,16 @@ function T.offline_checkout_pays_with_signed_recurrente_webhooks(t)
     local k = one("SELECT * FROM checkouts WHERE site_id = $1", s.id)
     t.eq(k.provider, "offline")
     local host = "127.0.0.1:" .. port
-    local page = request(host, path)
+    local page = web.request(port, path, { host = host })
     t.eq(page.status, 200)
     t.match(page.body, "Q800%.00 per month")
     t.match(page.body, "Rivera &amp; Sons")
     t.match(page.body, "Pay with test card")
-    local csrf = field(page.body, "csrf")
-    t.eq(request(host, path, { method = "POST", form = form { action = "pay", email = "a@b.co", full_name = "A" } })
+    local csrf = web.field(page.body, "csrf")
+    t.eq(web.request(port, path, { host = host, form = { action = "pay", email = "a@b.co", full_name = "A" } })
         .status, 403, "no csrf")
     -- Declined: payment_intent.failed, the page again.
-    local declined = request(host, path, { method = "POST", form = form { csrf = csrf, action = "decline",
+    local declined = web.request(port, path, { host = host, form = { csrf = csrf, action = "decline",
         email = "ana@example.com", full_name = "Ana Rivera" } })
     t.eq(declined.status, 200)
     t.match(declined.body, "declined")
@@ -318,7 +286,7 @@ function T.offline_checkout_pays_with_signed_recurrente_webhooks(t)
     t.ok(h[1].verified, tostring(h[1].reason))
     t.eq(h[1].body.event_type, "payment_intent.failed")
     -- Paid: payment_intent.succeeded and subscription.create, then back to the site.
-    local paid = request(host, path, { method = "POST", form = form { csrf = csrf, action = "pay",
+    local paid = web.request(port, path, { host = host, form = { csrf = csrf, action = "pay",
         email = "ana@example.com", full_name = "Ana Rivera" } })
     t.eq(paid.status, 303)
     t.eq(paid.headers.location, "http://" .. s.host .. "/?checkout=success")
@@ -343,21 +311,21 @@ function T.offline_checkout_pays_with_signed_recurrente_webhooks(t)
     t.eq(sub.body.id, ev.body.payment.paymentable.id)
     t.eq(sub.body.customer_email, "ana@example.com")
     -- Paying twice sends the same events (the same svix-id): applied once.
-    t.eq(request(host, path, { method = "POST", form = form { csrf = csrf, action = "pay",
+    t.eq(web.request(port, path, { host = host, form = { csrf = csrf, action = "pay",
         email = "ana@example.com", full_name = "Ana Rivera" } }).status, 303)
     h = hooks()
     t.eq(h[4].headers["svix-id"], ev.headers["svix-id"])
     t.eq(h[5].headers["svix-id"], sub.headers["svix-id"])
     -- A receiver with another secret refuses: the buyer is told, not sent on.
     t.config("recurrente", { webhook_secret = "whsec_" .. wm.crypto.b64_encode("another secret, 24 bytes") })
-    local refused = request(host, path, { method = "POST", form = form { csrf = csrf, action = "pay",
+    local refused = web.request(port, path, { host = host, form = { csrf = csrf, action = "pay",
         email = "ana@example.com", full_name = "Ana Rivera" } })
     t.eq(refused.status, 502)
     t.match(refused.body, "answered 401")
     -- Once the checkout is paid, the page says so.
     t.config("recurrente", { webhook_secret = WHSEC })
     t.ok(wm.db.tx(function() return require("domain.checkouts").paid(k.id) end))
-    t.match(request(host, path).body, "has been paid")
+    t.match(web.request(port, path, { host = host }).body, "has been paid")
 end
 
 function T.offline_fail_later_schedules_past_due_and_cancel(t)
@@ -365,8 +333,8 @@ function T.offline_fail_later_schedules_past_due_and_cancel(t)
     local s = site()
     local path = claim(s).headers.location:match("(/pay/ch_[%w_]+)$")
     local host = "127.0.0.1:" .. port
-    local csrf = field(request(host, path).body, "csrf")
-    local res = request(host, path, { method = "POST", form = form { csrf = csrf, action = "fail_later",
+    local csrf = web.field(web.request(port, path, { host = host }).body, "csrf")
+    local res = web.request(port, path, { host = host, form = { csrf = csrf, action = "fail_later",
         email = "ana@example.com", full_name = "Ana" } })
     t.eq(res.status, 303, "paid first")
     t.eq(#hooks(), 2)
