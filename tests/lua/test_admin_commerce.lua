@@ -12,13 +12,13 @@
 -- naming the admin; CSRF missing or wrong -> 403.
 local T = {}
 
-local users = require "domain.admin_users"
+local web = dofile(wm.root .. "/tests/lib/web.lua")
 
 local HOSTILE = "<img src=x onerror=alert(1)>"
 local PASSWORD = "correct horse battery"
 
 local port
-local accounts = {}
+local accounts
 
 local function one(sql, ...)
     return assert(wm.db.one(sql, ...))
@@ -29,17 +29,10 @@ local function count(sql, ...)
 end
 
 local function setup(t)
-    assert(wm.db.query("DROP SCHEMA public CASCADE"))
-    assert(wm.db.query("CREATE SCHEMA public"))
-    assert(require("wm.migrate").up())
+    web.fresh_schema()
     t.config("paths", { var = t.tmpdir() })
     require("lib.tracking").reset_key()
-    local http_server = require "wm.http_server"
-    local srv = assert(http_server.start { listen = "127.0.0.1:0" })
-    port = select(2, srv:address())
-    t.defer(function() http_server.stop(0) end)
     t.config("providers", { payments = "offline", mail = "outbox" })
-    t.config("sites", { base_url = "http://127.0.0.1:" .. port, site_url_pattern = "http://%s.localhost:" .. port .. "/" })
     t.config("recurrente", { webhook_secret = "" })
     t.config("commerce", { offline_hooks_url = "", setup_fee_cents = 0, monthly_price_cents = 80000, currency = "GTQ" })
     t.config("portal", { link_ttl = 900, session_idle = 3600, session_max = 43200, resend_interval = 300 })
@@ -47,44 +40,8 @@ local function setup(t)
                         login_delay = 1, login_delay_max = 900 })
     t.config("jobs", { backoff_base = 0.05 })
     t.config("autopilot", { enabled = false })
-    assert(wm.jobs.start_worker { cron = false })
-    t.defer(function() wm.jobs.stop_worker(5) end)
-    for _, role in ipairs(users.ROLES) do
-        accounts[role] = assert(wm.db.tx(function()
-            return assert(users.add({ email = role .. "@example.com", role = role, password = PASSWORD }))
-        end))
-    end
-end
-
-local function enc(s)
-    return (tostring(s):gsub("[^%w_.-]", function(ch) return ("%%%02X"):format(ch:byte()) end))
-end
-
-local function form(t)
-    local parts = {}
-    for k, v in pairs(t) do
-        parts[#parts + 1] = enc(k) .. "=" .. enc(v)
-    end
-    return table.concat(parts, "&")
-end
-
-local function request(path, opts)
-    opts = opts or {}
-    local headers = opts.headers or {}
-    headers.Host = headers.Host or ("127.0.0.1:" .. port)
-    if opts.cookie then
-        headers.Cookie = "wm_admin=" .. opts.cookie
-    end
-    if opts.form then
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    end
-    return assert(wm.http.request { method = opts.method or (opts.form and "POST" or "GET"),
-                                    url = "http://127.0.0.1:" .. port .. path, headers = headers, body = opts.form,
-                                    timeout = 30 })
-end
-
-local function field(body, name)
-    return body:match('name="' .. name .. '" value="([^"]*)"')
+    port = web.serve(t, { worker = true })
+    accounts = web.accounts(PASSWORD)
 end
 
 local function settled(t)
@@ -96,12 +53,8 @@ end
 
 -- A staff session: the cookie's token and the CSRF token the pages carry.
 local function login(t, role)
-    local res = request("/admin/login", { form = form { email = role .. "@example.com", password = PASSWORD } })
-    t.eq(res.status, 303, "login of " .. role)
-    local token = res.headers["set-cookie"]:match("^wm_admin=([^;]+)")
-    local page = request("/admin/customers", { cookie = token })
-    t.eq(page.status, 200)
-    return { token = token, csrf = field(page.body, "csrf") }
+    local token, csrf = web.admin_login(t, port, role, PASSWORD, "/admin/customers")
+    return { token = token, csrf = csrf }
 end
 
 local n = 0
@@ -117,15 +70,15 @@ local function buy(t, name)
     one([[INSERT INTO campaigns (business_id, site_id, subject_line, email_body, recipient_email, status)
         VALUES ($1, $2, 's', 'b', $3, 'sent') RETURNING id]], b.id, s.id, "owner" .. n .. "@example.com")
     local host = sub .. ".localhost:" .. port
-    local page = request("/claim/" .. token, { headers = { Host = host } })
+    local page = web.request(port, "/claim/" .. token, { host = host })
     t.eq(page.status, 200)
-    local res = request("/claim/" .. token, { headers = { Host = host },
-        form = form { csrf = field(page.body, "csrf"), kind = field(page.body, "kind") } })
+    local res = web.request(port, "/claim/" .. token, { host = host,
+        form = { csrf = web.field(page.body, "csrf"), kind = web.field(page.body, "kind") } })
     t.eq(res.status, 303)
     local pay = res.headers.location:match("(/pay/ch_[%w_]+)$")
-    local csrf = field(request(pay).body, "csrf")
+    local csrf = web.field(web.request(port, pay).body, "csrf")
     local email = "buyer" .. n .. "@example.com"
-    res = request(pay, { form = form { csrf = csrf, action = "pay", email = email, full_name = name } })
+    res = web.request(port, pay, { form = { csrf = csrf, action = "pay", email = email, full_name = name } })
     t.eq(res.status, 303, "paid")
     settled(t)
     local c = one("SELECT id FROM customers WHERE email = $1", email)
@@ -154,14 +107,14 @@ function T.pages_list_what_was_bought_and_show_hostile_data_as_text(t)
     setup(t)
     local s = login(t, "viewer")
     -- Empty states say what to do.
-    t.match(request("/admin/customers", { cookie = s.token }).body, "No customers yet")
-    t.match(request("/admin/payments", { cookie = s.token }).body, "No payments yet")
-    t.match(request("/admin/webhooks", { cookie = s.token }).body, "/hooks/recurrente")
+    t.match(web.request(port, "/admin/customers", { admin = s.token }).body, "No customers yet")
+    t.match(web.request(port, "/admin/payments", { admin = s.token }).body, "No payments yet")
+    t.match(web.request(port, "/admin/webhooks", { admin = s.token }).body, "/hooks/recurrente")
     local a = buy(t, HOSTILE)
     local b = buy(t, "Ana </script><script>alert(2)</script>")
     for _, path in ipairs({ "/admin/customers", "/admin/customers/" .. a.customer_id, "/admin/customers/" .. b.customer_id,
                             "/admin/payments", "/admin/webhooks", "/admin/activity" }) do
-        local res = request(path, { cookie = s.token })
+        local res = web.request(port, path, { admin = s.token })
         t.eq(res.status, 200, path)
         t.match(res.headers["content-security-policy"], "default%-src 'none'")
         t.ok(not res.body:find("<img src=x", 1, true), "no raw tag on " .. path)
@@ -173,17 +126,17 @@ function T.pages_list_what_was_bought_and_show_hostile_data_as_text(t)
         end
         t.eq(posts, { "/admin/logout" }, "viewer's forms on " .. path)
     end
-    local list = request("/admin/customers", { cookie = s.token }).body
+    local list = web.request(port, "/admin/customers", { admin = s.token }).body
     t.ok(list:find("&lt;img src=x onerror=alert(1)&gt;", 1, true), "escaped name")
     t.ok(list:find(a.subdomain, 1, true) and list:find(b.subdomain, 1, true), "sites listed")
     -- Filters: by status and by a name fragment.
-    t.no_match(request("/admin/customers?status=churned", { cookie = s.token }).body, a.email)
-    local found = request("/admin/customers?q=Ana", { cookie = s.token }).body
+    t.no_match(web.request(port, "/admin/customers?status=churned", { admin = s.token }).body, a.email)
+    local found = web.request(port, "/admin/customers?q=Ana", { admin = s.token }).body
     t.ok(found:find(b.email, 1, true) and not found:find(a.email, 1, true), "q filters by name")
     -- Payments: totals over the filter, and the type filter.
-    local pays = request("/admin/payments?status=succeeded", { cookie = s.token }).body
+    local pays = web.request(port, "/admin/payments?status=succeeded", { admin = s.token }).body
     t.ok(pays:find("1,600.00", 1, true), "received total of two Q800 payments")
-    t.no_match(request("/admin/payments?type=refund", { cookie = s.token }).body, a.email)
+    t.no_match(web.request(port, "/admin/payments?type=refund", { admin = s.token }).body, a.email)
     -- Forged filters and cursors are ignored (the first page), not errors.
     local function forged(sort, key, id)
         return wm.crypto.b64url_encode(wm.json.encode { s = sort, k = key, i = id })
@@ -195,26 +148,26 @@ function T.pages_list_what_was_bought_and_show_hostile_data_as_text(t)
                             "/admin/customers?sort=ltv&cursor=" .. forged("-created", "2026-01-01 00:00:00", a.customer_id),
                             "/admin/activity?cursor=" .. forged("-created", "2026-01-01 25:00:00.0", a.customer_id),
                             "/admin/webhooks?cursor=" .. forged("-id", "99999999999999999999999", "1") }) do
-        local res = request(path, { cookie = s.token })
+        local res = web.request(port, path, { admin = s.token })
         t.eq(res.status, 200, path)
         t.ok(res.body:find("<tbody>", 1, true), "the first page's rows: " .. path)
     end
     -- Webhook detail: the raw body, escaped (it carries the hostile name).
     local ev = one([[SELECT id FROM webhook_events WHERE body LIKE '%' || $1 || '%' AND status = 'applied'
         ORDER BY id LIMIT 1]], a.email).id
-    local detail = request("/admin/webhooks/" .. ev, { cookie = s.token })
+    local detail = web.request(port, "/admin/webhooks/" .. ev, { admin = s.token })
     t.eq(detail.status, 200)
     t.ok(detail.body:find("&lt;img src=x onerror=alert(1)&gt;", 1, true), "escaped body")
     t.match(detail.body, "applied")
-    t.eq(request("/admin/webhooks/abc", { cookie = s.token }).status, 404)
-    t.eq(request("/admin/customers/not-a-uuid", { cookie = s.token }).status, 404)
+    t.eq(web.request(port, "/admin/webhooks/abc", { admin = s.token }).status, 404)
+    t.eq(web.request(port, "/admin/customers/not-a-uuid", { admin = s.token }).status, 404)
     -- Activity: by entity id, and by actor kind.
-    local act = request("/admin/activity?entity_id=" .. a.customer_id, { cookie = s.token }).body
+    local act = web.request(port, "/admin/activity?entity_id=" .. a.customer_id, { admin = s.token }).body
     t.match(act, "customer%.created")
     t.no_match(act, "subscription%.started")
-    t.match(request("/admin/activity?actor=webhook&action=subscription.", { cookie = s.token }).body,
+    t.match(web.request(port, "/admin/activity?actor=webhook&action=subscription.", { admin = s.token }).body,
         "subscription%.started")
-    t.match(request("/admin/activity?entity_id=nope", { cookie = s.token }).body, "must be a uuid")
+    t.match(web.request(port, "/admin/activity?entity_id=nope", { admin = s.token }).body, "must be a uuid")
 end
 
 function T.long_lists_page_by_keyset(t)
@@ -226,7 +179,7 @@ function T.long_lists_page_by_keyset(t)
     local seen, pages, path = {}, 0, "/admin/activity?action=test.row"
     while path do
         pages = pages + 1
-        local body = request(path, { cookie = s.token }).body
+        local body = web.request(port, path, { admin = s.token }).body
         for id in body:gmatch('<tr><td class="nowrap">2026%-01%-01 00:00:00</td>') do
             seen[#seen + 1] = id
         end
@@ -241,7 +194,7 @@ function T.long_lists_page_by_keyset(t)
     local emails = {}
     path = "/admin/customers?sort=email"
     while path do
-        local body = request(path, { cookie = s.token }).body
+        local body = web.request(port, path, { admin = s.token }).body
         for e in body:gmatch(">(c%d%d%d@example%.com)<") do
             emails[#emails + 1] = e
         end
@@ -268,11 +221,11 @@ function T.a_viewer_is_refused_every_mutation_and_nothing_changes(t)
         local s = login(t, role)
         for _, target in ipairs(targets) do
             local before = snapshot()
-            local res = request(target[1], { cookie = s.token, form = form { csrf = s.csrf } })
+            local res = web.request(port, target[1], { admin = s.token, form = { csrf = s.csrf } })
             t.eq(res.status, 403, role .. " POST " .. target[1])
             -- The confirmation pages are refused too.
             if target[1]:find("/cancel$") or target[1]:find("/refund$") then
-                t.eq(request(target[1], { cookie = s.token }).status, 403, role .. " GET " .. target[1])
+                t.eq(web.request(port, target[1], { admin = s.token }).status, 403, role .. " GET " .. target[1])
             end
             settled(t)
             t.eq(snapshot(), before, "nothing changed: " .. role .. " " .. target[1])
@@ -281,10 +234,10 @@ function T.a_viewer_is_refused_every_mutation_and_nothing_changes(t)
     -- An admin with the CSRF token missing or wrong: 403, nothing changed.
     local s = login(t, "admin")
     local before = snapshot()
-    for _, f in ipairs({ "", form { csrf = "x" .. s.csrf:sub(2) } }) do
-        t.eq(request("/admin/subscriptions/" .. a.subscription_id .. "/cancel", { cookie = s.token, form = f }).status,
+    for _, f in ipairs({ "", web.form { csrf = "x" .. s.csrf:sub(2) } }) do
+        t.eq(web.request(port, "/admin/subscriptions/" .. a.subscription_id .. "/cancel", { admin = s.token, form = f }).status,
             403)
-        t.eq(request("/admin/webhooks/" .. failed .. "/replay", { cookie = s.token, form = f }).status, 403)
+        t.eq(web.request(port, "/admin/webhooks/" .. failed .. "/replay", { admin = s.token, form = f }).status, 403)
     end
     settled(t)
     t.eq(snapshot(), before)
@@ -295,10 +248,10 @@ function T.an_admin_cancels_refunds_and_replays_through_the_provider(t)
     local a = buy(t, "Cancel Me")
     local s = login(t, "admin")
     -- The customer page offers the actions; each has a confirmation page.
-    local page = request("/admin/customers/" .. a.customer_id, { cookie = s.token }).body
+    local page = web.request(port, "/admin/customers/" .. a.customer_id, { admin = s.token }).body
     t.ok(page:find("/admin/subscriptions/" .. a.subscription_id .. "/cancel", 1, true), "cancel offered")
     t.ok(page:find("/admin/payments/" .. a.payment_id .. "/refund", 1, true), "refund offered")
-    local confirm = request("/admin/subscriptions/" .. a.subscription_id .. "/cancel", { cookie = s.token })
+    local confirm = web.request(port, "/admin/subscriptions/" .. a.subscription_id .. "/cancel", { admin = s.token })
     t.eq(confirm.status, 200)
     t.match(confirm.body, "Cancel the subscription")
     t.eq(one("SELECT status FROM subscriptions WHERE id = $1", a.subscription_id).status, "active",
@@ -307,8 +260,8 @@ function T.an_admin_cancels_refunds_and_replays_through_the_provider(t)
     -- The provider refuses (a subscription it did not sell): 502, nothing asked, nothing changed.
     assert(wm.db.query([[UPDATE subscriptions SET recurrente_checkout_id = 'elsewhere:' || recurrente_checkout_id
         WHERE id = $1]], a.subscription_id))
-    local res = request("/admin/subscriptions/" .. a.subscription_id .. "/cancel",
-        { cookie = s.token, form = form { csrf = s.csrf } })
+    local res = web.request(port, "/admin/subscriptions/" .. a.subscription_id .. "/cancel",
+        { admin = s.token, form = { csrf = s.csrf } })
     t.eq(res.status, 502)
     t.match(res.body, "The payment provider did not cancel it, so nothing changed: offline: subscription ")
     t.match(res.body, 'href="/admin/customers/' .. a.customer_id:gsub("%p", "%%%0") .. '">Back to the customer')
@@ -317,8 +270,8 @@ function T.an_admin_cancels_refunds_and_replays_through_the_provider(t)
         WHERE id = $1]], a.subscription_id))
 
     -- Cancel: the provider's subscription.cancel webhook makes the change.
-    res = request("/admin/subscriptions/" .. a.subscription_id .. "/cancel",
-        { cookie = s.token, form = form { csrf = s.csrf } })
+    res = web.request(port, "/admin/subscriptions/" .. a.subscription_id .. "/cancel",
+        { admin = s.token, form = { csrf = s.csrf } })
     t.eq(res.status, 303)
     t.eq(res.headers.location, "/admin/customers/" .. a.customer_id .. "?flash=cancel_requested")
     local row = last_activity("subscription.cancel_requested")
@@ -328,13 +281,13 @@ function T.an_admin_cancels_refunds_and_replays_through_the_provider(t)
     t.eq(one("SELECT status FROM customers WHERE id = $1", a.customer_id).status, "cancelled")
     t.eq(count("SELECT count(*)::int AS n FROM webhook_events WHERE event_type = 'subscription.cancel' AND status = 'applied'"), 1)
     -- Cancelled: no second cancel.
-    t.eq(request("/admin/subscriptions/" .. a.subscription_id .. "/cancel",
-        { cookie = s.token, form = form { csrf = s.csrf } }).status, 409)
+    t.eq(web.request(port, "/admin/subscriptions/" .. a.subscription_id .. "/cancel",
+        { admin = s.token, form = { csrf = s.csrf } }).status, 409)
 
     -- Refund: a refund row, the original refunded, the value taken back.
     local ltv = one("SELECT lifetime_value_cents FROM customers WHERE id = $1", a.customer_id).lifetime_value_cents
     t.eq(ltv, 80000)
-    res = request("/admin/payments/" .. a.payment_id .. "/refund", { cookie = s.token, form = form { csrf = s.csrf } })
+    res = web.request(port, "/admin/payments/" .. a.payment_id .. "/refund", { admin = s.token, form = { csrf = s.csrf } })
     t.eq(res.status, 303)
     row = last_activity("payment.refund_requested")
     t.eq({ row.actor_type, row.actor_id, row.entity_id }, { "admin", accounts.admin.id, a.payment_id })
@@ -342,18 +295,18 @@ function T.an_admin_cancels_refunds_and_replays_through_the_provider(t)
     t.eq(one("SELECT status FROM payments WHERE id = $1", a.payment_id).status, "refunded")
     t.eq(one("SELECT amount_cents FROM payments WHERE refund_of = $1", a.payment_id).amount_cents, -80000)
     t.eq(one("SELECT lifetime_value_cents FROM customers WHERE id = $1", a.customer_id).lifetime_value_cents, 0)
-    t.eq(request("/admin/payments/" .. a.payment_id .. "/refund", { cookie = s.token, form = form { csrf = s.csrf } }).status,
+    t.eq(web.request(port, "/admin/payments/" .. a.payment_id .. "/refund", { admin = s.token, form = { csrf = s.csrf } }).status,
         409, "a refunded payment is not refunded twice")
-    local pays = request("/admin/payments", { cookie = s.token }).body
+    local pays = web.request(port, "/admin/payments", { admin = s.token }).body
     t.match(pays, "refund")
 
     -- Replay: a failed event is applied again, once; an applied one is left alone.
     local ev = one([[SELECT id FROM webhook_events WHERE event_type = 'payment_intent.succeeded' ORDER BY id LIMIT 1]]).id
     assert(wm.db.query("UPDATE webhook_events SET status = 'failed', error = 'simulated' WHERE id = $1", ev))
     local payments_before = count("SELECT count(*)::int AS n FROM payments")
-    local detail = request("/admin/webhooks/" .. ev, { cookie = s.token }).body
+    local detail = web.request(port, "/admin/webhooks/" .. ev, { admin = s.token }).body
     t.ok(detail:find('action="/admin/webhooks/' .. ev .. '/replay"', 1, true), "replay offered for a failed event")
-    res = request("/admin/webhooks/" .. ev .. "/replay", { cookie = s.token, form = form { csrf = s.csrf } })
+    res = web.request(port, "/admin/webhooks/" .. ev .. "/replay", { admin = s.token, form = { csrf = s.csrf } })
     t.eq(res.status, 303)
     t.eq(res.headers.location, "/admin/webhooks/" .. ev .. "?flash=replayed")
     row = last_activity("webhook.replayed")
@@ -361,12 +314,12 @@ function T.an_admin_cancels_refunds_and_replays_through_the_provider(t)
     settled(t)
     t.eq(one("SELECT status FROM webhook_events WHERE id = $1", ev).status, "applied")
     t.eq(count("SELECT count(*)::int AS n FROM payments"), payments_before, "applied once")
-    res = request("/admin/webhooks/" .. ev .. "/replay", { cookie = s.token, form = form { csrf = s.csrf } })
+    res = web.request(port, "/admin/webhooks/" .. ev .. "/replay", { admin = s.token, form = { csrf = s.csrf } })
     t.eq(res.headers.location, "/admin/webhooks/" .. ev .. "?flash=replay_noop")
     t.eq(count("SELECT count(*)::int AS n FROM activity_log WHERE action = 'webhook.replayed'"), 1)
 
     -- A portal link for support: shown once, single use, its hash stored.
-    res = request("/admin/customers/" .. a.customer_id .. "/portal-link", { cookie = s.token, form = form { csrf = s.csrf } })
+    res = web.request(port, "/admin/customers/" .. a.customer_id .. "/portal-link", { admin = s.token, form = { csrf = s.csrf } })
     t.eq(res.status, 200)
     local link = res.body:match("http://127%.0%.0%.1:%d+(/portal/login/[%w_%-]+)")
     t.ok(link, "the link is shown")
@@ -374,9 +327,9 @@ function T.an_admin_cancels_refunds_and_replays_through_the_provider(t)
         wm.crypto.sha256_hex(link:match("[^/]+$"))), 1)
     row = last_activity("customer.portal_link_created")
     t.eq({ row.actor_type, row.actor_id, row.entity_id }, { "admin", accounts.admin.id, a.customer_id })
-    t.eq(request(link).status, 200, "the link opens the portal's sign-in page")
+    t.eq(web.request(port, link).status, 200, "the link opens the portal's sign-in page")
     -- The activity page names the admin as the actor.
-    local act = request("/admin/activity?actor=admin@example.com", { cookie = s.token }).body
+    local act = web.request(port, "/admin/activity?actor=admin@example.com", { admin = s.token }).body
     t.match(act, "subscription%.cancel_requested")
     t.match(act, "payment%.refund_requested")
     t.match(act, "webhook%.replayed")
