@@ -8,10 +8,11 @@ local T = {}
 
 local router = require "wm.router"
 local users = require "domain.admin_users"
+local web = dofile(wm.root .. "/tests/lib/web.lua")
 
 local PASSWORD = "correct horse battery"
 local port
-local accounts = {}
+local accounts
 
 local function one(sql, ...)
     return assert(wm.db.one(sql, ...))
@@ -20,9 +21,7 @@ end
 
 -- A fresh schema, wm's HTTP server, and one account per role.
 local function setup(t, admin_cfg)
-    assert(wm.db.query("DROP SCHEMA public CASCADE"))
-    assert(wm.db.query("CREATE SCHEMA public"))
-    assert(require("wm.migrate").up())
+    web.fresh_schema()
     t.config("paths", { var = t.tmpdir() })
     local cfg = { session_idle = 7200, session_max = 43200, setup_link_ttl = 3600, login_free_failures = 3,
                   login_delay = 1, login_delay_max = 900 }
@@ -30,75 +29,21 @@ local function setup(t, admin_cfg)
         cfg[k] = v
     end
     t.config("admin", cfg)
-    local http_server = require "wm.http_server"
-    local srv = assert(http_server.start { listen = "127.0.0.1:0" })
-    port = select(2, srv:address())
-    t.defer(function() http_server.stop(0) end)
-    t.config("sites", { base_url = "http://127.0.0.1:" .. port })
-    for _, role in ipairs(users.ROLES) do
-        accounts[role] = assert(wm.db.tx(function()
-            return assert(users.add({ email = role .. "@example.com", role = role, password = PASSWORD }))
-        end))
-    end
-end
-
-local function request(method, path, opts)
-    opts = opts or {}
-    local headers = opts.headers or {}
-    if opts.cookie then
-        headers.Cookie = "wm_admin=" .. opts.cookie
-    end
-    if opts.form then
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    end
-    return assert(wm.http.request { method = method, url = "http://127.0.0.1:" .. port .. path, headers = headers,
-                                    body = opts.form, timeout = 30 })
-end
-
-local function enc(s)
-    return (tostring(s):gsub("[^%w_.-]", function(ch) return ("%%%02X"):format(ch:byte()) end))
-end
-
-local function form(t)
-    local parts = {}
-    for k, v in pairs(t) do
-        parts[#parts + 1] = enc(k) .. "=" .. enc(v)
-    end
-    return table.concat(parts, "&")
-end
-
-local function header(res, name)
-    for k, v in pairs(res.headers) do
-        if k:lower() == name:lower() then
-            return type(v) == "table" and v[1] or v
-        end
-    end
-    return nil
-end
-
--- Logs in as `role`: the cookie's token and the session's CSRF token (as
--- the pages carry it).
-local function login(t, role, pw)
-    local res = request("POST", "/admin/login", { form = form { email = role .. "@example.com",
-                                                                password = pw or PASSWORD } })
-    t.eq(res.status, 303, "login of " .. role)
-    local token = header(res, "set-cookie"):match("^wm_admin=([^;]+)")
-    local page = request("GET", "/admin/jobs", { cookie = token })
-    t.eq(page.status, 200)
-    return token, page.body:match('name="csrf" value="([^"]+)"')
+    port = web.serve(t)
+    accounts = web.accounts(PASSWORD)
 end
 
 function T.login_sets_a_strict_cookie_and_logout_ends_the_session(t)
     setup(t)
-    local bad = request("POST", "/admin/login", { form = form { email = "viewer@example.com", password = "nope" } })
+    local bad = web.request(port, "/admin/login", { form = { email = "viewer@example.com", password = "nope" } })
     t.eq(bad.status, 401)
     t.match(bad.body, "do not match")
-    t.eq(header(bad, "set-cookie"), nil)
-    local res = request("POST", "/admin/login", { form = form { email = "Viewer@Example.com", password = PASSWORD,
+    t.eq(web.header(bad, "set-cookie"), nil)
+    local res = web.request(port, "/admin/login", { form = { email = "Viewer@Example.com", password = PASSWORD,
                                                                 ["next"] = "/admin/leads" } })
     t.eq(res.status, 303)
-    t.eq(header(res, "location"), "/admin/leads")
-    local cookie = header(res, "set-cookie")
+    t.eq(web.header(res, "location"), "/admin/leads")
+    local cookie = web.header(res, "set-cookie")
     t.match(cookie, "^wm_admin=[%w_-]+; Max%-Age=43200; Path=/; HttpOnly; SameSite=Lax$")
     local token = cookie:match("^wm_admin=([^;]+)")
     t.eq(#token, 43, "256 random bits")
@@ -106,28 +51,28 @@ function T.login_sets_a_strict_cookie_and_logout_ends_the_session(t)
     t.eq(one("SELECT count(*)::int AS n FROM admin_sessions WHERE token_hash = $1", wm.crypto.sha256_hex(token)).n, 1)
     t.eq(one("SELECT count(*)::int AS n FROM admin_sessions WHERE token_hash = $1", token).n, 0)
     t.ok(one("SELECT last_login_at FROM admin_users WHERE email = 'viewer@example.com'").last_login_at ~= wm.null)
-    local page = request("GET", "/admin/", { cookie = token })
+    local page = web.request(port, "/admin/", { admin = token })
     t.eq(page.status, 200)
-    t.match(header(page, "content-security-policy"), "default%-src 'none'")
+    t.match(web.header(page, "content-security-policy"), "default%-src 'none'")
     t.match(page.body, "viewer@example.com")
-    local csrf = page.body:match('name="csrf" value="([^"]+)"')
+    local csrf = web.csrf_of(page.body)
     -- A redirect after login never leaves the dashboard.
-    res = request("POST", "/admin/login", { form = form { email = "viewer@example.com", password = PASSWORD,
+    res = web.request(port, "/admin/login", { form = { email = "viewer@example.com", password = PASSWORD,
                                                           ["next"] = "//evil.example/" } })
-    t.eq(header(res, "location"), "/admin/")
+    t.eq(web.header(res, "location"), "/admin/")
     -- Logout needs the CSRF token, then the cookie opens nothing.
-    t.eq(request("POST", "/admin/logout", { cookie = token, form = "" }).status, 403)
-    res = request("POST", "/admin/logout", { cookie = token, form = form { csrf = csrf } })
+    t.eq(web.request(port, "/admin/logout", { admin = token, form = "" }).status, 403)
+    res = web.request(port, "/admin/logout", { admin = token, form = { csrf = csrf } })
     t.eq(res.status, 303)
-    t.match(header(res, "set-cookie"), "^wm_admin=; Max%-Age=0")
-    res = request("GET", "/admin/", { cookie = token })
+    t.match(web.header(res, "set-cookie"), "^wm_admin=; Max%-Age=0")
+    res = web.request(port, "/admin/", { admin = token })
     t.eq(res.status, 303)
-    t.match(header(res, "location"), "^/admin/login")
+    t.match(web.header(res, "location"), "^/admin/login")
     t.ok(one("SELECT ended_at FROM admin_sessions WHERE token_hash = $1", wm.crypto.sha256_hex(token)).ended_at ~= wm.null)
     t.eq(one([[SELECT count(*)::int AS n FROM activity_log WHERE action = 'admin_user.logout' AND actor_type = 'admin'
         AND actor_id = $1]], accounts.viewer.id).n, 1)
     -- A form posted from another site may not log anyone in.
-    res = request("POST", "/admin/login", { form = form { email = "viewer@example.com", password = PASSWORD },
+    res = web.request(port, "/admin/login", { form = { email = "viewer@example.com", password = PASSWORD },
                                             headers = { Origin = "http://evil.example" } })
     t.eq(res.status, 403)
 end
@@ -135,53 +80,53 @@ end
 function T.failed_logins_slow_down_per_account_and_per_address(t)
     setup(t, { login_free_failures = 2, login_delay = 30 })
     for _ = 1, 2 do
-        t.eq(request("POST", "/admin/login", { form = form { email = "editor@example.com", password = "wrong" } }).status,
+        t.eq(web.request(port, "/admin/login", { form = { email = "editor@example.com", password = "wrong" } }).status,
             401)
     end
     -- The right password waits too: the throttle answers before checking it.
-    local res = request("POST", "/admin/login", { form = form { email = "editor@example.com", password = PASSWORD } })
+    local res = web.request(port, "/admin/login", { form = { email = "editor@example.com", password = PASSWORD } })
     t.eq(res.status, 429)
-    local wait = tonumber(header(res, "retry-after"))
+    local wait = tonumber(web.header(res, "retry-after"))
     t.ok(wait and wait > 25 and wait <= 30, "about login_delay seconds: " .. tostring(wait))
     t.eq(one("SELECT count(*)::int AS n FROM login_attempts WHERE email = 'editor@example.com'").n, 2)
     -- Per address: the same client trying another account waits as well.
-    res = request("POST", "/admin/login", { form = form { email = "admin@example.com", password = PASSWORD } })
+    res = web.request(port, "/admin/login", { form = { email = "admin@example.com", password = PASSWORD } })
     t.eq(res.status, 429)
     -- Doubling: a third failure an hour-window later waits twice as long.
     assert(wm.db.query("UPDATE login_attempts SET created_at = created_at - interval '31 seconds'"))
-    t.eq(request("POST", "/admin/login", { form = form { email = "editor@example.com", password = "wrong" } }).status, 401)
-    res = request("POST", "/admin/login", { form = form { email = "editor@example.com", password = PASSWORD } })
+    t.eq(web.request(port, "/admin/login", { form = { email = "editor@example.com", password = "wrong" } }).status, 401)
+    res = web.request(port, "/admin/login", { form = { email = "editor@example.com", password = PASSWORD } })
     t.eq(res.status, 429)
-    wait = tonumber(header(res, "retry-after"))
+    wait = tonumber(web.header(res, "retry-after"))
     t.ok(wait > 55 and wait <= 60, "doubled: " .. tostring(wait))
     -- Failures older than an hour no longer count.
     assert(wm.db.query("UPDATE login_attempts SET created_at = created_at - interval '2 hours'"))
-    t.eq(request("POST", "/admin/login", { form = form { email = "editor@example.com", password = PASSWORD } }).status,
+    t.eq(web.request(port, "/admin/login", { form = { email = "editor@example.com", password = PASSWORD } }).status,
         303)
 end
 
 function T.sessions_expire_when_idle_and_at_their_end(t)
     setup(t)
-    local token = login(t, "viewer")
+    local token = web.admin_login(t, port, "viewer", PASSWORD)
     assert(wm.db.query("UPDATE admin_sessions SET last_seen_at = now() - interval '7201 seconds'"))
-    t.eq(request("GET", "/admin/", { cookie = token }).status, 303, "idle")
-    token = login(t, "viewer")
-    t.eq(request("GET", "/admin/", { cookie = token }).status, 200)
+    t.eq(web.request(port, "/admin/", { admin = token }).status, 303, "idle")
+    token = web.admin_login(t, port, "viewer", PASSWORD)
+    t.eq(web.request(port, "/admin/", { admin = token }).status, 200)
     assert(wm.db.query("UPDATE admin_sessions SET expires_at = now() - interval '1 second' WHERE ended_at IS NULL"))
-    t.eq(request("GET", "/admin/", { cookie = token }).status, 303, "absolute")
+    t.eq(web.request(port, "/admin/", { admin = token }).status, 303, "absolute")
 end
 
 function T.a_disabled_user_is_locked_out_at_once(t)
     setup(t)
-    local token = login(t, "editor")
+    local token = web.admin_login(t, port, "editor", PASSWORD)
     local api = assert(wm.db.tx(function() return users.token_create(accounts.editor.id, "ci") end))
-    t.eq(request("GET", "/admin/jobs", { headers = { Authorization = "Bearer " .. api } }).status, 200)
+    t.eq(web.request(port, "/admin/jobs", { headers = { Authorization = "Bearer " .. api } }).status, 200)
     -- Disabled in the database behind the session's back (another host):
     -- the next request is refused.
     assert(wm.db.query("UPDATE admin_users SET is_active = false WHERE id = $1", accounts.editor.id))
-    t.eq(request("GET", "/admin/jobs", { cookie = token }).status, 303)
-    t.eq(request("GET", "/admin/jobs", { headers = { Authorization = "Bearer " .. api } }).status, 303)
-    local res = request("POST", "/admin/login", { form = form { email = "editor@example.com", password = PASSWORD } })
+    t.eq(web.request(port, "/admin/jobs", { admin = token }).status, 303)
+    t.eq(web.request(port, "/admin/jobs", { headers = { Authorization = "Bearer " .. api } }).status, 303)
+    local res = web.request(port, "/admin/login", { form = { email = "editor@example.com", password = PASSWORD } })
     t.eq(res.status, 401)
 end
 
@@ -189,10 +134,10 @@ function T.api_tokens_are_hashed_and_revocable(t)
     setup(t)
     local api, id = assert(wm.db.tx(function() return users.token_create(accounts.viewer.id, "ci") end))
     t.eq(one("SELECT count(*)::int AS n FROM admin_api_tokens WHERE token_hash = $1", wm.crypto.sha256_hex(api)).n, 1)
-    t.eq(request("GET", "/admin/leads", { headers = { Authorization = "Bearer " .. api } }).status, 200)
-    t.eq(request("GET", "/admin/users", { headers = { Authorization = "Bearer " .. api } }).status, 403)
+    t.eq(web.request(port, "/admin/leads", { headers = { Authorization = "Bearer " .. api } }).status, 200)
+    t.eq(web.request(port, "/admin/users", { headers = { Authorization = "Bearer " .. api } }).status, 403)
     assert(wm.db.tx(function() return users.token_revoke(id, { type = "user" }) end))
-    t.eq(request("GET", "/admin/leads", { headers = { Authorization = "Bearer " .. api } }).status, 303)
+    t.eq(web.request(port, "/admin/leads", { headers = { Authorization = "Bearer " .. api } }).status, 303)
 end
 
 local function job(status)
@@ -202,21 +147,21 @@ end
 
 function T.csrf_missing_or_wrong_is_403_and_changes_nothing(t)
     setup(t)
-    local token, csrf = login(t, "editor")
+    local token, csrf = web.admin_login(t, port, "editor", PASSWORD)
     t.ok(csrf and #csrf == 43)
     local id = job("discarded")
-    for _, f in ipairs({ "", form { csrf = "x" .. csrf:sub(2) }, form { csrf = "" } }) do
-        local res = request("POST", "/admin/jobs/" .. id .. "/retry", { cookie = token, form = f })
+    for _, f in ipairs({ "", web.form { csrf = "x" .. csrf:sub(2) }, web.form { csrf = "" } }) do
+        local res = web.request(port, "/admin/jobs/" .. id .. "/retry", { admin = token, form = f })
         t.eq(res.status, 403)
     end
-    t.eq(request("POST", "/admin/jobs/" .. id .. "/retry", { cookie = token,
+    t.eq(web.request(port, "/admin/jobs/" .. id .. "/retry", { method = "POST", admin = token,
         headers = { ["X-CSRF-Token"] = "wrong" } }).status, 403)
     t.eq(one("SELECT status FROM jobs WHERE id = $1", id).status, "discarded")
     -- Another session's token is wrong for this one.
-    local _, other = login(t, "admin")
-    t.eq(request("POST", "/admin/jobs/" .. id .. "/retry", { cookie = token, form = form { csrf = other } }).status, 403)
+    local _, other = web.admin_login(t, port, "admin", PASSWORD)
+    t.eq(web.request(port, "/admin/jobs/" .. id .. "/retry", { admin = token, form = { csrf = other } }).status, 403)
     t.eq(one("SELECT status FROM jobs WHERE id = $1", id).status, "discarded")
-    local res = request("POST", "/admin/jobs/" .. id .. "/retry", { cookie = token, form = form { csrf = csrf } })
+    local res = web.request(port, "/admin/jobs/" .. id .. "/retry", { admin = token, form = { csrf = csrf } })
     t.eq(res.status, 303)
     t.eq(one("SELECT status FROM jobs WHERE id = $1", id).status, "available")
 end
@@ -242,7 +187,7 @@ function T.every_mutating_route_refuses_lower_roles_and_logs_allowed_ones(t)
     setup(t)
     local sessions = {}
     for _, role in ipairs(users.ROLES) do
-        local token, csrf = login(t, role)
+        local token, csrf = web.admin_login(t, port, role, PASSWORD)
         sessions[role] = { token = token, csrf = csrf }
     end
     local b = one([[INSERT INTO businesses (gmb_id, slug, name, email, lead_status) VALUES ('g1', 's1', 'Shop', 'o@example.com',
@@ -397,7 +342,7 @@ function T.every_mutating_route_refuses_lower_roles_and_logs_allowed_ones(t)
                     f[k] = v
                 end
                 local before = snapshot()
-                local res = request("POST", target.path, { cookie = sessions[role].token, form = form(f) })
+                local res = web.request(port, target.path, { admin = sessions[role].token, form = f })
                 if router.role_allows(role, r.role) then
                     t.eq(res.status, target.status or 303, role .. " on " .. r.pattern)
                     local row = wm.db.one([[SELECT actor_type, actor_id FROM activity_log
@@ -420,16 +365,16 @@ function T.hostile_lead_data_shows_as_text(t)
     local id = one([[INSERT INTO businesses (gmb_id, slug, name, city, lead_status, raw_place)
         VALUES ('gx', 'sx', $1, '</script><script>alert(2)</script>', 'qualified', $2::jsonb) RETURNING id]],
         name, { reviews = { "</script><b>x</b>" } }).id
-    local token = login(t, "viewer")
+    local token = web.admin_login(t, port, "viewer", PASSWORD)
     for _, path in ipairs({ "/admin/leads", "/admin/leads/" .. id }) do
-        local res = request("GET", path, { cookie = token })
+        local res = web.request(port, path, { admin = token })
         t.eq(res.status, 200, path)
         t.ok(res.body:find("&lt;img src=x onerror=alert(1)&gt;", 1, true), "escaped on " .. path)
         t.ok(not res.body:find("<img src=x", 1, true), path)
         t.ok(not res.body:find("<script>alert", 1, true), path)
         t.ok(not res.body:find("</script><b>", 1, true), path)
     end
-    t.eq(request("GET", "/admin/leads/not-a-uuid", { cookie = token }).status, 404)
+    t.eq(web.request(port, "/admin/leads/not-a-uuid", { admin = token }).status, 404)
 end
 
 function T.the_setup_link_creates_the_first_super_admin_once(t)
@@ -439,15 +384,15 @@ function T.the_setup_link_creates_the_first_super_admin_once(t)
     local url = assert(auth.setup_link())
     local path = url:match("^https?://[^/]+(/admin/setup/[%w_-]+)$")
     t.ok(path, url)
-    t.eq(request("GET", path).status, 200)
-    local res = request("POST", path, { form = form { email = "first@example.com", name = "First", password = "short" } })
+    t.eq(web.request(port, path).status, 200)
+    local res = web.request(port, path, { form = { email = "first@example.com", name = "First", password = "short" } })
     t.eq(res.status, 422)
-    res = request("POST", path, { form = form { email = "first@example.com", name = "First", password = PASSWORD } })
+    res = web.request(port, path, { form = { email = "first@example.com", name = "First", password = PASSWORD } })
     t.eq(res.status, 303)
-    t.match(header(res, "set-cookie"), "^wm_admin=")
+    t.match(web.header(res, "set-cookie"), "^wm_admin=")
     t.eq(one("SELECT role FROM admin_users WHERE email = 'first@example.com'").role, "super_admin")
     -- Used: neither it nor a new one works while an admin exists.
-    t.eq(request("POST", path, { form = form { email = "second@example.com", password = PASSWORD } }).status, 410)
+    t.eq(web.request(port, path, { form = { email = "second@example.com", password = PASSWORD } }).status, 410)
     t.eq(auth.setup_link(), nil)
     t.eq(one("SELECT count(*)::int AS n FROM admin_users").n, 1)
 end
