@@ -13,6 +13,8 @@ local smtp = require "providers.mail.smtp"
 local ratelimit = require "lib.ratelimit"
 
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
+local web = dofile(wm.root .. "/tests/lib/web.lua")
+local mail = dofile(wm.root .. "/tests/lib/mail.lua")
 local WM = os.getenv("WM_TEST_WM")
 local SINK_PORT = 19210
 
@@ -26,9 +28,7 @@ end
 
 
 local function setup(t, smtp_cfg)
-    assert(wm.db.query("DROP SCHEMA public CASCADE"))
-    assert(wm.db.query("CREATE SCHEMA public"))
-    assert(require("wm.migrate").up())
+    web.fresh_schema()
     t.config("paths", { var = t.tmpdir() })
     require("lib.tracking").reset_key()
     t.config("providers", { mail = "smtp" })
@@ -38,33 +38,6 @@ local function setup(t, smtp_cfg)
         s[k] = v
     end
     t.config("mail", { smtp = s, rate_limits = { smtp = 0, sendgrid = 0, ses = 14 } })
-end
-
-local n = 0
--- A business with a preview site and a pending campaign.
-local function campaign()
-    n = n + 1
-    local email = ("owner%d-%s@shop.test"):format(n, wm.crypto.random_token(4):lower():gsub("[^%w]", "x"))
-    local gmb = "gmb-" .. n .. "-" .. wm.crypto.random_token(4)
-    local b = one([[INSERT INTO businesses (gmb_id, slug, name, email, rating, review_count, lead_status,
-            website_status, qualification_score)
-        VALUES ($1, $1, $2, $3, 4.8, 50, 'qualified', 'generated', 80) RETURNING id]], gmb, "Shop " .. n, email)
-    local s = one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status, claim_token)
-        VALUES ($1, $2, '<!DOCTYPE html><title>x</title>', 'preview', $3) RETURNING id]], b.id,
-        ("shop-" .. n .. "-" .. wm.crypto.random_token(3):lower():gsub("[^%w]", "x")), wm.crypto.random_token(12))
-    local c = one([[INSERT INTO campaigns (business_id, site_id, subject_line, email_body, business_name,
-            recipient_email, status, email_provider)
-        VALUES ($1, $2, 'Your site', $3, $4, $5, 'pending', 'outbox') RETURNING id]], b.id, s.id,
-        wm.json.encode({ subject = "Your new website", preview_text = "A site", greeting = "Hi,",
-                         paragraphs = { "We built you a website." },
-                         cta_label = "See it", sign_off = "WebMagic" }),
-        "Shop " .. n, email)
-    return c.id, email
-end
-
-local function send(id)
-    return require("stages.send").run({ id = 0, kind = "send", attempt = 1, max_attempts = 5,
-                                        payload = { campaign_id = id } })
 end
 
 local function read(path)
@@ -132,8 +105,8 @@ function T.plain_delivery_to_smtp_sink(t)
     setup(t, { url = s.url, starttls = "off" })
     local ids = {}
     for i = 1, 3 do
-        ids[i] = campaign()
-        local o = send(ids[i])
+        ids[i] = mail.campaign()
+        local o = mail.send(ids[i])
         t.eq(o.outcome, codes.COMPLETED, tostring(o))
         local c = one("SELECT status, message_id, email_provider FROM campaigns WHERE id = $1", ids[i])
         t.eq(c.status, "sent")
@@ -169,8 +142,8 @@ end
 function T.starttls_required_refuses_a_relay_without_it(t)
     local s = sink(t)
     setup(t, { url = s.url })   -- starttls = "required" by default
-    local id = campaign()
-    local o = send(id)
+    local id = mail.campaign()
+    local o = mail.send(id)
     t.eq(o.outcome, codes.RETRY, tostring(o))
     t.match(o.error, "tls")
     t.eq(status(id), "pending", "nothing went out: back to pending")
@@ -182,8 +155,8 @@ function T.starttls_and_auth_one_session_for_several_messages(t)
     local d = smtpd(t, "ok", "--tls", "--auth", "wm:s3cret pass")
     setup(t, { url = d.url, username = "wm", password = "s3cret pass", ca_file = d.dir .. "/cert.pem" })
     for _ = 1, 3 do
-        local id, email = campaign()
-        local o = send(id)
+        local id, email = mail.campaign()
+        local o = mail.send(id)
         t.eq(o.outcome, codes.COMPLETED, tostring(o))
         t.eq(status(id), "sent")
         local got = d.events("data")
@@ -196,8 +169,8 @@ function T.starttls_and_auth_one_session_for_several_messages(t)
     -- A wrong password: nothing left, not the message's fault.
     wm.config.mail.smtp.password = "wrong"
     wm.config.mail.smtp.username = "wm2"   -- another login: a new session
-    local id = campaign()
-    local o = send(id)
+    local id = mail.campaign()
+    local o = mail.send(id)
     t.eq(o.outcome, codes.RETRY, tostring(o))
     t.match(o.error, "auth")
     t.eq(status(id), "pending")
@@ -206,8 +179,8 @@ end
 function T.greeting_421_is_throttling(t)
     local d = smtpd(t, "greet421")
     setup(t, { url = d.url, starttls = "off", retry_after = 42 })
-    local id = campaign()
-    local o = send(id)
+    local id = mail.campaign()
+    local o = mail.send(id)
     t.eq(o.outcome, codes.SNOOZE, tostring(o))
     t.eq(o.delay, 42, "waits mail.smtp.retry_after")
     t.eq(status(id), "pending")
@@ -216,25 +189,25 @@ end
 function T.rcpt_452_is_throttling_then_sent_once(t)
     local d = smtpd(t, "rcpt452")
     setup(t, { url = d.url, starttls = "off" })
-    local id = campaign()
-    local o = send(id)
+    local id = mail.campaign()
+    local o = mail.send(id)
     t.eq(o.outcome, codes.SNOOZE, tostring(o))
     t.eq(status(id), "pending")
     t.eq(#d.events("data"), 0)
     -- The relay recovers: the same campaign goes out, once.
     local ok = smtpd(t, "ok")
     wm.config.mail.smtp.url = ok.url
-    t.eq(send(id).outcome, codes.COMPLETED)
+    t.eq(mail.send(id).outcome, codes.COMPLETED)
     t.eq(status(id), "sent")
-    t.eq(send(id).outcome, codes.COMPLETED, "a second run does nothing")
+    t.eq(mail.send(id).outcome, codes.COMPLETED, "a second run does nothing")
     t.eq(#ok.events("data"), 1)
 end
 
 function T.reject_554_after_data_is_permanent(t)
     local d = smtpd(t, "data554")
     setup(t, { url = d.url, starttls = "off" })
-    local id = campaign()
-    local o = send(id)
+    local id = mail.campaign()
+    local o = mail.send(id)
     t.eq(o.outcome, codes.DISCARD, tostring(o))
     t.match(o.error, "554")
     t.eq(status(id), "failed")
@@ -243,8 +216,8 @@ end
 function T.dropped_after_data_stays_sending(t)
     local d = smtpd(t, "drop_after_data")
     setup(t, { url = d.url, starttls = "off" })
-    local id = campaign()
-    local o = send(id)
+    local id = mail.campaign()
+    local o = mail.send(id)
     t.eq(o.outcome, codes.DISCARD, tostring(o))
     t.eq(status(id), "sending", "may have been delivered: left for a person")
     local stuck = require("domain.campaigns").stuck()
@@ -252,16 +225,16 @@ function T.dropped_after_data_stays_sending(t)
     t.eq(stuck[1].id, id)
     t.eq(stuck[1].email_provider, "smtp")
     t.eq(require("domain.campaigns").auto_resolve(), 0, "smtp cannot look it up: no guess")
-    t.eq(send(id).outcome, codes.DISCARD, "never sent again by itself")
+    t.eq(mail.send(id).outcome, codes.DISCARD, "never sent again by itself")
     t.eq(#d.events("data"), 1)
 end
 
 function T.stall_after_data_times_out_as_unknown(t)
     local d = smtpd(t, "stall_after_data", "--stall", "30")
     setup(t, { url = d.url, starttls = "off", timeout = 2 })
-    local id = campaign()
+    local id = mail.campaign()
     local t0 = wm.monotonic()
-    local o = send(id)
+    local o = mail.send(id)
     t.ok(wm.monotonic() - t0 < 10, "the timeout, not the stall")
     t.eq(o.outcome, codes.DISCARD, tostring(o))
     t.eq(status(id), "sending")
@@ -270,8 +243,8 @@ end
 function T.stall_at_greeting_times_out_as_not_sent(t)
     local d = smtpd(t, "stall_greeting")
     setup(t, { url = d.url, starttls = "off", timeout = 2 })
-    local id = campaign()
-    local o = send(id)
+    local id = mail.campaign()
+    local o = mail.send(id)
     t.eq(o.outcome, codes.RETRY, tostring(o))
     t.match(o.error, "timeout")
     t.eq(status(id), "pending")
@@ -282,7 +255,7 @@ end
 function T.kill_9_between_acceptance_and_commit(t)
     local d = smtpd(t, "hold")
     setup(t, { url = d.url, starttls = "off" })
-    local id = campaign()
+    local id = mail.campaign()
     local dir = t.tmpdir()
     local env = {
         WM_DATABASE_URL = wm.config.database.url, WM_PATHS_VAR = wm.config.paths.var,
@@ -324,7 +297,7 @@ function T.kill_9_between_acceptance_and_commit(t)
     holder:wait(10)
     t.eq(d.events("replied")[1].code, 250, "the server accepted it")
     t.eq(status(id), "sending", "left in 'sending'")
-    t.eq(send(id).outcome, codes.DISCARD, "never sent again")
+    t.eq(mail.send(id).outcome, codes.DISCARD, "never sent again")
     t.eq(#d.events("data"), 1, "one message at the server")
 end
 
@@ -359,9 +332,9 @@ function T.rate_limit_shared_token_bucket(t)
     wm.config.mail.smtp.url = s.url
     wm.config.mail.smtp.starttls = "off"
     wm.config.mail.rate_limits = { smtp = 0.001, sendgrid = 0, ses = 14 }
-    local a, b = campaign(), campaign()
-    t.eq(send(a).outcome, codes.COMPLETED)
-    local o = send(b)
+    local a, b = mail.campaign(), mail.campaign()
+    t.eq(mail.send(a).outcome, codes.COMPLETED)
+    local o = mail.send(b)
     t.eq(o.outcome, codes.SNOOZE, tostring(o))
     t.eq(status(b), "pending")
 end
