@@ -12,6 +12,8 @@ local smtp = require "providers.mail.smtp"
 local replies = require "lib.replies"
 local dsn = require "lib.dsn"
 local inbox = require "lib.inbox"
+local web = dofile(wm.root .. "/tests/lib/web.lua")
+local mail = dofile(wm.root .. "/tests/lib/mail.lua")
 
 local BASE_PORT = 19951
 local PORT
@@ -122,9 +124,7 @@ local function deliver(d, raw)
 end
 
 local function setup(t, d)
-    assert(wm.db.query("DROP SCHEMA public CASCADE"))
-    assert(wm.db.query("CREATE SCHEMA public"))
-    assert(require("wm.migrate").up())
+    web.fresh_schema()
     t.config("paths", { var = t.tmpdir() })
     require("lib.tracking").reset_key()
     t.config("mail", { from_email = "hello@webmagic.test", inbox = {
@@ -132,23 +132,9 @@ local function setup(t, d)
         ca_file = d.dir .. "/cert.pem", timeout = 15, batch = 50, max_bytes = 1048576 } })
 end
 
-local n = 0
--- A business and a campaign sent to it.
+-- A business and a campaign sent to it by smtp.
 local function campaign()
-    n = n + 1
-    local email = ("owner%d@shop.test"):format(n)
-    local b = one([[INSERT INTO businesses (gmb_id, slug, name, email, rating, review_count, lead_status,
-            website_status, qualification_score, contact_status)
-        VALUES ($1, $1, $2, $3, 4.8, 50, 'qualified', 'generated', 80, 'emailed') RETURNING id]],
-        "gmb-inbox-" .. n, "Shop " .. n, email)
-    local s = one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status, claim_token)
-        VALUES ($1, $2, '<!DOCTYPE html><title>x</title>', 'preview', $3) RETURNING id]], b.id,
-        "inbox-shop-" .. n, wm.crypto.random_token(12))
-    local c = one([[INSERT INTO campaigns (business_id, site_id, subject_line, email_body, business_name,
-            recipient_email, status, email_provider, sent_at)
-        VALUES ($1, $2, 'Your new website', '{}', $3, $4, 'sent', 'smtp', now()) RETURNING id]],
-        b.id, s.id, "Shop " .. n, email)
-    return c.id, email, b.id
+    return mail.campaign { status = "sent", provider = "smtp", contact_status = "emailed" }
 end
 
 local function poll()
