@@ -7,48 +7,31 @@ local T = {}
 
 local campaigns = require "domain.campaigns"
 local businesses = require "domain.businesses"
+local web = dofile(wm.root .. "/tests/lib/web.lua")
+local mail = dofile(wm.root .. "/tests/lib/mail.lua")
 
 local function one(sql, ...)
     return assert(wm.db.one(sql, ...))
 end
 
 local function setup(t)
-    assert(wm.db.query("DROP SCHEMA public CASCADE"))
-    assert(wm.db.query("CREATE SCHEMA public"))
-    assert(require("wm.migrate").up())
+    web.fresh_schema()
     wm.config.paths.var = t.tmpdir()
     require("lib.tracking").reset_key()
     local saved = wm.config.providers.mail
     t.defer(function() wm.config.providers.mail = saved end)
 end
 
-local n = 0
--- A business with a preview site and a pending campaign to `email`.
-local function campaign(email, opts)
-    opts = opts or {}
-    n = n + 1
-    local gmb = "gmb-" .. n .. "-" .. wm.crypto.random_token(4)
-    local b = one([[INSERT INTO businesses (gmb_id, slug, name, email, rating, review_count, lead_status,
-            website_status, qualification_score)
-        VALUES ($1, $1, $2, $3, $4, $5, $6, $7, 80) RETURNING id]], gmb,
-        opts.name or ("Shop " .. n), email, opts.rating or 4.8, opts.reviews or 50,
-        opts.lead_status or "qualified", opts.website_status or "generated")
-    local s = one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status, claim_token)
-        VALUES ($1, $2, '<!DOCTYPE html><title>x</title>', 'preview', $3) RETURNING id]], b.id,
-        ("shop-" .. n .. "-" .. wm.crypto.random_token(3):lower():gsub("[^%w]", "x")), wm.crypto.random_token(12))
-    local c = one([[INSERT INTO campaigns (business_id, site_id, subject_line, email_body, business_name,
-            recipient_email, status, email_provider)
-        VALUES ($1, $2, 'Your site', $3, $4, $5, 'pending', $6) RETURNING id]], b.id, s.id,
-        wm.json.encode({ subject = "Your site", preview_text = "A site", greeting = "Hi,",
-                         paragraphs = { "We built you a website." }, cta_label = "See it", sign_off = "WebMagic" }),
-        "Shop " .. n, email, opts.provider or "outbox")
-    return c.id, b.id
+-- A business with a preview site and a pending campaign to `email` (by
+-- `provider`, default the outbox): the campaign's id and the business's.
+local function campaign(email, provider)
+    local id, _, bid = mail.campaign { email = email, provider = provider or "outbox" }
+    return id, bid
 end
 
 -- Runs the send stage; returns ok, err, {retry_in=, discard=} read from its outcome.
 local function send(id)
-    local o = require("stages.send").run({ id = 0, kind = "send", attempt = 1, max_attempts = 5,
-                                           payload = { campaign_id = id } })
+    local o = mail.send(id)
     local codes = require "wm.core.jobs"
     if o.outcome == codes.COMPLETED then
         return true
@@ -90,7 +73,8 @@ end
 
 function T.lower_thresholds_in_config_reach_site_planning(t)
     setup(t)
-    local _, bid = campaign("low@example.com", { rating = 3.6, reviews = 4, website_status = "none" })
+    local _, bid = campaign("low@example.com")
+    one("UPDATE businesses SET rating = 3.6, review_count = 4, website_status = 'none' WHERE id = $1 RETURNING id", bid)
     local plan = require "stages.plan_sites"
     assert(wm.db.tx(function(q) return plan.pick(q, bid) end))
     t.eq(one("SELECT website_status FROM businesses WHERE id = $1", bid).website_status, "none",
@@ -138,7 +122,7 @@ function T.not_sent_goes_back_and_is_retried(t)
         end
         return { message_id = "<ok-" .. i .. "@x>" }
     end)
-    local id = campaign("retry@example.com", { provider = "scripted" })
+    local id = campaign("retry@example.com", "scripted")
     local ok, err, opts = send(id)
     t.eq(ok, nil)
     t.match(err, "421")
@@ -154,7 +138,7 @@ end
 function T.permanent_refusal_fails_the_campaign(t)
     setup(t)
     provider(t, function() return nil, "550 no such user", { sent = false, permanent = true } end)
-    local id = campaign("gone@example.com", { provider = "scripted" })
+    local id = campaign("gone@example.com", "scripted")
     local ok, _, opts = send(id)
     t.eq(ok, nil)
     t.eq(opts.discard, true)
@@ -164,7 +148,7 @@ end
 function T.uncertain_send_is_held_listed_and_never_resent(t)
     setup(t)
     local calls = provider(t, function() return nil, "connection dropped after DATA", { sent = "unknown" } end)
-    local id, bid = campaign("maybe@example.com", { provider = "scripted" })
+    local id, bid = campaign("maybe@example.com", "scripted")
     local ok, err, opts = send(id)
     t.eq(ok, nil)
     t.eq(opts.discard, true, "the job says it failed, it does not claim completion")
@@ -217,7 +201,7 @@ end
 
 function T.cli_lists_and_resolves_stuck(t)
     setup(t)
-    local id = campaign("cli@example.com", { provider = "smtp" })
+    local id = campaign("cli@example.com", "smtp")
     assert(campaigns.start_sending(id))
     assert(campaigns.hold(id, "timeout after DATA\nsecond line"))
     local env = { WM_PATHS_VAR = wm.config.paths.var }
