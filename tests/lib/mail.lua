@@ -1,5 +1,6 @@
--- The mail providers' tests' fixtures: a campaign waiting to be sent, the
--- send stage run on it, and its row. Load it with
+-- The mail tests' fixtures: a campaign with its business and preview site
+-- (waiting to be sent, or further along), the send stage run on it, and its
+-- row. Load it with
 --   local mail = dofile(wm.root .. "/tests/lib/mail.lua")
 local mail = {}
 
