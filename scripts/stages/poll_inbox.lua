@@ -30,6 +30,20 @@ end
 
 local M = {}
 
+-- The mailbox of mail.inbox.url ("imaps://host/Bounce%20Box", or with the
+-- space written as is) -> the URL with its path percent-encoded, which
+-- libcurl needs, and the name as an IMAP command takes it: a quoted string
+-- ("Bounce Box"). Names beyond ASCII (modified UTF-7) are not handled.
+local function mailbox_of(url)
+    local base, raw = match(url, "^(imaps?://[^/]+)/([^;?]+)$")
+    if not base then
+        return nil
+    end
+    local name = raw:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
+    local path = name:gsub("[^%w%-._~/]", function(ch) return ("%%%02X"):format(ch:byte()) end)
+    return base, base .. "/" .. path, '"' .. name:gsub('[\\"]', "\\%0") .. '"'
+end
+
 -- Polls once; returns counts {read=, applied=, duplicate=, malformed=}.
 function M.poll()
     local c = cfg()
@@ -37,7 +51,7 @@ function M.poll()
     if url == "" then
         return { read = 0 }
     end
-    local base, mailbox = match(url, "^(imaps?://[^/]+)/([^;?]+)$")
+    local base, box_url, mailbox = mailbox_of(url)
     if not base then
         error("mail.inbox.url must be imaps://host[:port]/MAILBOX, got " .. url, 0)
     end
@@ -51,14 +65,14 @@ function M.poll()
         ON CONFLICT (mailbox) DO UPDATE SET
             last_uid = CASE WHEN inbox_state.uid_validity = $2 THEN inbox_state.last_uid ELSE 0 END,
             uid_validity = $2, updated_at = now()
-        RETURNING last_uid]], url, validity))
+        RETURNING last_uid]], box_url, validity))
     local last = tonumber(row.last_uid)
     local counts = { read = 0, applied = 0, duplicate = 0, malformed = 0 }
     if uidnext <= last + 1 then
         return counts
     end
     -- "n:*" always names the highest UID, even one below n: filter.
-    local found = assert(call(c, url, ("UID SEARCH UID %d:*"):format(last + 1)))
+    local found = assert(call(c, box_url, ("UID SEARCH UID %d:*"):format(last + 1)))
     local uids = {}
     for line in gmatch(found.body, "[^\r\n]+") do
         local list = match(line, "^%* SEARCH(.*)$")
@@ -74,7 +88,7 @@ function M.poll()
         if i > (c.batch or 50) then
             break
         end
-        local msg, err, info = call(c, url .. ";UID=" .. uid, nil, c.max_bytes)
+        local msg, err, info = call(c, box_url .. ";UID=" .. uid, nil, c.max_bytes)
         local m
         if msg then
             m = inbox.classify(msg.body)
@@ -89,7 +103,7 @@ function M.poll()
         local res = assert(wm.db.tx(function()
             local r = m and assert(inbox.apply(m, key)) or { kind = "gone" }
             assert(wm.db.run([[UPDATE inbox_state SET last_uid = greatest(last_uid, $2), updated_at = now()
-                WHERE mailbox = $1 AND uid_validity = $3]], url, uid, validity))
+                WHERE mailbox = $1 AND uid_validity = $3]], box_url, uid, validity))
             return r
         end))
         counts.read = counts.read + 1
@@ -102,7 +116,7 @@ function M.poll()
             counts.applied = counts.applied + 1
         end
         if m then
-            local ok, serr = call(c, url, ("UID STORE %d +FLAGS (\\Seen)"):format(uid))
+            local ok, serr = call(c, box_url, ("UID STORE %d +FLAGS (\\Seen)"):format(uid))
             if not ok then
                 wm.log.warn("inbox: could not mark a handled message \\Seen", { uid = uid, error = serr })
             end
@@ -119,6 +133,7 @@ return {
     concurrency = 1,
     timeout = 300,
     poll = M.poll,
+    mailbox_of = mailbox_of,
     run = function()
         M.poll()
     end,

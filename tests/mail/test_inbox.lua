@@ -221,6 +221,27 @@ function T.dsn_permanent_failure_bounces_and_suppresses(t)
     t.eq(poll().read, 0, "nothing new on the next poll")
 end
 
+-- A mailbox whose name has a space, written in the URL as is or
+-- percent-encoded: the URL libcurl gets is encoded, STATUS gets a quoted name.
+function T.a_mailbox_named_with_a_space(t)
+    local d = dovecot(t)
+    setup(t, d)
+    local box = { maildir = d.maildir .. "/.Bounce Box" }
+    sh(("mkdir -p %q/new %q/cur %q/tmp && chown -R 65534:65534 %q"):format(box.maildir, box.maildir, box.maildir,
+        box.maildir))
+    local id, email = campaign()
+    deliver(box, dsn_message(id, email, "failed", "5.1.1", "dsn-box"))
+    deliver(d, dsn_message(campaign(), "x@shop.test", "failed", "5.1.1", "dsn-inbox"))
+    local cfg = wm.config.mail.inbox
+    for _, url in ipairs { "imaps://localhost:" .. PORT .. "/Bounce Box", "imaps://localhost:" .. PORT .. "/Bounce%20Box" } do
+        cfg.url = url
+        local c = poll()
+        t.eq(c.read, url:find(" ") and 1 or 0, url)
+    end
+    t.eq(state(id).status, "bounced")
+    t.eq(one("SELECT count(*)::int AS n FROM mail_events").n, 1, "INBOX was not read")
+end
+
 function T.dsn_transient_is_a_soft_bounce(t)
     local d = dovecot(t)
     setup(t, d)
