@@ -372,11 +372,17 @@ function T.the_other_lists_and_metrics(t)
         VALUES ($1, $2, 'm@example.com', 'active', 5000) RETURNING id]], b, s).id
     assert(wm.db.query([[INSERT INTO payments (customer_id, amount_cents, payment_type, status, paid_at)
         VALUES ($1, 5000, 'subscription', 'succeeded', now())]], c))
+    assert(wm.db.query([[INSERT INTO subscriptions (customer_id, site_id, amount_cents, status, current_period_start,
+        current_period_end) VALUES ($1, $2, 5000, 'active', '2026-11-01 00:00:00', '2026-12-01 00:00:00')]], c, s))
+    assert(wm.db.query([[INSERT INTO webhook_events (provider, event_id, event_type, body, status)
+        VALUES ('recurrente', 'msg_1', 'payment_intent.succeeded', '{"secret": "body"}', 'applied')]]))
     job("available")
     job("retryable")
     job("discarded")
-    local expect = { sites = "mco", campaigns = "sent", customers = "m@example.com", payments = 5000 }
-    local field = { sites = "subdomain", campaigns = "status", customers = "email", payments = "amount_cents" }
+    local expect = { sites = "mco", campaigns = "sent", customers = "m@example.com", payments = 5000,
+                     subscriptions = "active", webhooks = "msg_1" }
+    local field = { sites = "subdomain", campaigns = "status", customers = "email", payments = "amount_cents",
+                    subscriptions = "status", webhooks = "event_id" }
     for entity, v in pairs(expect) do
         local res, body = call(t, "GET", "/api/v1/" .. entity, { token = tok })
         t.eq(res.status, 200, entity)
@@ -397,6 +403,16 @@ function T.the_other_lists_and_metrics(t)
     t.match(pays.data[1].paid_at, "^" .. paid:gsub("%-", "%%-") .. "[%.%d]*Z$")
     t.match(detail.data.campaigns[1].sent_at, "^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d[%.%d]*Z$")
     t.match(detail.data.created_at, "T.*Z$")
+    local _, subs = call(t, "GET", "/api/v1/subscriptions?customer_id=" .. c .. "&status=active&sort=-period_end",
+        { token = tok })
+    t.eq({ subs.data[1].current_period_start, subs.data[1].current_period_end },
+         { "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z" })
+    local _, hooks = call(t, "GET", "/api/v1/webhooks?provider=recurrente&status=applied", { token = tok })
+    t.eq(hooks.data[1].event_type, "payment_intent.succeeded")
+    t.eq(hooks.data[1].body, nil, "no body in the list")
+    t.match(hooks.data[1].received_at, "^%d%d%d%d%-%d%d%-%d%dT[%d:.]+Z$", "a timestamptz too")
+    local _, none_hooks = call(t, "GET", "/api/v1/webhooks?provider=sendgrid", { token = tok })
+    t.eq(#none_hooks.data, 0)
     local _, none = call(t, "GET", "/api/v1/sites?status=archived", { token = tok })
     t.eq(#none.data, 0)
     t.eq(wm.json.encode(none.data), "[]", "an empty list is a JSON array")

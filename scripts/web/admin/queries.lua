@@ -215,6 +215,41 @@ LISTS.payments = {
     default_sort = "-created",
 }
 
+LISTS.subscriptions = {
+    select = [[s.id, s.customer_id, s.site_id, s.recurrente_subscription_id, s.amount_cents, s.currency, s.status,
+        s.current_period_start, s.current_period_end, s.started_at, s.past_due_at, s.cancelled_at, s.created_at,
+        s.updated_at]],
+    from = "subscriptions s",
+    id = "s.id", id_type = "uuid",
+    filters = {
+        status = { "s.status = %s", text, "text" },
+        customer_id = { "s.customer_id = %s", uuid, "uuid" },
+    },
+    sorts = {
+        created = { "coalesce(s.created_at, '-infinity')", "timestamp" },
+        period_end = { "coalesce(s.current_period_end, '-infinity')", "timestamp" },
+    },
+    default_sort = "-created",
+}
+
+-- Webhook deliveries as stored, without their bodies (large, and the
+-- provider's whole payload): the dashboard's Webhooks page shows one.
+LISTS.webhooks = {
+    select = [[w.id, w.provider, w.event_id, w.event_type, w.status, w.error, w.attempts, w.waiting_for,
+        w.received_at, w.processed_at]],
+    from = "webhook_events w",
+    id = "w.id", id_type = "int8",
+    filters = {
+        provider = { "w.provider = %s", text, "text" },
+        status = { "w.status = %s", text, "text" },
+        type = { "w.event_type = %s", text, "text" },
+    },
+    sorts = {
+        id = { "w.id", "int8" },
+    },
+    default_sort = "-id",
+}
+
 -- The payload stays out of the list (it can be large); errors are the
 -- history of what went wrong, which is what an operator reads a job for.
 LISTS.jobs = {

@@ -13,7 +13,7 @@
 -- has them). One object: { "data": {...} }. Errors: { "error": { "code":
 -- "unauthorized" | "forbidden" | "not_found" | "bad_request" | "bad_cursor"
 -- | "rate_limited" | "internal", "message": "..." } }. Times (keys ending
--- in _at) are ISO 8601 in UTC.
+-- in _at, _start, _end) are ISO 8601 in UTC.
 local queries = require "web.admin.queries"
 
 local MAX_LIMIT, DEFAULT_LIMIT = 500, 50
@@ -29,9 +29,9 @@ local HEADERS = {
 local ESCAPE = { ["<"] = "\\u003c", [">"] = "\\u003e", ["&"] = "\\u0026" }
 
 -- Times as ISO 8601 in UTC ("2026-11-30T03:08:25.123456Z"): every value
--- of a key ending in _at that reads as PostgreSQL's text of a timestamp
--- (every session runs in UTC: core/pg.c), anywhere in the answer. Other
--- keys are left alone, whatever their text looks like.
+-- of a key ending in _at, _start or _end that reads as PostgreSQL's text of
+-- a timestamp (every session runs in UTC: core/pg.c), anywhere in the
+-- answer. Other keys are left alone, whatever their text looks like.
 local function iso(v)
     local d, t, zone = v:match("^(%d%d%d%d%-%d%d%-%d%d) (%d%d:%d%d:%d%d[%.%d]*)([%+%-]?[%d:]*)$")
     if not d or (zone ~= "" and not zone:match("^%+00[:0]*$")) then
@@ -49,7 +49,8 @@ local function iso_times(x, seen)
     for k, v in pairs(x) do
         if type(v) == "table" then
             iso_times(v, seen)
-        elseif type(v) == "string" and type(k) == "string" and k:sub(-3) == "_at" then
+        elseif type(v) == "string" and type(k) == "string"
+            and (k:sub(-3) == "_at" or k:sub(-6) == "_start" or k:sub(-4) == "_end") then
             x[k] = iso(v)
         end
     end
@@ -150,7 +151,8 @@ wm.route("GET", "/api/v1/me", api(function(req)
                                    via = req.session and "session" or "token" } })
 end), VIEWER)
 
-for _, entity in ipairs({ "businesses", "sites", "campaigns", "customers", "payments", "jobs", "activity" }) do
+for _, entity in ipairs({ "businesses", "sites", "campaigns", "customers", "subscriptions", "payments", "webhooks",
+                          "jobs", "activity" }) do
     wm.route("GET", "/api/v1/" .. entity, list(entity), VIEWER)
 end
 
