@@ -509,6 +509,8 @@ class Handlers(unittest.TestCase):
         self.assertEqual((status, headers["content-type"], len(body)), (200, "image/gif", 43))
         for bad in ("/static/../health.lua", "/static/%2e%2e/health.lua", "/static/.hidden", "/static/nope.css"):
             self.assertEqual(request(SRV.port, "GET", bad)[0], 404, bad)
+        status, headers, body, _ = request(SRV.port, "GET", "/favicon.ico")
+        self.assertEqual((status, body, headers["cache-control"]), (204, b"", "public, max-age=604800"))
 
     def test_metrics(self):
         request(SRV.port, "GET", "/hello")
