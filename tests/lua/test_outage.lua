@@ -209,7 +209,10 @@ function T.stopped_database_sites_clicks_and_503s(t)
     res = request(base, "/t/c/" .. click, here)
     t.eq(res.status, 302, "a click still redirects")
     t.eq(res.headers.location, url)
-    res = request(base, "/t/c/" .. click:sub(1, -3) .. (click:sub(-2) == "xx" and "yy" or "xx"), here)
+    -- One character of the signature changed (never into itself; the last
+    -- ones of base64url may only carry padding bits).
+    local n = #click - 8
+    res = request(base, "/t/c/" .. click:sub(1, n - 1) .. (click:sub(n, n) == "x" and "y" or "x") .. click:sub(n + 1), here)
     t.eq(res.status, 400, "a bad signature is still a 400")
     res = request(base, "/t/o/" .. tracking.open_token(c.id) .. ".gif", here)
     t.eq(res.status, 200, "the pixel still answers")
