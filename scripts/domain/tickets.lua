@@ -162,6 +162,23 @@ local function archive_proposal(proposal_id)
     end
 end
 
+-- The ticket in `status` and its live site, both locked for the caller's
+-- transaction (ticket first, as every transition takes them) -> t, site |
+-- nil, reason (`absent` when the ticket is not in that status).
+local function lock_with_site(id, status, absent)
+    local t, err = one("SELECT * FROM support_tickets WHERE id = $1 AND status = $2 FOR UPDATE", id, status)
+    if not t then
+        return nil, err or absent
+    end
+    local site
+    site, err = one([[SELECT id, business_id, subdomain, coalesce(version, 1) AS version FROM generated_sites
+        WHERE id = $1 AND status IN ('live', 'sold') FOR UPDATE]], t.site_id)
+    if not site then
+        return nil, err or "the site is not live"
+    end
+    return t, site
+end
+
 -- propose(id, p): in_progress -> awaiting_approval with a proposed version.
 -- p = {base_version=, html=, builder_prompt=, interpretation=, operations=,
 -- changes = {sentence...}, inputs = {content=, dna=, dna_changed=,
@@ -173,16 +190,11 @@ end
 -- over (code built this one): edited_by is cleared. Joins the caller's
 -- transaction.
 function _M.propose(id, p)
-    local t, err = one("SELECT * FROM support_tickets WHERE id = $1 AND status = 'in_progress' FOR UPDATE", id)
+    local t, site = lock_with_site(id, "in_progress", "the ticket is not in progress")
     if not t then
-        return nil, err or "the ticket is not in progress"
+        return nil, site
     end
-    local site
-    site, err = one([[SELECT id, business_id, subdomain, coalesce(version, 1) AS version FROM generated_sites
-        WHERE id = $1 AND status IN ('live', 'sold') FOR UPDATE]], t.site_id)
-    if not site then
-        return nil, err or "the site is not live"
-    end
+    local err
     if site.version ~= p.base_version then
         return nil, "stale"
     end
@@ -241,16 +253,11 @@ end
 -- rebuilt: -> nil, "stale" (the customer approves the rebuilt one).
 -- -> {ticket = row, version = n} | nil, reason. Joins the caller's transaction.
 function _M.approve(id, actor_type, actor_id, note)
-    local t, err = one("SELECT * FROM support_tickets WHERE id = $1 AND status = 'awaiting_approval' FOR UPDATE", id)
+    local t, site = lock_with_site(id, "awaiting_approval", "the ticket is not waiting for approval")
     if not t then
-        return nil, err or "the ticket is not waiting for approval"
+        return nil, site
     end
-    local site
-    site, err = one([[SELECT id, business_id, coalesce(version, 1) AS version FROM generated_sites
-        WHERE id = $1 AND status IN ('live', 'sold') FOR UPDATE]], t.site_id)
-    if not site then
-        return nil, err or "the site is not live"
-    end
+    local err
     if site.version ~= t.base_version then
         assert(run([[UPDATE support_tickets SET status = 'in_progress', rebuilds = rebuilds + 1, updated_at = now()
             WHERE id = $1]], id))
@@ -443,16 +450,11 @@ end
 -- the caller's transaction.
 function _M.edit(id, values, actor_type, actor_id)
     local site_edit = require "lib.site_edit"
-    local t, err = one("SELECT * FROM support_tickets WHERE id = $1 AND status = 'awaiting_approval' FOR UPDATE", id)
+    local t, site = lock_with_site(id, "awaiting_approval", "the request is not waiting for approval")
     if not t then
-        return nil, err or "the request is not waiting for approval"
+        return nil, site
     end
-    local site
-    site, err = one([[SELECT id, business_id, subdomain, coalesce(version, 1) AS version FROM generated_sites
-        WHERE id = $1 AND status IN ('live', 'sold') FOR UPDATE]], t.site_id)
-    if not site then
-        return nil, err or "the site is not live"
-    end
+    local err
     if site.version ~= t.base_version then
         return nil, "the live site changed since this was proposed; approving prepares it again on the live version, "
             .. "and that can be edited"
