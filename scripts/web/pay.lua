@@ -19,6 +19,16 @@
 -- events again (applied once by the receiver). Whether the checkout is paid
 -- is the receiver's word (checkouts.status), as with Recurrente.
 local claim = require "web.claim"
+local text = require "lib.text"
+
+-- customers.full_name is VARCHAR(255), counted in characters. The
+-- business's name prefills the field, shortened to fit: a keyword-stuffed
+-- listing name must not make the form unsendable.
+local NAME_MAX = 200
+
+local function characters(s)
+    return #s - select(2, s:gsub("[\128-\191]", ""))
+end
 
 local function not_found()
     return { status = 404, headers = { ["Content-Type"] = "text/plain; charset=utf-8" },
@@ -67,7 +77,7 @@ local PAGE = [[
 <form method="post" action="/pay/{{id}}">
 <input type="hidden" name="csrf" value="{{csrf}}">
 <label>Email <input type="email" name="email" value="{{email}}" required></label>
-<label>Full name <input type="text" name="full_name" value="{{full_name}}" required></label>
+<label>Full name <input type="text" name="full_name" value="{{full_name}}" maxlength="200" required></label>
 <button type="submit" name="action" value="pay">Pay with test card</button>
 <button type="submit" name="action" value="decline" class="alt">Decline</button>
 {{#recurring}}<button type="submit" name="action" value="fail_later" class="alt">Fail later</button>
@@ -85,7 +95,7 @@ local function page(k, status, extra)
     local ctx = { id = k.provider_checkout_id, csrf = csrf(k.provider_checkout_id), business = k.business_name,
                   plan = k.kind == "subscription" and cfg.plan_name or (cfg.plan_name .. ": setup fee"),
                   amount = claim.money(k.amount_cents, k.currency), recurring = k.kind == "subscription",
-                  email = k.business_email, full_name = k.business_name, cancel_url = k.cancel_url, error = false }
+                  email = k.business_email, full_name = text.shorten(k.business_name, NAME_MAX), cancel_url = k.cancel_url, error = false }
     for key, v in pairs(extra or {}) do
         ctx[key] = v
     end
@@ -152,10 +162,16 @@ wm.route("POST", "/pay/:id", function(req)
         return closed(k)
     end
     local buyer = { email = (f.email or ""):match("^%s*(.-)%s*$"), full_name = (f.full_name or ""):match("^%s*(.-)%s*$") }
-    if not buyer.email:match("^[^@%s]+@[^@%s]+%.[^@%s]+$") or #buyer.email > 254 or buyer.full_name == ""
-        or #buyer.full_name > 200 then
-        return page(k, 422, { error = "Enter an email address and a name.", email = buyer.email,
-                              full_name = buyer.full_name })
+    local wrong
+    if not buyer.email:match("^[^@%s]+@[^@%s]+%.[^@%s]+$") or #buyer.email > 254 then
+        wrong = "Enter an email address, like name@example.com."
+    elseif buyer.full_name == "" then
+        wrong = "Enter the name of the person paying."
+    elseif characters(buyer.full_name) > NAME_MAX then
+        wrong = "Enter a shorter name (at most " .. NAME_MAX .. " characters)."
+    end
+    if wrong then
+        return page(k, 422, { error = wrong, email = buyer.email, full_name = text.clip(buyer.full_name, 1000) })
     end
     local offline = require "providers.payments.offline"
     local action = f.action

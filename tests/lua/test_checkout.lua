@@ -328,6 +328,60 @@ function T.offline_checkout_pays_with_signed_recurrente_webhooks(t)
     t.match(web.request(port, path, { host = host }).body, "has been paid")
 end
 
+-- Whether every lead byte of s has all its continuation bytes.
+local function utf8_whole(s)
+    local i = 1
+    while i <= #s do
+        local c = s:byte(i)
+        local more = c < 0x80 and 0 or c >= 0xF0 and 3 or c >= 0xE0 and 2 or c >= 0xC0 and 1 or -1
+        if more < 0 then
+            return false
+        end
+        for j = 1, more do
+            local d = s:byte(i + j)
+            if not d or d < 0x80 or d > 0xBF then
+                return false
+            end
+        end
+        i = i + more + 1
+    end
+    return true
+end
+
+-- A keyword-stuffed listing name (as leads carry: 250 characters with stars)
+-- prefills the name field shortened to what the form accepts, so the
+-- prefilled form pays; a name typed longer is refused and sends nothing.
+function T.offline_checkout_prefills_a_name_the_form_accepts(t)
+    setup(t, "offline")
+    local stuffed = "Hometown Electric \226\128\148 " .. ("Best Service in Town \226\152\133 "):rep(10)
+    local s = site(stuffed)
+    local path = claim(s).headers.location:match("(/pay/ch_[%w_]+)$")
+    local host = "127.0.0.1:" .. port
+    local page = web.request(port, path, { host = host })
+    t.eq(page.status, 200)
+    local name = web.field(page.body, "full_name")
+    t.ok(name and #name > 0 and #name <= 200, "prefilled within 200: " .. tostring(name and #name))
+    t.eq(stuffed:sub(1, #name), name, "a prefix of the business's name")
+    t.ok(utf8_whole(name), "cut between characters: " .. name)
+    t.match(page.body, 'maxlength="200"')
+    local csrf = web.field(page.body, "csrf")
+    local long = web.request(port, path, { host = host, form = { csrf = csrf, action = "pay",
+        email = "ana@example.com", full_name = ("\195\177"):rep(201) } })
+    t.eq(long.status, 422)
+    t.match(long.body, "shorter name")
+    t.eq(#hooks(), 0, "nothing sent for a refused form")
+    local bad = web.request(port, path, { host = host, form = { csrf = csrf, action = "pay",
+        email = "not an address", full_name = name } })
+    t.eq(bad.status, 422)
+    t.match(bad.body, "Enter an email address")
+    local ok = web.request(port, path, { host = host, form = { csrf = csrf, action = "pay",
+        email = "ana@example.com", full_name = ("\195\177"):rep(200) } })
+    t.eq(ok.status, 303, "200 two-byte characters are 200 characters")
+    local paid = web.request(port, path, { host = host, form = { csrf = csrf, action = "pay",
+        email = "ana@example.com", full_name = name } })
+    t.eq(paid.status, 303, "the prefilled form pays")
+end
+
 function T.offline_fail_later_schedules_past_due_and_cancel(t)
     setup(t, "offline", { offline_fail_after = 120 })
     local s = site()
