@@ -446,8 +446,10 @@ end
 -- from as the ticket's proposed_inputs; the ticket stays awaiting_approval
 -- and remembers the edit (edited_by, edited_at), so its approval is
 -- resolved_by 'human'. Nothing is written when it is refused.
--- -> ticket row | nil, reason (a sentence for the person editing). Joins
--- the caller's transaction.
+-- -> ticket row | nil, reason (a sentence for the person editing), kind:
+-- "invalid" when the edit itself is refused (nothing changed, over a
+-- limit), nil when the request or its site is not as it was. Joins the
+-- caller's transaction.
 function _M.edit(id, values, actor_type, actor_id)
     local site_edit = require "lib.site_edit"
     local t, site = lock_with_site(id, "awaiting_approval", "the request is not waiting for approval")
@@ -486,7 +488,7 @@ function _M.edit(id, values, actor_type, actor_id)
         end
     end
     if #changed == 0 then
-        return nil, "nothing was changed"
+        return nil, "nothing was changed", "invalid"
     end
     -- An html section emptied (or a new one left empty) is taken out.
     for i = #content.sections, 1, -1 do
@@ -498,12 +500,12 @@ function _M.edit(id, values, actor_type, actor_id)
     local ok, why = require("lib.schema").validate(require("agents.architect").schema, content)
     if not ok then
         why = tostring(why):gsub("([%w_.%[%]]+):", function(path) return (labels[path] or path) .. ":" end)
-        return nil, "the edit does not fit the page: " .. why
+        return nil, "the edit does not fit the page: " .. why, "invalid"
     end
     local edited = { content = content, dna = inputs.dna, brief = inputs.brief, business = inputs.business }
     local html, info = site_edit.render(site, edited)
     if not html then
-        return nil, "the edited page is too large (" .. tostring(info) .. "): shorten the texts"
+        return nil, "the edited page is too large (" .. tostring(info) .. "): shorten the texts", "invalid"
     end
     -- The renderer keeps a page within its budget by leaving sections out:
     -- an edit may not lose any the proposal shows.
@@ -520,11 +522,11 @@ function _M.edit(id, values, actor_type, actor_id)
     end
     if #lost > 0 then
         return nil, ("the edited page is over its %d-byte budget: the %s section would be left out; shorten the texts")
-            :format(require("sites.render").MAX_BYTES, table.concat(lost, ", "))
+            :format(require("sites.render").MAX_BYTES, table.concat(lost, ", ")), "invalid"
     end
     local failures = sites.quality_failures { bytes = #html }
     if #failures > 0 then
-        return nil, "the edited page fails the quality gate: " .. failures[1]
+        return nil, "the edited page fails the quality gate: " .. failures[1], "invalid"
     end
     archive_proposal(t.proposed_site_id)
     local proposal

@@ -810,23 +810,36 @@ function T.staff_edit_a_proposal_as_a_new_one_the_customer_approves(t)
     end
     t.ok(all["hero.headline"] and all.new_html, "the form's fields")
     local res = request(path .. "/edit", { cookie = editor.cookie, form = form(all) })
-    t.eq(res.status, 409)
+    t.eq(res.status, 422)
     t.match(res.body, "nothing was changed")
 
-    -- Over a field's limit, or over the page's budget: refused, in words, nothing written.
+    -- Over a field's limit, or over the page's budget: refused, in words,
+    -- nothing written, and the form shown again open with what was typed
+    -- (escaped), the other fields with the proposal's words.
     local about
     for i, s in ipairs(tk.proposed_inputs.content.sections) do
         if s.kind == "about" then about = ("sections[%d].body"):format(i) end
     end
     t.ok(about, "the page has an about section")
-    res = request(path .. "/edit", { cookie = editor.cookie, form = form { csrf = csrf,
-        [about] = ("Forty years of fixing pipes. "):rep(120) } })
-    t.eq(res.status, 409)
+    local long = ("Forty years of fixing pipes. "):rep(120)
+    res = request(path .. "/edit", { cookie = editor.cookie, form = form { csrf = csrf, [about] = long,
+        ["hero.headline"] = 'Fixed "fast" </textarea><script>alert(3)</script>' } })
+    t.eq(res.status, 422)
     t.match(res.body, "About: text: must be at most 3000 characters")
-    res = request(path .. "/edit", { cookie = editor.cookie, form = form { csrf = csrf,
-        new_html = "<p>" .. ("Open every day of the year. "):rep(700) .. "</p>" } })
-    t.eq(res.status, 409)
+    t.match(res.body, '<details class="edit" open>', "the form is open")
+    t.ok(res.body:find('name="' .. about .. '" rows="4" cols="80">' .. long .. "</textarea>", 1, true),
+        "the long text as typed")
+    t.ok(res.body:find('name="hero.headline" value="Fixed &quot;fast&quot; &lt;/textarea&gt;&lt;script&gt;'
+        .. 'alert(3)&lt;/script&gt;"', 1, true), "the headline as typed, escaped")
+    t.eq(res.body:find("<script>alert(3)", 1, true), nil, "no markup from the form")
+    t.match(res.body, 'name="footer_note" value="[^"]', "a field not sent keeps the proposal's words")
+    t.eq(csrf_of(res.body), csrf, "the form can be sent again")
+    local html = "<p>" .. ("Open every day of the year. "):rep(700) .. "</p>"
+    res = request(path .. "/edit", { cookie = editor.cookie, form = form { csrf = csrf, new_html = html } })
+    t.eq(res.status, 422)
     t.match(res.body, "budget")
+    t.ok(res.body:find(">" .. html:gsub("<", "&lt;"):gsub(">", "&gt;") .. "</textarea>", 1, true),
+        "the html section as typed")
     t.eq(tickets.get(tk.id).proposed_site_id, first, "nothing changed")
     t.eq(one("SELECT count(*)::int AS n FROM generated_sites WHERE status = 'proposed'").n, 1)
     t.eq(one("SELECT count(*)::int AS n FROM activity_log WHERE action = 'ticket.edited'").n, 0)
@@ -859,6 +872,11 @@ function T.staff_edit_a_proposal_as_a_new_one_the_customer_approves(t)
     t.eq(act.actor_id, editor.id)
     t.match(request(path .. "?done=edited", { cookie = editor.cookie }).body, "Saved as a new proposal")
 
+    -- Another request waits on the version live now (its edit is refused below).
+    local other = file(who, 'Change the headline to "Open all weekend"')
+    t.match(interpret(other.id), "^outcome%.done")
+    t.eq(tickets.get(other.id).status, "awaiting_approval")
+
     -- The customer sees the edited proposal in the portal and approves it.
     local shown = request("/portal/support/" .. tk.id, { cookie = who.cookie })
     t.eq(shown.status, 200)
@@ -873,8 +891,18 @@ function T.staff_edit_a_proposal_as_a_new_one_the_customer_approves(t)
     t.eq(done.decided_by_type, "customer")
     t.match(visible(served(who)), "Open on Sundays")
     t.eq(inputs_of(who).content.hero.headline, "Leaks fixed <script>alert(1)</script> today", "the inputs kept the edit")
-    t.eq(request(path .. "/edit", { cookie = editor.cookie, form = form { csrf = csrf,
-        ["hero.headline"] = "Too late" } }).status, 409, "a completed request is not edited")
+    res = request(path .. "/edit", { cookie = editor.cookie, form = form { csrf = csrf,
+        ["hero.headline"] = "Too late" } })
+    t.eq(res.status, 409, "a completed request is not edited")
+    t.match(res.body, "not waiting for approval")
+    t.match(res.body, 'name="hero.headline" value="Too late"', "what was typed is still there to copy")
+    -- The site changed under the other request's proposal: refused, the text kept.
+    res = request("/admin/tickets/" .. other.id .. "/edit", { cookie = editor.cookie, form = form { csrf = csrf,
+        ["hero.headline"] = "Open every weekend <b>too</b>" } })
+    t.eq(res.status, 409)
+    t.match(res.body, "the live site changed since this was proposed")
+    t.match(res.body, 'name="hero.headline" value="Open every weekend &lt;b&gt;too&lt;/b&gt;"')
+    t.eq(tickets.get(other.id).edited_by, wm.null, "nothing written")
 end
 
 function T.staff_assign_a_request(t)

@@ -47,7 +47,7 @@ local SHOW = [[
 {{#rejectable}}<form method="post" action="/admin/tickets/{{t.id}}/reject"><input type="hidden" name="csrf" value="{{csrf}}">
 <label>Note <input type="text" name="note" maxlength="1000"></label> <button type="submit" class="danger">Reject</button></form>{{/rejectable}}
 </div>
-{{#edit}}<details class="edit"><summary>Edit the proposal</summary>
+{{#edit}}<details class="edit"{{#open}} open{{/open}}><summary>Edit the proposal</summary>
 <p class="muted">Saved as a new proposal the customer approves in their portal (or you approve for them). Texts are shown as written; the extra section takes p, ul, ol, li, strong, em and h3 (links and anything else are removed).</p>
 <form method="post" action="/admin/tickets/{{t.id}}/edit"><input type="hidden" name="csrf" value="{{csrf}}">
 {{#fields}}<p><label>{{label}}<br>{{#long}}<textarea name="{{name}}" rows="4" cols="80">{{value}}</textarea>{{/long}}{{^long}}<input type="text" name="{{name}}" value="{{value}}" size="80">{{/long}}</label></p>
@@ -92,11 +92,11 @@ wm.route("GET", "/admin/tickets", function(req)
                                               status = known })
 end, { role = "viewer" })
 
-wm.route("GET", "/admin/tickets/:id", function(req)
-    local id = req.params.id
-    if not view.uuid(id) then
-        return view.not_found(req)
-    end
+-- The request's page. refused: a staff edit that was not saved,
+-- {error = why, status = 409 | 422, typed = the form as sent}: the page
+-- comes with that status and the edit form open, holding what was typed
+-- rather than the proposal's words (they would have to type it again).
+local function show(req, id, refused)
     local t, err = tickets.get(id)
     if not t then
         if err then
@@ -133,8 +133,21 @@ wm.route("GET", "/admin/tickets/:id", function(req)
         local u = wm.db.one("SELECT email FROM admin_users WHERE id = $1", t.assigned_to)
         assignee = u and u.email or t.assigned_to
     end
-    -- The proposal's own words (tickets.edit renders the edit from them).
-    local proposed = t.status == "awaiting_approval" and type(t.proposed_inputs) == "table" and t.proposed_inputs.content
+    -- The proposal's own words (tickets.edit renders the edit from them);
+    -- after a refusal, also when the request has moved on, so what was
+    -- typed can still be read and copied.
+    local proposed = (t.status == "awaiting_approval" or refused) and type(t.proposed_inputs) == "table"
+        and t.proposed_inputs.content
+    local edit = can_decide and type(proposed) == "table" and { fields = tickets.editable(proposed), open = false }
+    if edit and refused then
+        edit.open = true
+        for _, f in ipairs(edit.fields) do
+            local typed = refused.typed[f.name]
+            if type(typed) == "string" then
+                f.value = typed
+            end
+        end
+    end
     local edited = nz(t.edited_at) and tostring(t.edited_at):sub(1, 16)
     return view.page(req, "Request", SHOW, {
         t = t, customer = who.email or t.customer_id, business = who.name or t.site_id,
@@ -146,10 +159,17 @@ wm.route("GET", "/admin/tickets/:id", function(req)
         shots = before and after and { before = before, after = after, base = t.base_version } or false,
         awaiting = t.status == "awaiting_approval", person = t.status == "needs_person",
         rejectable = t.status == "open" or t.status == "awaiting_approval" or t.status == "needs_person",
-        notice = flash or false,
-        assignee = assignee, assignees = assignees, edited = edited or false,
-        edit = can_decide and type(proposed) == "table" and { fields = tickets.editable(proposed) } or false,
-    }, 200)
+        notice = not refused and flash or false, error = refused and refused.error or nil,
+        assignee = assignee, assignees = assignees, edited = edited or false, edit = edit or false,
+    }, refused and refused.status or 200)
+end
+
+wm.route("GET", "/admin/tickets/:id", function(req)
+    local id = req.params.id
+    if not view.uuid(id) then
+        return view.not_found(req)
+    end
+    return show(req, id)
 end, { role = "viewer" })
 
 local function decide(verb)
@@ -199,14 +219,25 @@ local function back(id)
     return "/admin/tickets/" .. id
 end
 
-wm.route("POST", "/admin/tickets/:id/edit", view.action {
-    title = "Request", back = back, label = "Back to the request",
-    to = function(id) return back(id) .. "?done=edited" end,
-    call = function(id, form, actor)
-        actor = actor or {}
+-- A refused edit shows the request again with the form as typed: 422 when
+-- the edit itself is refused (tickets.edit's "invalid"), 409 when the
+-- request or its site moved on.
+wm.route("POST", "/admin/tickets/:id/edit", function(req)
+    local id = req.params.id
+    if not view.uuid(id) then
+        return view.not_found(req)
+    end
+    local form = view.form(req)
+    local actor = req.actor or {}
+    local row, err, kind = wm.db.tx(function()
         return tickets.edit(id, form, actor.type or "admin", actor.id)
-    end,
-}, { role = "editor" })
+    end)
+    if not row then
+        return show(req, id, { error = ("Not changed: %s."):format(tostring(err)), typed = form,
+                               status = kind == "invalid" and 422 or 409 })
+    end
+    return view.redirect(back(id) .. "?done=edited")
+end, { role = "editor" })
 
 wm.route("POST", "/admin/tickets/:id/assign", view.action {
     title = "Request", back = back, label = "Back to the request",
