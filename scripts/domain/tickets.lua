@@ -551,6 +551,21 @@ function _M.edit(id, values, actor_type, actor_id)
     return row
 end
 
+-- The emails of ticket `t`'s staff: {assignee =, editor = (edited_by)},
+-- each nil when nobody (or the account was removed). -> table | nil, err
+function _M.staff(t)
+    local function id(v)
+        return v ~= nil and v ~= wm.null and v or wm.null
+    end
+    local row, err = wm.db.one([[SELECT (SELECT email FROM admin_users WHERE id = $1::uuid) AS assignee,
+            (SELECT email FROM admin_users WHERE id = $2::uuid) AS editor]], id(t.assigned_to), id(t.edited_by))
+    if not row then
+        return nil, err
+    end
+    return { assignee = row.assignee ~= wm.null and row.assignee or nil,
+             editor = row.editor ~= wm.null and row.editor or nil }
+end
+
 -- The staff a request may be assigned to: the active dashboard users.
 function _M.assignees()
     return wm.db.query("SELECT id, email FROM admin_users WHERE is_active ORDER BY email")

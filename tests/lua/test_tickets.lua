@@ -558,6 +558,8 @@ function T.staff_file_approve_reject_and_resolve_from_the_cli(t)
     r = cli("show", id)
     t.eq(r.code, 0, r.stderr)
     t.match(r.stdout, "awaiting_approval")
+    t.match(r.stdout, "\nassigned to +nobody\n")
+    t.no_match(r.stdout, "\nedited ", "code's proposal")
     t.match(r.stdout, '"field":"phone"')
     t.match(r.stdout, "\n%+ [^\n]*0177")
     r = cli("approve", id, "--note", "by phone")
@@ -871,6 +873,20 @@ function T.staff_edit_a_proposal_as_a_new_one_the_customer_approves(t)
     t.eq(act.actor_type, "admin")
     t.eq(act.actor_id, editor.id)
     t.match(request(path .. "?done=edited", { cookie = editor.cookie }).body, "Saved as a new proposal")
+    -- Who edited it and who looks after it, on the page and in `wm tickets show`.
+    assert(wm.db.tx(function() return assert(tickets.assign(tk.id, viewer.id, "admin", editor.id)) end))
+    local shown_page = request(path, { cookie = viewer.cookie }).body
+    t.match(shown_page, "<dt>Edited by staff</dt><dd>[%d-]+ [%d:]+ by editor@example%.com</dd>")
+    t.match(shown_page, "<dt>Assigned to</dt><dd>viewer@example%.com</dd>")
+    local wm_bin = os.getenv("WM_TEST_WM")
+    if wm_bin then
+        local r = assert(wm.exec { argv = { wm_bin, "tickets", "show", tk.id }, timeout = 60 })
+        t.eq(r.code, 0, r.stderr)
+        t.match(r.stdout, "\nassigned to +viewer@example%.com\n")
+        t.match(r.stdout, "\nedited +[%d-]+ [%d:.]+ by editor@example%.com\n")
+        local help = assert(wm.exec { argv = { wm_bin, "tickets", "--help" }, timeout = 60 })
+        t.match(help.stdout .. help.stderr, "who it is assigned to")
+    end
 
     -- Another request waits on the version live now (its edit is refused below).
     local other = file(who, 'Change the headline to "Open all weekend"')

@@ -125,14 +125,11 @@ local function show(req, id, refused)
     local after = pages and sites.screenshot_path(nz(pages.after_shot))
     local flash = FLASH_TEXT[(req.query or {}).done or ""]
     local can_decide = view.can(req, "editor")
-    local assignees, assignee = {}, "nobody"
+    local assignees = {}
     for i, u in ipairs(can_decide and assert(tickets.assignees()) or {}) do
         assignees[i] = { id = u.id, email = u.email, selected = u.id == t.assigned_to }
     end
-    if nz(t.assigned_to) then
-        local u = wm.db.one("SELECT email FROM admin_users WHERE id = $1", t.assigned_to)
-        assignee = u and u.email or t.assigned_to
-    end
+    local staff = assert(tickets.staff(t))
     -- The proposal's own words (tickets.edit renders the edit from them);
     -- after a refusal, also when the request has moved on, so what was
     -- typed can still be read and copied.
@@ -148,7 +145,7 @@ local function show(req, id, refused)
             end
         end
     end
-    local edited = nz(t.edited_at) and tostring(t.edited_at):sub(1, 16)
+    local edited = nz(t.edited_at) and (tostring(t.edited_at):sub(1, 16) .. " by " .. (staff.editor or "a removed account"))
     return view.page(req, "Request", SHOW, {
         t = t, customer = who.email or t.customer_id, business = who.name or t.site_id,
         filed = tostring(t.created_at):sub(1, 16) .. " by " .. t.created_by_type,
@@ -160,7 +157,7 @@ local function show(req, id, refused)
         awaiting = t.status == "awaiting_approval", person = t.status == "needs_person",
         rejectable = t.status == "open" or t.status == "awaiting_approval" or t.status == "needs_person",
         notice = not refused and flash or false, error = refused and refused.error or nil,
-        assignee = assignee, assignees = assignees, edited = edited or false, edit = edit or false,
+        assignee = staff.assignee or "nobody", assignees = assignees, edited = edited or false, edit = edit or false,
     }, refused and refused.status or 200)
 end
 

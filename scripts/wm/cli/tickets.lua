@@ -8,8 +8,9 @@ local usage = [[usage: wm tickets <ls|show|add|approve|reject|resolve> [options]
 
   wm tickets ls [--status S] [--limit N] [--json]
                                    requests, newest first: status, age, customer, site, request
-  wm tickets show ID               one request: what was asked and understood, the operations,
-                                   what changes, and the visible text before and after
+  wm tickets show ID               one request: who it is assigned to, what was asked and
+                                   understood, the operations, what changes (and who of the staff
+                                   edited the proposal), and the visible text before and after
   wm tickets add --site ID TEXT    files a request for the site's customer (staff filing on their
                                    behalf: no rate limit); the interpret_ticket job prepares it
   wm tickets approve ID [--note T] the proposed version goes live (as the customer's approval)
@@ -53,6 +54,15 @@ local function show(id)
     field("decided", t.decided_at ~= wm.null and (tostring(t.decided_at) .. " by " .. tostring(t.decided_by_type)) or nil)
     field("note", t.approval_note)
     field("resolved by", t.resolved_by)
+    local staff, serr = tickets.staff(t)
+    if not staff then
+        return nil, serr
+    end
+    field("assigned to", staff.assignee or "nobody")
+    if t.edited_at ~= wm.null then
+        -- (edited_by is cleared with its account; the edit stays.)
+        field("edited", tostring(t.edited_at) .. " by " .. (staff.editor or "a removed account"))
+    end
     field("needs a person", t.needs_person_reason)
     out("\nrequest:\n  ", (tostring(t.request_text):gsub("\n", "\n  ")), "\n")
     if t.ai_interpretation ~= wm.null then
