@@ -155,10 +155,63 @@ local function insert_proposal(site, html, builder_prompt, shot)
         shot.load_time_ms or wm.null)
 end
 
-local function archive_proposal(proposal_id)
-    if proposal_id and proposal_id ~= wm.null then
+-- A proposal's pictures are stages/screenshot.lua's files under
+-- paths.var/screenshots/<the live site's id>/, named by their content's
+-- hash: the live version's (or another proposal's) picture of the same
+-- page is the same file. discard_shots(site_id, urls) removes those of
+-- `urls` in that site's folder that no generated_sites row names (a
+-- proposal that will never be shown: it failed the gate, or was rejected
+-- or replaced). -> number removed | nil, err
+function _M.discard_shots(site_id, urls)
+    if type(site_id) ~= "string" or not site_id:match("^[%x-]+$") then
+        return 0
+    end
+    local removed = 0
+    for _, url in ipairs(urls or {}) do
+        local path = type(url) == "string" and url:match("(/screenshots/[%x-]+/%x+%-%a+%.png)$")
+        if path and path:find("/screenshots/" .. site_id .. "/", 1, true) == 1 then
+            local shown, err = wm.db.query([[SELECT 1 FROM generated_sites
+                WHERE right(screenshot_desktop_url, length($1)) = $1 OR right(screenshot_mobile_url, length($1)) = $1
+                   OR right(screenshot_thumb_url, length($1)) = $1 LIMIT 1]], path)
+            if not shown then
+                return nil, err
+            end
+            if #shown == 0 and os.remove(wm.config.paths.var .. path) then
+                removed = removed + 1
+            end
+        end
+    end
+    return removed
+end
+
+-- proposed -> archived. discard: the proposal will never be shown (its
+-- ticket was rejected or its proposal replaced): its pictures are taken
+-- off the row and their files removed by the discard_shots job once this
+-- transaction has committed (if it rolls back, the row still shows them).
+local function archive_proposal(proposal_id, discard)
+    if not proposal_id or proposal_id == wm.null then
+        return
+    end
+    if not discard then
         assert(run([[UPDATE generated_sites SET status = 'archived', updated_at = now()
             WHERE id = $1 AND status = 'proposed']], proposal_id))
+        return
+    end
+    local old = assert(run([[UPDATE generated_sites g SET status = 'archived', updated_at = now(),
+            screenshot_desktop_url = NULL, screenshot_mobile_url = NULL, screenshot_thumb_url = NULL
+        FROM (SELECT id, previous_version_id, screenshot_desktop_url, screenshot_mobile_url, screenshot_thumb_url
+              FROM generated_sites WHERE id = $1 AND status = 'proposed' FOR UPDATE) old
+        WHERE g.id = old.id
+        RETURNING old.previous_version_id AS site_id, old.screenshot_desktop_url AS desktop,
+            old.screenshot_mobile_url AS mobile, old.screenshot_thumb_url AS thumb]], proposal_id))[1]
+    local urls = {}
+    for _, view in ipairs { "desktop", "mobile", "thumb" } do
+        if old and old[view] ~= wm.null then
+            urls[#urls + 1] = old[view]
+        end
+    end
+    if #urls > 0 then
+        assert(wm.jobs.enqueue("discard_shots", { site_id = old.site_id, urls = urls }))
     end
 end
 
@@ -198,7 +251,7 @@ function _M.propose(id, p)
     if site.version ~= p.base_version then
         return nil, "stale"
     end
-    archive_proposal(t.proposed_site_id)
+    archive_proposal(t.proposed_site_id, true)
     local proposal
     proposal, err = insert_proposal(site, p.html, p.builder_prompt, p.shot)
     if not proposal then
@@ -261,7 +314,7 @@ function _M.approve(id, actor_type, actor_id, note)
     if site.version ~= t.base_version then
         assert(run([[UPDATE support_tickets SET status = 'in_progress', rebuilds = rebuilds + 1, updated_at = now()
             WHERE id = $1]], id))
-        archive_proposal(t.proposed_site_id)
+        archive_proposal(t.proposed_site_id, true)
         assert(activity.log("ticket.rebuild", "ticket", id, { base = t.base_version, live = site.version },
             actor_type, actor_id))
         assert(wm.jobs.enqueue("interpret_ticket", { id = id, rebuild = true },
@@ -305,7 +358,7 @@ function _M.reject(id, actor_type, actor_id, note)
     if not row then
         return nil, err or "the ticket is not open, waiting for approval or with a person"
     end
-    archive_proposal(row.proposed_site_id)
+    archive_proposal(row.proposed_site_id, true)
     assert(activity.log("ticket.rejected", "ticket", id, { note = note }, actor_type, actor_id))
     return row
 end
@@ -528,7 +581,7 @@ function _M.edit(id, values, actor_type, actor_id)
     if #failures > 0 then
         return nil, "the edited page fails the quality gate: " .. failures[1], "invalid"
     end
-    archive_proposal(t.proposed_site_id)
+    archive_proposal(t.proposed_site_id, true)
     local proposal
     proposal, err = insert_proposal(site, html, "staff edit of support ticket " .. id)
     if not proposal then

@@ -151,6 +151,18 @@ local function gate(site, html, lost)
     return sites.quality_failures(check), shot
 end
 
+-- The pictures of a page that is not proposed (it failed the gate, or the
+-- proposal was not saved) are never shown: their files go.
+local function discard(site, shot)
+    if shot then
+        local ok, err = tickets.discard_shots(site.id, { shot.urls.desktop, shot.urls.mobile, shot.urls.thumb })
+        if not ok then
+            wm.log.warn("screenshots: the pictures of a page not proposed stay on disk", { site = site.id,
+                        error = tostring(err) })
+        end
+    end
+end
+
 function M.run(job)
     local t = tickets.start(job.payload.id)
     if not t then
@@ -231,6 +243,9 @@ function M.run(job)
             end
             return outcome.retry(shot)
         end
+        if #failures > 0 then
+            discard(site, shot)
+        end
         if #failures > 0 and retries == 0 then
             return to_person(t, interpretation, ops, "the changed page fails the quality gate: "
                 .. table.concat(failures, "; "))
@@ -260,6 +275,9 @@ function M.run(job)
                 end
                 return { row = row, err = perr }
             end)
+            if not (res and res.row) then
+                discard(site, shot)
+            end
             if not res then
                 return outcome.retry(err)
             end

@@ -260,6 +260,12 @@ function T.a_page_loading_another_origin_is_refused(t)
     t.match(tk.needs_person_reason, "the changed page fails the quality gate: .*https://cdn%.example%.net/pixel%.png")
     t.eq(tk.proposed_site_id, wm.null)
     t.eq(proposed_rows(who), 0)
+    -- The pictures the gate took of the refused page are never shown: gone.
+    local left = {}
+    for _, f in ipairs(wm.fs.list_dir(var .. "/screenshots/" .. who.site_id) or {}) do
+        left[#left + 1] = f
+    end
+    t.eq(left, {}, "no pictures left of the refused page")
 end
 
 function T.a_passing_proposal_keeps_its_pictures_and_shows_them(t)
