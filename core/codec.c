@@ -3,6 +3,7 @@
 
 #include <brotli/decode.h>
 #include <brotli/encode.h>
+#include <string.h>
 #include <zlib.h>
 
 int wm_codec_gzip(const void *in, size_t len, int level, wm_buf_t *out, wm_err_t *err)
@@ -113,4 +114,57 @@ int wm_codec_unbrotli(const void *in, size_t len, size_t limit, wm_buf_t *out, w
     if (avail_in != 0)
         return wm_err_set(err, WM_EINVAL, "unbrotli: trailing bytes after the stream");
     return 0;
+}
+
+/* One line (no line end) of quoted-printable at p, which has room for
+ * the worst case; returns the end. See codec.h. */
+static char *qp_line(const unsigned char *l, size_t n, char *p)
+{
+    static const char HEX[] = "0123456789ABCDEF";
+    size_t col = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = l[i];
+        int encode = c == '=' || (c < 32 && c != '\t') || c > 126 || ((c == ' ' || c == '\t') && i == n - 1)
+                     || (i == 0 && c == '.') || (i == 0 && n >= 5 && memcmp(l, "From ", 5) == 0);
+        size_t width = encode ? 3 : 1;
+        if (col + width > 75) {
+            *p++ = '=';
+            *p++ = '\r';
+            *p++ = '\n';
+            col = 0;
+        }
+        if (encode) {
+            *p++ = '=';
+            *p++ = HEX[c >> 4];
+            *p++ = HEX[c & 15];
+        } else {
+            *p++ = (char)c;
+        }
+        col += width;
+    }
+    return p;
+}
+
+void wm_codec_qp(const void *in, size_t len, wm_buf_t *out)
+{
+    const unsigned char *s = in;
+    /* Worst case: every byte =XX, a soft break every 25 of them, and a
+     * CRLF for every line end. */
+    wm_buf_reserve(out, len * 3 + (len / 25 + 1) * 3 + len * 2 + 1);
+    char *p = out->data + out->len;
+    size_t start = 0;
+    for (size_t i = 0;; i++) {
+        if (i == len || s[i] == '\r' || s[i] == '\n') {
+            p = qp_line(s + start, i - start, p);
+            if (i == len)
+                break;
+            if (s[i] == '\r' && i + 1 < len && s[i + 1] == '\n')
+                i++;
+            *p++ = '\r';
+            *p++ = '\n';
+            start = i + 1;
+        }
+    }
+    out->len = (size_t)(p - out->data);
+    out->data[out->len] = '\0';
 }

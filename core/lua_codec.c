@@ -128,11 +128,24 @@ static int decode(lua_State *L, int brotli)
 static int l_gunzip(lua_State *L) { return decode(L, 0); }
 static int l_unbrotli(lua_State *L) { return decode(L, 1); }
 
+static int l_quoted_printable(lua_State *L)
+{
+    size_t len;
+    const char *in = luaL_checklstring(L, 1, &len);
+    wm_buf_t out;
+    wm_buf_init(&out);
+    wm_codec_qp(in, len, &out);
+    lua_pushlstring(L, out.len ? out.data : "", out.len);
+    wm_buf_free(&out);
+    return 1;
+}
+
 void wm_codec_lua_register(lua_State *L)
 {
     static const luaL_Reg funcs[] = {
         {"gzip", l_gzip},     {"brotli", l_brotli},
         {"gunzip", l_gunzip}, {"unbrotli", l_unbrotli},
+        {"quoted_printable", l_quoted_printable},
         {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, funcs);

@@ -81,66 +81,12 @@ end
 -- "=" and bytes outside 33..126 are =XX; a space or tab before a line end is
 -- encoded; a leading "." or "From " is encoded too, so no transport needs to
 -- touch the text; soft breaks keep every line at 76 characters or fewer.
+-- In C (core/codec.c): in Lua it was most of the mail benchmark's time.
 function _M.quoted_printable(s)
     if type(s) ~= "string" then
         error("usage: mime.quoted_printable(s)", 2)
     end
-    s = gsub(s, "\r\n", "\n")
-    s = gsub(s, "\r", "\n")
-    local lines = {}
-    local pos = 1
-    while true do
-        local nl = find(s, "\n", pos, true)
-        local line = nl and sub(s, pos, nl - 1) or sub(s, pos)
-        -- Fast path, same output: a line with nothing to encode is cut
-        -- into 75-character pieces (most of a message; the byte loop below
-        -- made it the mail benchmark's bottleneck).
-        local last = byte(line, -1)
-        if not find(line, "[^\t\32-\60\62-\126]") and last ~= 32 and last ~= 9
-            and byte(line, 1) ~= 46 and sub(line, 1, 5) ~= "From " then
-            local at = 1
-            while #line - at + 1 > 75 do
-                lines[#lines + 1] = sub(line, at, at + 74) .. "="
-                at = at + 75
-            end
-            lines[#lines + 1] = sub(line, at)
-        else
-            -- Encode each byte into a token.
-            local toks = {}
-            for i = 1, #line do
-                local c = byte(line, i)
-                local t
-                if c == 61 or c < 32 and c ~= 9 or c > 126 then
-                    t = format("=%02X", c)
-                elseif (c == 32 or c == 9) and i == #line then
-                    t = format("=%02X", c)
-                elseif c == 46 and i == 1 then
-                    t = "=2E"
-                elseif c == 70 and i == 1 and sub(line, 1, 5) == "From " then
-                    t = "=46"
-                else
-                    t = char(c)
-                end
-                toks[#toks + 1] = t
-            end
-            -- Soft-wrap: at most 75 characters plus "=".
-            local cur, curlen = {}, 0
-            for _, t in ipairs(toks) do
-                if curlen + #t > 75 then
-                    lines[#lines + 1] = concat(cur) .. "="
-                    cur, curlen = {}, 0
-                end
-                cur[#cur + 1] = t
-                curlen = curlen + #t
-            end
-            lines[#lines + 1] = concat(cur)
-        end
-        if not nl then
-            break
-        end
-        pos = nl + 1
-    end
-    return concat(lines, "\r\n")
+    return wm.codec.quoted_printable(s)
 end
 
 -- ---- addresses and header values ----
