@@ -19,14 +19,9 @@
  * multi handle, waiting on C.done for its callback), FINISHED (callback
  * ran).
  *
- * SMTP requests share the multi handle, so an SMTP session stays in curl's
- * connection cache and the next message to the same relay (same URL and
- * login) goes out on it without a new handshake. Their body is uploaded
- * through a read callback, which also records how far the payload got: the
- * caller needs that to tell "refused" from "may have been delivered".
- *
- * IMAP requests share it too (one mailbox session reused by each poll's
- * search, fetches and stores); their answer is read like an HTTP body. */
+ * IMAP requests share the multi handle (one mailbox session reused by each
+ * poll's search, fetches and stores); their answer is read like an HTTP
+ * body. SMTP has its own client (smtp.c): curl's cannot pipeline. */
 #include "httpc.h"
 #include "log.h"
 #include "vm.h"
@@ -41,7 +36,6 @@
 #define DEFAULT_MAX_CONNECTIONS 32
 #define DEFAULT_TIMEOUT 30.0
 #define EASY_POOL_MAX 16
-#define PLAIN_ORIGINS_MAX 16
 
 enum { REQ_NEW, REQ_RUNNING, REQ_DONE, REQ_FINISHED };
 
@@ -74,17 +68,11 @@ struct wm_httpc_req_s {
     char *eff_url;
     char errbuf[CURL_ERROR_SIZE];
 
-    /* SMTP only */
-    int smtp;
-    char *mail_from;
-    struct curl_slist *rcpt;
-    char *username, *password, *ca_file;
-    int tls_optional;         /* 0: STARTTLS required (smtp://) */
-    size_t upload_off;
-    wm_httpc_data_t data_sent;
+    char *ca_file;
 
-    /* IMAP only (shares username, password, ca_file with SMTP) */
+    /* IMAP only */
     int imap;
+    char *username, *password;
     char *imap_command;       /* CURLOPT_CUSTOMREQUEST, or NULL: the URL's fetch */
 };
 
@@ -109,9 +97,6 @@ static struct {
     wm_httpc_req_t *done_head, *done_tail;
     struct sock_ctx *socks;
     int active;
-    /* origins this process spoke plain SMTP to (more than the max: any) */
-    char *plain[PLAIN_ORIGINS_MAX];
-    int nplain;
 } C;
 
 /* ---- lists ---- */
@@ -309,51 +294,9 @@ int wm_httpc_req_aws_sigv4(wm_httpc_req_t *r, const char *spec, const char *key_
     return 0;
 }
 
-/* ---- SMTP requests ---- */
+/* ---- IMAP requests ---- */
 
-/* An address goes into a MAIL FROM or RCPT TO command line as it is. */
-static int smtp_addr_ok(const char *a)
-{
-    if (*a == '\0')
-        return 0;
-    for (; *a != '\0'; a++) {
-        unsigned char c = (unsigned char)*a;
-        if (c <= ' ' || c == '<' || c == '>' || c == 0x7f)
-            return 0;
-    }
-    return 1;
-}
-
-wm_httpc_req_t *wm_httpc_smtp_new(const char *url, const char *mail_from)
-{
-    if (!smtp_addr_ok(mail_from))
-        return NULL;
-    wm_httpc_req_t *r = wm_httpc_req_new("SMTP", url);
-    r->smtp = 1;
-    size_t n = strlen(mail_from) + 3;
-    r->mail_from = wm_malloc(n);
-    snprintf(r->mail_from, n, "<%s>", mail_from);
-    return r;
-}
-
-int wm_httpc_smtp_rcpt(wm_httpc_req_t *r, const char *addr)
-{
-    if (!smtp_addr_ok(addr))
-        return WM_EINVAL;
-    wm_buf_t b;
-    wm_buf_init(&b);
-    wm_buf_puts(&b, "<");
-    wm_buf_puts(&b, addr);
-    wm_buf_puts(&b, ">");
-    struct curl_slist *l = curl_slist_append(r->rcpt, b.data);
-    wm_buf_free(&b);
-    if (l == NULL)
-        return WM_ENOMEM;
-    r->rcpt = l;
-    return 0;
-}
-
-void wm_httpc_smtp_login(wm_httpc_req_t *r, const char *username, const char *password)
+void wm_httpc_req_login(wm_httpc_req_t *r, const char *username, const char *password)
 {
     wm_free(r->username);
     wm_free(r->password);
@@ -361,17 +304,6 @@ void wm_httpc_smtp_login(wm_httpc_req_t *r, const char *username, const char *pa
     r->password = password != NULL ? wm_strdup(password) : NULL;
 }
 
-void wm_httpc_smtp_tls_optional(wm_httpc_req_t *r, int optional)
-{
-    r->tls_optional = optional != 0;
-}
-
-wm_httpc_data_t wm_httpc_smtp_data_sent(const wm_httpc_req_t *r)
-{
-    return r->data_sent;
-}
-
-/* ---- IMAP requests ---- */
 
 wm_httpc_req_t *wm_httpc_imap_new(const char *url, const char *command)
 {
@@ -396,8 +328,6 @@ void wm_httpc_req_free(wm_httpc_req_t *r)
     if (r->easy != NULL)
         easy_put(r->easy);
     curl_slist_free_all(r->headers);
-    curl_slist_free_all(r->rcpt);
-    wm_free(r->mail_from);
     wm_free(r->imap_command);
     wm_free(r->username);
     wm_free(r->password);
@@ -535,24 +465,6 @@ static size_t header_cb(char *ptr, size_t size, size_t nitems, void *ud)
         return 0;
     }
     wm_buf_append(&r->head, ptr, n);
-    return n;
-}
-
-/* The SMTP payload: curl asks for it only after the server's 354 to DATA,
- * and a 0 tells it the payload is complete (it then sends the final dot).
- * "all" as soon as the last byte is handed over: with CURLOPT_INFILESIZE
- * curl need not ask again for the 0 once it has read that many bytes (a
- * message over one read buffer), and the relay may then have it all. */
-static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
-{
-    wm_httpc_req_t *r = ud;
-    size_t room = size * nitems, left = r->body_len - r->upload_off;
-    size_t n = left < room ? left : room;
-    if (n > 0) {
-        memcpy(buf, r->body + r->upload_off, n);
-        r->upload_off += n;
-    }
-    r->data_sent = r->upload_off >= r->body_len ? WM_HTTPC_DATA_ALL : WM_HTTPC_DATA_STARTED;
     return n;
 }
 
@@ -766,38 +678,6 @@ static void process_done(void)
                               curl_easy_strerror(setopt_rc_));           \
     } while (0)
 
-/* "smtp://host:port" of an SMTP URL: what curl's connection cache keys on
- * (the path is only the EHLO name). */
-static size_t origin_len(const char *url)
-{
-    const char *p = strstr(url, "://");
-    p = p != NULL ? p + 3 : url;
-    return (size_t)(p - url) + strcspn(p, "/?#");
-}
-
-static int plain_seen(const char *url)
-{
-    size_t n = origin_len(url);
-    if (C.nplain > PLAIN_ORIGINS_MAX)
-        return 1;   /* too many to remember: assume any */
-    for (int i = 0; i < C.nplain; i++) {
-        if (strlen(C.plain[i]) == n && strncasecmp(C.plain[i], url, n) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-static void plain_note(const char *url)
-{
-    if (plain_seen(url))
-        return;
-    if (C.nplain == PLAIN_ORIGINS_MAX) {
-        C.nplain++;   /* remembered as "any" from now on */
-        return;
-    }
-    C.plain[C.nplain++] = wm_strndup(url, origin_len(url));
-}
-
 /* What every request sets, whatever its protocol: its URL and owner, the
  * protocols it may speak, verified TLS, the timeout and the body cap. */
 static int configure_common(wm_httpc_req_t *r, CURL *e, const char *protocols, wm_err_t *err)
@@ -818,7 +698,7 @@ static int configure_common(wm_httpc_req_t *r, CURL *e, const char *protocols, w
     return 0;
 }
 
-/* The mailbox or relay login (wm_httpc_smtp_login), when there is one. */
+/* The mailbox login (wm_httpc_req_login), when there is one. */
 static int configure_login(wm_httpc_req_t *r, CURL *e, wm_err_t *err)
 {
     if (r->username != NULL) {
@@ -826,28 +706,6 @@ static int configure_login(wm_httpc_req_t *r, CURL *e, wm_err_t *err)
         SETOPT(e, CURLOPT_PASSWORD, r->password != NULL ? r->password : "");
     }
     return 0;
-}
-
-static int configure_smtp(wm_httpc_req_t *r, CURL *e, wm_err_t *err)
-{
-    /* smtp:// upgrades with STARTTLS and refuses a server that cannot (the
-     * password and the message never go out in clear); smtps:// is TLS
-     * from the first byte either way. */
-    SETOPT(e, CURLOPT_USE_SSL, r->tls_optional ? (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL);
-    /* libcurl 7.88 hands a cached plain session to a request that requires
-     * STARTTLS. Once this process has spoken plain SMTP to a server, a
-     * request to it that requires TLS takes a fresh connection of its own. */
-    if (r->tls_optional)
-        plain_note(r->url);
-    else if (plain_seen(r->url))
-        SETOPT(e, CURLOPT_FRESH_CONNECT, 1L);
-    SETOPT(e, CURLOPT_MAIL_FROM, r->mail_from);
-    SETOPT(e, CURLOPT_MAIL_RCPT, r->rcpt);
-    SETOPT(e, CURLOPT_UPLOAD, 1L);
-    SETOPT(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
-    SETOPT(e, CURLOPT_READFUNCTION, read_cb);
-    SETOPT(e, CURLOPT_READDATA, (void *)r);
-    return configure_login(r, e, err);
 }
 
 /* The mailbox's password and mail never go out in clear: imap:// must
@@ -865,12 +723,10 @@ static int configure_imap(wm_httpc_req_t *r, CURL *e, wm_err_t *err)
 
 static int configure_easy(wm_httpc_req_t *r, CURL *e, wm_err_t *err)
 {
-    const char *protocols = r->smtp ? "smtp,smtps" : r->imap ? "imap,imaps" : "http,https";
+    const char *protocols = r->imap ? "imap,imaps" : "http,https";
     int rc = configure_common(r, e, protocols, err);
     if (rc < 0)
         return rc;
-    if (r->smtp)
-        return configure_smtp(r, e, err);
     if (r->imap)
         return configure_imap(r, e, err);
 
@@ -931,8 +787,6 @@ int wm_httpc_start(wm_httpc_req_t *r, wm_httpc_done_cb cb, void *ud, wm_err_t *e
         return wm_err_set(err, WM_ECLOSED, "httpc: the client is closed");
     if (r->state != REQ_NEW)
         return wm_err_set(err, WM_EINVAL, "httpc: request already started");
-    if (r->smtp && r->rcpt == NULL)
-        return wm_err_set(err, WM_EINVAL, "httpc: an SMTP request needs a recipient");
     CURL *e = easy_get();
     if (e == NULL)
         return wm_err_set(err, WM_ENOMEM, "httpc: cannot create a curl handle");
@@ -1047,9 +901,6 @@ void wm_httpc_close(void)
     uv_close((uv_handle_t *)&C.timer, NULL);   /* static storage: no free */
     wm_free(C.user_agent);
     C.user_agent = NULL;
-    for (int i = 0; i < C.nplain && i < PLAIN_ORIGINS_MAX; i++)
-        wm_free(C.plain[i]);
-    C.nplain = 0;
     curl_global_cleanup();
     C.inited = 0;
     C.closing = 0;

@@ -29,8 +29,8 @@ typedef enum {
     WM_HTTPC_TLS,           /* "tls": handshake or certificate verification failed */
     WM_HTTPC_TOO_LARGE,     /* "too_large": the body passed max_body */
     WM_HTTPC_PROTOCOL,      /* "protocol": not HTTP, bad scheme, too many redirects, an
-                             * SMTP server's refusal (its code: wm_httpc_req_status) */
-    WM_HTTPC_AUTH,          /* "auth": the SMTP server refused the login */
+                             * SMTP relay's refusal (smtp.c: its code) */
+    WM_HTTPC_AUTH,          /* "auth": the mail server refused the login */
     WM_HTTPC_ERROR          /* "error": anything else; see wm_httpc_req_error() */
 } wm_httpc_outcome_t;
 
@@ -43,12 +43,12 @@ typedef struct {
 
 typedef struct wm_httpc_req_s wm_httpc_req_t;
 
-/* How much of an SMTP payload (wm_httpc_smtp_data_sent) or an HTTP request
- * body (wm_httpc_req_body_sent) curl took. */
+/* How much of an SMTP payload (wm_smtp_msg_data_sent) or an HTTP request
+ * body (wm_httpc_req_body_sent) went out. */
 typedef enum {
     WM_HTTPC_DATA_NONE = 0,     /* none: the server never said 354 to DATA */
     WM_HTTPC_DATA_STARTED,      /* some, not all: the server cannot have accepted it */
-    WM_HTTPC_DATA_ALL           /* all of it, and curl goes on to the final dot */
+    WM_HTTPC_DATA_ALL           /* all of it (SMTP: the final dot too) */
 } wm_httpc_data_t;
 
 /* Runs once when the request ends, from a libuv callback (never inside
@@ -96,30 +96,17 @@ void wm_httpc_req_ca_file(wm_httpc_req_t *r, const char *path);
 int wm_httpc_req_aws_sigv4(wm_httpc_req_t *r, const char *spec, const char *key_id,
                            const char *secret);
 
-/* An SMTP request (smtp:// or smtps:// URL; its path is the EHLO name):
- * one message from envelope sender `mail_from` (no angle brackets), the body
- * set with wm_httpc_req_body being the whole RFC 5322 message with CRLF line
- * ends (curl dot-stuffs it). NULL when `mail_from` has spaces, controls or
- * angle brackets. wm_httpc_req_status gives the server's last reply code. */
-wm_httpc_req_t *wm_httpc_smtp_new(const char *url, const char *mail_from);
-/* Adds an envelope recipient; WM_EINVAL for spaces, controls or brackets. */
-int wm_httpc_smtp_rcpt(wm_httpc_req_t *r, const char *addr);
-/* AUTH with these (copied); a NULL or empty username means no AUTH. */
-void wm_httpc_smtp_login(wm_httpc_req_t *r, const char *username, const char *password);
-/* smtp:// requires STARTTLS unless this is set. */
-void wm_httpc_smtp_tls_optional(wm_httpc_req_t *r, int optional);
-/* How far the payload got, valid once the callback has run. */
-wm_httpc_data_t wm_httpc_smtp_data_sent(const wm_httpc_req_t *r);
-
 /* An IMAP request (imaps:// URL, or imap:// upgraded with STARTTLS, which
  * is required): `command` NULL runs what the URL says (imaps://host/INBOX;
  * UID=7 fetches that message whole: curl's FETCH sets \Seen); otherwise the
  * mailbox in the URL is selected and `command` ("UID SEARCH UID 8:*", "UID
  * STORE 7 +FLAGS (\Seen)") is sent as it is, its untagged answer lines
  * being the response body. NULL when `command` has a control character (a
- * CR/LF would start another command). Login with wm_httpc_smtp_login; a
+ * CR/LF would start another command). Login with wm_httpc_req_login; a
  * tagged NO/BAD answer is WM_HTTPC_PROTOCOL. */
 wm_httpc_req_t *wm_httpc_imap_new(const char *url, const char *command);
+/* The mailbox login (copied); a NULL or empty username means none. */
+void wm_httpc_req_login(wm_httpc_req_t *r, const char *username, const char *password);
 
 /* Starts `r`. On success (0) `cb` runs exactly once, never from inside this
  * call, unless wm_httpc_cancel comes first. On failure (< 0, message in
@@ -144,7 +131,7 @@ long wm_httpc_req_status(const wm_httpc_req_t *r);
 /* How much of an HTTP request's body curl handed to the connection (none
  * when it never connected), valid once the callback has run. For a request
  * that failed, all of it handed over means the server may have acted on
- * it; less means it cannot have. (SMTP: wm_httpc_smtp_data_sent.) */
+ * it; less means it cannot have. (SMTP: wm_smtp_msg_data_sent.) */
 wm_httpc_data_t wm_httpc_req_body_sent(const wm_httpc_req_t *r);
 /* The request body's length (0 without one). */
 size_t wm_httpc_req_body_len(const wm_httpc_req_t *r);

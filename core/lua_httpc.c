@@ -14,17 +14,6 @@
  *     aws_sigv4 = "aws:amz:REGION:SERVICE" signs the request (AWS SigV4)
  *     with the two keys, which are required with it. Misuse (no url, a
  *     header with CR/LF, a bad aws_sigv4, called outside a task) raises.
- *   smtp{url=, from=, to=, body=, username=, password=, starttls=,
- *        ca_file=, timeout=}
- *       -> {code=} | nil, err, {code=, outcome=, data=}
- *     Sends one message (body: the whole RFC 5322 text, CRLF line ends) on
- *     the shared multi handle, reusing a cached session to the same relay.
- *     `from` is the envelope sender, `to` one address or a list; starttls
- *     "required" (the default) or "off" (smtp:// only). On failure `code` is
- *     the server's last reply code (0: none), `outcome` a token as for
- *     request plus "auth", and `data` "none", "started" or "all": how much of
- *     the payload curl took, which says whether the server can have
- *     accepted the message. Bad addresses raise.
  *   imap{url=, command=, username=, password=, ca_file=, timeout=, max_body=}
  *       -> {body=} | nil, err, {outcome=}
  *     One IMAP request over TLS (imaps://, or imap:// with STARTTLS
@@ -32,9 +21,9 @@
  *     Without `command` the URL says what to do (imaps://host/INBOX;UID=7:
  *     that message, raw); with one, the URL's mailbox is selected and the
  *     command sent as it is ("UID SEARCH UID 8:*", "UID STORE 7 +FLAGS
- *     (\Seen)"), `body` being its untagged answer lines. err as for smtp;
- *     a command answered NO/BAD is "protocol". A command with a control
- *     character raises.
+ *     (\Seen)"), `body` being its untagged answer lines. err as for
+ *     request plus "auth"; a command answered NO/BAD is "protocol". A
+ *     command with a control character raises.
  *   configure{max_body=, timeout=, max_connections=, user_agent=}
  *     Sets the client's defaults (from config http_client.*).
  *   active() -> number of requests in flight.
@@ -260,28 +249,6 @@ static void push_mail_failure(lua_State *L, wm_httpc_req_t *r, wm_httpc_outcome_
     lua_setfield(L, -2, "outcome");
 }
 
-static int smtp_push(wm_co_t *co, lua_State *L, void *op)
-{
-    wm_httpc_req_t *r = op;
-    WM_UNUSED(co);
-    wm_httpc_outcome_t o = wm_httpc_req_outcome(r);
-    long code = wm_httpc_req_status(r);
-    if (o == WM_HTTPC_OK) {
-        lua_createtable(L, 0, 1);
-        lua_pushinteger(L, (lua_Integer)code);
-        lua_setfield(L, -2, "code");
-        wm_httpc_req_free(r);
-        return 1;
-    }
-    push_mail_failure(L, r, o);
-    lua_pushinteger(L, (lua_Integer)code);
-    lua_setfield(L, -2, "code");
-    lua_pushstring(L, DATA_TOKENS[wm_httpc_smtp_data_sent(r)]);
-    lua_setfield(L, -2, "data");
-    wm_httpc_req_free(r);
-    return 3;
-}
-
 static const char *opt_string(lua_State *L, const char *field)
 {
     lua_getfield(L, 1, field);
@@ -292,7 +259,7 @@ static const char *opt_string(lua_State *L, const char *field)
     return lua_tostring(L, -1);
 }
 
-/* The options smtp and imap share: the server, its login and trust, the timeout. */
+/* The mailbox's options: the server, its login and trust, the timeout. */
 typedef struct {
     const char *url, *username, *password, *ca_file;
     double timeout;
@@ -312,7 +279,7 @@ static void mail_opts_read(lua_State *L, const char *fn, mail_opts_t *m)
 static int mail_start(lua_State *L, wm_co_t *co, wm_httpc_req_t *r, const mail_opts_t *m,
                       const char *fn, wm_co_push_fn push)
 {
-    wm_httpc_smtp_login(r, m->username, m->password);
+    wm_httpc_req_login(r, m->username, m->password);
     wm_httpc_req_ca_file(r, m->ca_file);
     if (m->timeout > 0)
         wm_httpc_req_timeout(r, m->timeout);
@@ -322,63 +289,6 @@ static int mail_start(lua_State *L, wm_co_t *co, wm_httpc_req_t *r, const mail_o
         return luaL_error(L, "%s: %s", fn, err.msg);
     }
     return wm_sched_yield(co, r, push, request_cancel);
-}
-
-/* Adds one recipient at the top of the stack; frees `r` and raises on a bad one. */
-static void add_rcpt(lua_State *L, wm_httpc_req_t *r)
-{
-    const char *a = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-    if (a == NULL || wm_httpc_smtp_rcpt(r, a) < 0) {
-        wm_httpc_req_free(r);
-        luaL_error(L, "wm.core.httpc.smtp: bad recipient address");
-    }
-}
-
-static int l_smtp(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    wm_co_t *co = wm_sched_current(L);
-    if (co == NULL)
-        return luaL_error(L, "wm.core.httpc.smtp: must be called from a wm task");
-    mail_opts_t m;
-    mail_opts_read(L, "wm.core.httpc.smtp", &m);
-    const char *from = opt_string(L, "from");
-    const char *starttls = opt_string(L, "starttls");
-    if (m.url == NULL || from == NULL)
-        return luaL_error(L, "wm.core.httpc.smtp: url and from are required");
-    int tls_optional = 0;
-    if (starttls != NULL && strcmp(starttls, "off") == 0)
-        tls_optional = 1;
-    else if (starttls != NULL && strcmp(starttls, "required") != 0)
-        return luaL_error(L, "wm.core.httpc.smtp: starttls must be \"required\" or \"off\"");
-    lua_getfield(L, 1, "body");
-    if (lua_type(L, -1) != LUA_TSTRING)
-        return luaL_error(L, "wm.core.httpc.smtp: body must be a string");
-    size_t body_len;
-    const char *body = lua_tolstring(L, -1, &body_len);
-    lua_getfield(L, 1, "to");
-    int to_idx = lua_gettop(L);
-    if (!lua_istable(L, to_idx) && lua_type(L, to_idx) != LUA_TSTRING)
-        return luaL_error(L, "wm.core.httpc.smtp: to must be an address or a list of them");
-
-    wm_httpc_req_t *r = wm_httpc_smtp_new(m.url, from);
-    if (r == NULL)
-        return luaL_error(L, "wm.core.httpc.smtp: bad envelope sender address");
-    if (lua_istable(L, to_idx)) {
-        int n = (int)lua_objlen(L, to_idx);
-        for (int i = 1; i <= n; i++) {
-            lua_rawgeti(L, to_idx, i);
-            add_rcpt(L, r);
-            lua_pop(L, 1);
-        }
-    } else {
-        lua_pushvalue(L, to_idx);
-        add_rcpt(L, r);
-        lua_pop(L, 1);
-    }
-    wm_httpc_req_body(r, body, body_len);
-    wm_httpc_smtp_tls_optional(r, tls_optional);
-    return mail_start(L, co, r, &m, "wm.core.httpc.smtp", smtp_push);
 }
 
 static int imap_push(wm_co_t *co, lua_State *L, void *op)
@@ -451,7 +361,7 @@ int wm_lua_httpc_open(lua_State *L)
     if (wm_httpc_init(wm_sched_loop(), NULL, 1, &err) < 0)
         return luaL_error(L, "%s", err.msg);
     static const luaL_Reg funcs[] = {
-        {"request", l_request}, {"smtp", l_smtp}, {"imap", l_imap}, {"configure", l_configure}, {"active", l_active}, {NULL, NULL}};
+        {"request", l_request}, {"imap", l_imap}, {"configure", l_configure}, {"active", l_active}, {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, funcs);
     return 1;

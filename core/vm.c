@@ -15,6 +15,7 @@
 int wm_lua_core_open(lua_State *L);       /* lua_core.c */
 int wm_lua_jobs_open(lua_State *L);       /* lua_jobs.c */
 int wm_lua_httpc_open(lua_State *L);      /* lua_httpc.c */
+int wm_lua_smtp_open(lua_State *L);       /* lua_smtp.c */
 int wm_lua_watch_open(lua_State *L);      /* lua_watch.c */
 
 #define MAX_CLOSERS 16
@@ -82,6 +83,7 @@ int wm_vm_open(uv_loop_t *loop, const wm_vm_opts_t *opts, lua_State **out, wm_er
     wm_vm_preload(L, "wm.core.jobs", wm_lua_jobs_open);
     wm_vm_preload(L, "wm.core.httpd", wm_lua_httpd_open);
     wm_vm_preload(L, "wm.core.httpc", wm_lua_httpc_open);
+    wm_vm_preload(L, "wm.core.smtp", wm_lua_smtp_open);
     wm_vm_preload(L, "wm.core.watch", wm_lua_watch_open);
 
     /* Boot facts the Lua side reads once: the root and the --config file. */

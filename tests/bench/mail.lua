@@ -1,5 +1,5 @@
 -- wm run tests/bench/mail.lua COUNT SESSIONS URL: COUNT messages of about
--- 8 KB through the smtp provider (lib.mime + wm.core.httpc.smtp) to URL,
+-- 8 KB through the smtp provider (lib.mime + wm.core.smtp) to URL,
 -- SESSIONS at a time (each task one session, reused); prints
 -- "sent=N failed=N seconds=S bytes=B peak_rss_kb=K".
 local USAGE = [[usage: wm run tests/bench/mail.lua COUNT SESSIONS URL

@@ -280,10 +280,9 @@ function T.misuse_raises(t)
          "max_body under a byte: " .. tostring(msg))
     ok, msg = pcall(http.request, { url = base(), headers = { ["Bad Name"] = "x" } })
     t.ok(not ok and tostring(msg):match("bad header"), "space in a header name")
-    -- The mail requests check their options the same way, naming themselves.
+    -- IMAP requests check their options the same way, naming themselves.
     local core = require "wm.core.httpc"
     local imap = { url = "imaps://127.0.0.1:1/INBOX" }
-    local smtp = { url = "smtp://127.0.0.1:1", from = "a@example.com", to = "b@example.com", body = "x" }
     local function raises(fn, opts, extra, want)
         local o = {}
         for k, v in pairs(opts) do o[k] = v end
@@ -294,8 +293,6 @@ function T.misuse_raises(t)
     raises(core.imap, imap, { timeout = -1 }, "wm.core.httpc.imap: timeout must be a positive number of seconds")
     raises(core.imap, imap, { max_body = 0 }, "wm.core.httpc.imap: max_body must be a positive number of bytes")
     raises(core.imap, imap, { username = 5 }, "wm.core.httpc: username must be a string")
-    raises(core.smtp, smtp, { timeout = 0 }, "wm.core.httpc.smtp: timeout must be a positive number of seconds")
-    raises(core.smtp, smtp, { ca_file = true }, "wm.core.httpc: ca_file must be a string")
     t.eq(http.active(), 0, "a refused request leaves nothing behind")
 end
 

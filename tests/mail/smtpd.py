@@ -2,7 +2,7 @@
 """A real SMTP server for the mail tests (aiosmtpd, Debian python3-aiosmtpd),
 misbehaving on request.
 
-    smtpd.py DIR MODE [--tls] [--auth USER:PASSWORD] [--stall S]
+    smtpd.py DIR MODE [--tls | --implicit-tls] [--auth USER:PASSWORD] [--stall S]
 
 Listens on 127.0.0.1 on a free port and writes it to DIR/port (its pid to
 DIR/pid). Every event goes to DIR/log.jsonl as one JSON object a line:
@@ -14,11 +14,14 @@ MODE: ok (250), greet421 (421 at connect, then close), stall_greeting (no
 greeting at all), rcpt452 (452 to RCPT TO), data554 (554 after the
 message), drop_after_data (the message is read, then the connection
 closed without an answer), stall_after_data (the answer waits --stall
-seconds, 30 by default), hold (the answer waits until DIR/go exists).
+seconds, 30 by default), hold (the answer waits until DIR/go exists),
+drop_reused (the second MAIL FROM of a session drops the connection, as a
+relay that timed an idle session out).
 
 --tls: STARTTLS with a throwaway self-signed certificate for 127.0.0.1 made
 with the openssl CLI (DIR/cert.pem, also the CA file for clients), required
-before MAIL. --auth: AUTH PLAIN/LOGIN required (only after STARTTLS).
+before MAIL. --implicit-tls: TLS from the first byte (smtps://), the same
+certificate. --auth: AUTH PLAIN/LOGIN required (only after STARTTLS).
 Exits when its parent goes away."""
 import asyncio
 import json
@@ -32,6 +35,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 DIR, MODE = sys.argv[1], sys.argv[2]
 ARGS = sys.argv[3:]
 TLS = "--tls" in ARGS
+IMPLICIT_TLS = "--implicit-tls" in ARGS
 AUTH = ARGS[ARGS.index("--auth") + 1] if "--auth" in ARGS else None
 STALL = float(ARGS[ARGS.index("--stall") + 1]) if "--stall" in ARGS else 30.0
 PARENT = os.getppid()
@@ -43,6 +47,16 @@ def log(**ev):
 
 
 class Handler:
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        session.mails = getattr(session, "mails", 0) + 1
+        if MODE == "drop_reused" and session.mails > 1:
+            log(ev="dropped")
+            server.transport.abort()
+            return "250 OK"   # never written: the connection is gone
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if MODE == "rcpt452":
             return "452 4.5.3 Insufficient system storage, try later"
@@ -111,15 +125,15 @@ async def main():
     if MODE in ("greet421", "stall_greeting"):
         srv = await loop.create_server(Raw, "127.0.0.1", 0)
     else:
-        ctx = tls_context() if TLS else None
+        ctx = tls_context() if TLS or IMPLICIT_TLS else None
         handler = Handler()
 
         def factory():
             log(ev="connect")
-            return SMTP(handler, hostname="mx.test", tls_context=ctx, require_starttls=TLS,
+            return SMTP(handler, hostname="mx.test", tls_context=ctx if TLS else None, require_starttls=TLS,
                         auth_required=AUTH is not None, auth_require_tls=True,
                         authenticator=authenticator if AUTH else None)
-        srv = await loop.create_server(factory, "127.0.0.1", 0)
+        srv = await loop.create_server(factory, "127.0.0.1", 0, ssl=ctx if IMPLICIT_TLS else None)
     port = srv.sockets[0].getsockname()[1]
     with open(os.path.join(DIR, "pid"), "w") as f:
         f.write(str(os.getpid()))

@@ -124,16 +124,26 @@ function T.plain_delivery_to_smtp_sink(t)
              "VERP sender for " .. id)
     end
     t.match(dump, "List%-Unsubscribe%-Post: List%-Unsubscribe=One%-Click")
-    -- A lone "." line inside a payload is dot-stuffed by curl (else it would
-    -- end the message early and the rest would be read as commands).
-    local res = assert(require("wm.core.httpc").smtp { url = s.url, from = "a@wm.test", to = "b@shop.test",
+    -- A lone "." line inside a payload is dot-stuffed (else it would end
+    -- the message early and the rest would be read as commands), and so is
+    -- one between bare line ends: every line end leaves as CRLF, so no
+    -- <LF>.<LF> or <LF>.<CR><LF> can end the message at a relay that reads
+    -- it so (SMTP smuggling), and the MAIL FROM after it stays text.
+    local core = require "wm.core.smtp"
+    local res = assert(core.send { url = s.url, from = "a@wm.test", to = "b@shop.test",
         starttls = "off", timeout = 10, body = "Subject: dots\r\n\r\nbefore\r\n.\r\nQUIT\r\n..two\r\nend\r\n" })
     t.eq(res.code, 250)
-    dump = t.wait_for("the dotted message", function()
+    res = assert(core.send { url = s.url, from = "a@wm.test", to = "b@shop.test", starttls = "off", timeout = 10,
+        body = "Subject: smuggle\n\nbare\n.\nMAIL FROM:<evil@x.test>\r\nlf\n.\r\nRCPT TO:<c@x.test>\rcr\r.\rlast" })
+    t.eq(res.code, 250)
+    dump = t.wait_for("the dotted messages", function()
         local d = read(s.dump) or ""
-        return d:find("Subject: dots", 1, true) and d
+        return d:find("Subject: dots", 1, true) and d:find("Subject: smuggle", 1, true) and d
     end, 10)
     t.match(dump, "before\r?\n%.\r?\nQUIT\r?\n%.%.two\r?\nend")
+    t.match(dump, "bare\r?\n%.\r?\nMAIL FROM:<evil@x%.test>\r?\nlf\r?\n%.\r?\nRCPT TO:<c@x%.test>\r?\ncr\r?\n%.\r?\nlast")
+    local _, nmsg = dump:gsub("X%-Mail%-Args:", "")
+    t.eq(nmsg, 5, "three campaigns and two dotted messages: nothing smuggled in")
     t.eq(smtp.campaign_of(smtp.bounce_address(ids[1], "webmagic.example")), ids[1])
     t.eq(select(2, smtp.campaign_of("bounce+" .. ids[1]:gsub("-", "") .. "0000000000000000@webmagic.example")),
          "bad signature")
@@ -174,6 +184,75 @@ function T.starttls_and_auth_one_session_for_several_messages(t)
     t.eq(o.outcome, codes.RETRY, tostring(o))
     t.match(o.error, "auth")
     t.eq(status(id), "pending")
+end
+
+-- The certificate is checked: the relay's self-signed one is not trusted
+-- without its CA file, and nothing goes out.
+function T.tls_refuses_an_untrusted_certificate(t)
+    local d = smtpd(t, "ok", "--tls")
+    setup(t, { url = d.url })   -- the system's CAs
+    local id = mail.campaign()
+    local o = mail.send(id)
+    t.eq(o.outcome, codes.RETRY, tostring(o))
+    t.match(o.error, "tls")
+    t.match(o.error, "certificate")
+    t.eq(status(id), "pending")
+    t.eq(#d.events("data"), 0)
+end
+
+-- smtps://: TLS from the first byte (the server speaks nothing else).
+function T.implicit_tls_smtps(t)
+    local d = smtpd(t, "ok", "--implicit-tls")
+    setup(t, { url = d.url:gsub("^smtp:", "smtps:"), ca_file = d.dir .. "/cert.pem" })
+    local id, email = mail.campaign()
+    t.eq(mail.send(id).outcome, codes.COMPLETED)
+    t.eq(status(id), "sent")
+    t.eq(d.events("data")[1].rcpt, { email })
+end
+
+-- A kept session the relay has dropped meanwhile: the next message finds
+-- it dead before any reply and goes once more on a fresh session; it is
+-- delivered once.
+function T.a_dropped_idle_session_is_replaced(t)
+    local d = smtpd(t, "drop_reused")
+    setup(t, { url = d.url, starttls = "off" })
+    local first, second = mail.campaign(), mail.campaign()
+    t.eq(mail.send(first).outcome, codes.COMPLETED)
+    t.eq(mail.send(second).outcome, codes.COMPLETED)
+    t.eq(status(second), "sent")
+    t.eq(#d.events("dropped"), 1, "the kept session was tried first")
+    t.eq(#d.events("data"), 2, "each message once")
+    t.eq(#d.events("connect"), 2)
+end
+
+-- Misuse raises, naming the function; nothing is left running.
+function T.send_refuses_bad_arguments(t)
+    local core = require "wm.core.smtp"
+    local base = { url = "smtp://127.0.0.1:1", from = "a@example.com", to = "b@example.com", body = "x" }
+    local function raises(extra, want)
+        local o = {}
+        for k, v in pairs(base) do o[k] = v end
+        for k, v in pairs(extra) do o[k] = v end
+        local ok, msg = pcall(core.send, o)
+        t.ok(not ok and tostring(msg):find(want, 1, true), want .. ": " .. tostring(msg))
+    end
+    raises({ timeout = 0 }, "wm.core.smtp.send: timeout must be a positive number of seconds")
+    raises({ ca_file = true }, "wm.core.smtp.send: ca_file must be a string")
+    raises({ url = "http://127.0.0.1:1" }, "must start smtp:// or smtps://")
+    raises({ url = "smtp://127.0.0.1:99999" }, "port must be 1 to 65535")
+    raises({ url = "smtp://127.0.0.1/ehlo name" }, "EHLO name")
+    raises({ from = "a b@example.com" }, "bad envelope sender")
+    raises({ to = "<b@example.com>" }, "bad recipient")
+    raises({ to = { "b@example.com", "c\r\nDATA@example.com" } }, "bad recipient")
+    raises({ starttls = "maybe" }, "starttls must be")
+    raises({ body = 5 }, "body must be a string")
+    t.eq(core.active(), 0)
+    -- Nobody listening: a connect failure, nothing sent.
+    local res, err, info = core.send(base)
+    t.eq(res, nil)
+    t.match(err, "^connect: ")
+    t.eq(info.data, "none")
+    t.eq(core.active(), 0)
 end
 
 function T.greeting_421_is_throttling(t)

@@ -1,6 +1,6 @@
 -- The SMTP provider: each message goes to a relay (mail.smtp.url) through
--- libcurl on the host's loop (wm.core.httpc.smtp), sessions kept and reused
--- across messages by curl's connection cache.
+-- the host's SMTP client (wm.core.smtp, core/smtp.c): sessions kept open and
+-- reused across messages, the envelope pipelined.
 --
 --   smtp.send{from=, to=, subject=, text=, html=, headers=, campaign_id=}
 --       -> {message_id = "<id@domain>", envelope_from = "bounce+...@domain"}
@@ -29,7 +29,7 @@
 --     connection): sent = "unknown"; the campaign stays 'sending'.
 local mime = require "lib.mime"
 local tracking = require "lib.tracking"
-local core = require "wm.core.httpc"
+local core = require "wm.core.smtp"
 
 local type, tostring = type, tostring
 local lower, match, sub = string.lower, string.match, string.sub
@@ -113,7 +113,7 @@ function _M.send(msg)
     local envelope = msg.campaign_id and _M.bounce_address(msg.campaign_id, c.bounce_domain ~= "" and c.bounce_domain
         or domain_of(address(msg.from))) or address(msg.from)
 
-    local res, err, info = core.smtp {
+    local res, err, info = core.send {
         url = c.url, from = envelope, to = address(msg.to), body = eml,
         username = c.username ~= "" and c.username or nil, password = c.password,
         starttls = c.starttls, ca_file = c.ca_file ~= "" and c.ca_file or nil, timeout = c.timeout,
