@@ -178,6 +178,65 @@ static int migrate(const char *url)
     return rc;
 }
 
+/* A test's scheduler: its loop, a pool of two connections, the scheduler
+ * with test_run and test_cancel (poll and busy are the test's own), and a
+ * timer that stops the loop. */
+struct sched {
+    uv_loop_t loop;
+    wm_pg_pool_t *pool;
+    wm_jobs_t *j;
+    wm_jobs_conf_t conf;
+    uv_timer_t until;
+};
+
+static int sched_open(struct sched *s, const char *url, double poll, int (*busy_fn)(void *))
+{
+    uv_loop_init(&s->loop);
+    the_loop = &s->loop;
+    wm_pg_conf_t pc = {.conninfo = url, .size = 2, .pipeline_depth = 8, .connect_timeout = 5};
+    wm_err_t err;
+    ASSERT(wm_pg_pool_open(&s->loop, &pc, &s->pool, &err) == 0);
+    s->conf = (wm_jobs_conf_t){
+        .host = "unit-host", .lease = 30, .poll = poll, .batch = 10, .backoff_base = 0.1, .backoff_max = 10,
+        .run = test_run, .cancel = test_cancel, .busy = busy_fn,
+    };
+    ASSERT(wm_jobs_start(&s->loop, s->pool, &s->conf, &s->j, &err) == 0);
+    uv_timer_init(&s->loop, &s->until);
+    return 0;
+}
+
+/* Runs the loop for `ms` milliseconds (or until something stops it). */
+static void sched_run_for(struct sched *s, uint64_t ms)
+{
+    uv_timer_start(&s->until, stop_loop_cb, ms, 0);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+}
+
+/* Closes the scheduler, the pool and the loop, which must have nothing
+ * left open (the test's own handles are closed before). */
+static int sched_close(struct sched *s)
+{
+    wm_jobs_close(s->j);
+    uv_close((uv_handle_t *)&s->until, NULL);
+    wm_pg_pool_close(s->pool);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    ASSERT(uv_loop_close(&s->loop) == 0);
+    return 0;
+}
+
+/* `body` against a fresh migrated database named `name`, dropped after. */
+static int with_db(const char *name, int (*body)(const char *url))
+{
+    const char *url = test_db_create(name);
+    ASSERT(url != NULL);
+    int rc = migrate(url);
+    if (rc == 0)
+        rc = body(url);
+    test_db_drop();
+    ASSERT(rc == 0);
+    return 0;
+}
+
 enum { J_COMPLETE, J_RETRY, J_DISCARD, J_SNOOZE, J_DELAY, J_HANG, J_BLOCK, NJOBS };
 
 static int run_state_machine(const char *url)
@@ -196,41 +255,28 @@ static int run_state_machine(const char *url)
         id[i] = strtoll(PQgetvalue(r, i, 0), NULL, 10);
     PQclear(r);
 
-    uv_loop_t loop;
-    uv_loop_init(&loop);
-    the_loop = &loop;
-    wm_pg_conf_t pc = {.conninfo = url, .size = 2, .pipeline_depth = 8, .connect_timeout = 5};
-    wm_pg_pool_t *pool;
-    wm_err_t err;
-    ASSERT(wm_pg_pool_open(&loop, &pc, &pool, &err) == 0);
-    wm_jobs_conf_t conf = {
-        .host = "unit-host", .lease = 30, .poll = 0.1, .batch = 10,
-        .backoff_base = 0.1, .backoff_max = 10, .run = test_run, .cancel = test_cancel,
-    };
-    wm_jobs_t *j;
-    wm_jobs_conf_t bad = conf;
+    struct sched s;
+    ASSERT(sched_open(&s, url, 0.1, NULL) == 0);
+    wm_jobs_conf_t bad = s.conf;
     bad.cancel = NULL;
-    ASSERT(wm_jobs_start(&loop, pool, &bad, &j, &err) == WM_EINVAL);
-    ASSERT(wm_jobs_start(&loop, pool, &conf, &j, &err) == 0);
+    wm_jobs_t *none;
+    wm_err_t err;
+    ASSERT(wm_jobs_start(&s.loop, s.pool, &bad, &none, &err) == WM_EINVAL);
+    wm_jobs_t *j = s.j;
     wm_jobs_set_kind(j, "t", 10, 0);
     wm_jobs_set_kind(j, "slow", 2, 0.3);
     wm_jobs_set_kind(j, "block", 1, 0);
     wm_jobs_wake(j, NULL);
-
-    uv_timer_t until;
-    uv_timer_init(&loop, &until);
-    uv_timer_start(&until, stop_loop_cb, 2000, 0);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    sched_run_for(&s, 2000);
 
     /* Stop: the blocked job is cancelled at the deadline and handed back. */
     wm_jobs_stats_t st;
     wm_jobs_stats(j, &st);
     ASSERT_EQ_INT(st.running, 1);
     int cancels_before = cancels;
-    wm_jobs_stop(j, 0.1, on_stopped, &loop);
+    wm_jobs_stop(j, 0.1, on_stopped, &s.loop);
     ASSERT_EQ_INT(stopped, 0);             /* never inside the call */
-    uv_timer_start(&until, stop_loop_cb, 5000, 0);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    sched_run_for(&s, 5000);
     ASSERT_EQ_INT(stopped, 1);
     ASSERT_EQ_INT(cancels, cancels_before + 1);
     wm_jobs_stats(j, &st);
@@ -238,11 +284,7 @@ static int run_state_machine(const char *url)
     ASSERT_EQ_INT(st.completed, 3);        /* complete, snooze, retry_delay */
     ASSERT_EQ_INT(st.snoozed, 1);
     ASSERT_EQ_INT(st.discarded, 3);        /* retry, discard, hang */
-    wm_jobs_close(j);
-    uv_close((uv_handle_t *)&until, NULL);
-    wm_pg_pool_close(pool);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    ASSERT(uv_loop_close(&loop) == 0);
+    ASSERT(sched_close(&s) == 0);
 
     struct row w;
     ASSERT(job_row(c, id[J_COMPLETE], &w) == 0);
@@ -304,14 +346,7 @@ static int run_state_machine(const char *url)
 
 TEST_IMPL(jobs_state_machine)
 {
-    const char *url = test_db_create("jobs");
-    ASSERT(url != NULL);
-    int rc = migrate(url);
-    if (rc == 0)
-        rc = run_state_machine(url);
-    test_db_drop();
-    ASSERT(rc == 0);
-    return 0;
+    return with_db("jobs", run_state_machine);
 }
 
 /* A host busy answering requests keeps one job running and claims the rest
@@ -333,42 +368,25 @@ static int run_yield(const char *url)
     PGconn *c = PQconnectdb(url);
     ASSERT(PQstatus(c) == CONNECTION_OK);
     PQclear(sql(c, "INSERT INTO jobs (kind, payload) SELECT 'y', '{\"do\": \"hold\"}' FROM generate_series(1, 12)"));
-    uv_loop_t loop;
-    uv_loop_init(&loop);
-    the_loop = &loop;
-    wm_pg_conf_t pc = {.conninfo = url, .size = 2, .pipeline_depth = 8, .connect_timeout = 5};
-    wm_pg_pool_t *pool;
-    wm_err_t err;
-    ASSERT(wm_pg_pool_open(&loop, &pc, &pool, &err) == 0);
-    wm_jobs_conf_t conf = {
-        .host = "unit-host", .lease = 30, .poll = 5, .batch = 10, .backoff_base = 0.1, .backoff_max = 10,
-        .run = test_run, .cancel = test_cancel, .busy = host_busy,
-    };
-    wm_jobs_t *j;
-    ASSERT(wm_jobs_start(&loop, pool, &conf, &j, &err) == 0);
+    struct sched s;
+    ASSERT(sched_open(&s, url, 5, host_busy) == 0);
     busy = 1;
     running_now = most_running = most_while_busy = 0;
     int runs_before = nruns;
-    wm_jobs_set_kind(j, "y", 10, 0);
-    wm_jobs_wake(j, NULL);
+    wm_jobs_set_kind(s.j, "y", 10, 0);
+    wm_jobs_wake(s.j, NULL);
     /* Busy for 0.5 s: 60 ms jobs one at a time, about 8 of the 12. */
-    uv_timer_t t_free, until;
-    uv_timer_init(&loop, &t_free);
-    uv_timer_init(&loop, &until);
+    uv_timer_t t_free;
+    uv_timer_init(&s.loop, &t_free);
     uv_timer_start(&t_free, not_busy_cb, 500, 0);
-    uv_timer_start(&until, stop_loop_cb, 1500, 0);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    sched_run_for(&s, 1500);
     ASSERT_EQ_INT(most_while_busy, 1);
     ASSERT(most_running > 1);                  /* the rest ran side by side */
     ASSERT_EQ_INT(nruns - runs_before, 12);
-    wm_jobs_stop(j, 1, on_stopped, &loop);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    wm_jobs_close(j);
+    wm_jobs_stop(s.j, 1, on_stopped, &s.loop);
+    uv_run(&s.loop, UV_RUN_DEFAULT);
     uv_close((uv_handle_t *)&t_free, NULL);
-    uv_close((uv_handle_t *)&until, NULL);
-    wm_pg_pool_close(pool);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    ASSERT(uv_loop_close(&loop) == 0);
+    ASSERT(sched_close(&s) == 0);
     PGresult *r = sql(c, "SELECT count(*) FROM jobs WHERE kind = 'y' AND status = 'completed'");
     ASSERT_EQ_STR(PQgetvalue(r, 0, 0), "12");
     PQclear(r);
@@ -378,12 +396,5 @@ static int run_yield(const char *url)
 
 TEST_IMPL(jobs_yield_while_busy)
 {
-    const char *url = test_db_create("jobs_yield");
-    ASSERT(url != NULL);
-    int rc = migrate(url);
-    if (rc == 0)
-        rc = run_yield(url);
-    test_db_drop();
-    ASSERT(rc == 0);
-    return 0;
+    return with_db("jobs_yield", run_yield);
 }
