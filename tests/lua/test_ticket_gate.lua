@@ -9,16 +9,14 @@
 -- server.
 local T = {}
 
-local offline = require "providers.llm.offline"
-local pipeline = require "lib.pipeline"
 local site_edit = require "lib.site_edit"
 local llm = require "lib.llm"
 local screenshot = require "stages.screenshot"
 local tickets = require "domain.tickets"
-local users = require "domain.admin_users"
-local account = require "web.portal.account"
+local web = dofile(wm.root .. "/tests/lib/web.lua")
+local support = dofile(wm.root .. "/tests/lib/support.lua")
 
-local stage = dofile(wm.root .. "/scripts/stages/interpret_ticket.lua")
+local live_site, file, interpret = support.live_site, support.file, support.interpret
 
 local PASSWORD = "correct horse battery"
 
@@ -29,24 +27,10 @@ end
 local port, var
 
 local function setup(t)
-    assert(wm.db.query("DROP SCHEMA public CASCADE"))
-    assert(wm.db.query("CREATE SCHEMA public"))
-    assert(require("wm.migrate").up())
-    assert(require("lib.prompts").sync())
-    var = t.tmpdir()
-    t.config("paths", { var = var })
-    t.config("providers", { llm = "offline", mail = "outbox" })
-    t.config("tickets", { per_customer_per_day = 10, auto_approve = false, screenshots = true })
+    port, var = support.setup(t, { screenshots = true })
     -- The real driver and browser (tests/CMakeLists.txt gives test_tickets a fast stand-in).
     t.config("screenshots", { driver = "scripts/browser/screenshot.js", chromium = "/usr/bin/chromium", timeout = 90 })
     t.config("quality", { max_bytes = 30720 })
-    require("lib.site_cache").reset()
-    local http_server = require "wm.http_server"
-    local srv = assert(http_server.start { listen = "127.0.0.1:0" })
-    port = select(2, srv:address())
-    t.defer(function() http_server.stop(0) end)
-    t.config("sites", { base_url = "http://127.0.0.1:" .. port, site_url_pattern = "http://%s.localhost:" .. port .. "/",
-                        serve_max_age = 0 })
 end
 
 local function need_chromium(t)
@@ -56,11 +40,6 @@ local function need_chromium(t)
     end
 end
 
-local REVIEWS = {
-    { author_title = "Maria G.", review_rating = 5, review_text = "Luis showed up on time and fixed our leaking water heater in an hour. Fair price and he cleaned up after himself." },
-    { author_title = "Tom B.", review_rating = 5, review_text = "Honest and professional. He explained everything before starting the job." },
-}
-
 -- Many long reviews: a page near its size budget.
 local MANY = {}
 for i = 1, 12 do
@@ -68,58 +47,6 @@ for i = 1, 12 do
         .. "Luis showed up on time and fixed our leaking water heater in an hour. Fair price and he cleaned up "
         .. "after himself, explained every step, and called the next day to check that the water was still hot. "
         .. "We will call him again for the kitchen sink and recommend him to our neighbours on the street." }
-end
-
-local n = 0
--- A live site built by the offline agents and bought by a customer:
--- {site_id, business_id, customer_id, cookie, subdomain}. drop: section
--- kinds left out of its content; reviews: the business's (default two).
-local function live_site(name, drop, reviews)
-    n = n + 1
-    local b = one([[INSERT INTO businesses (gmb_id, name, slug, category, city, state, phone, rating, review_count,
-            address, email, reviews_data, lead_status, website_status)
-        VALUES ($1, $2, $1, 'Plumber', 'Austin', 'TX', '(512) 555-0100', 4.8, 40, '12 Oak St', $3, $4::jsonb,
-            'qualified', 'sold') RETURNING *]], "gate-" .. n, name, "owner" .. n .. "@example.com",
-        wm.json.array(reviews or REVIEWS))
-    local ctx = { business = b, reviews = b.reviews_data }
-    for _, agent in ipairs { "analyst", "concept", "director", "architect" } do
-        ctx[agent] = offline[agent](ctx)
-    end
-    for _, kind in ipairs(drop or {}) do
-        for i, s in ipairs(ctx.architect.sections) do
-            if s.kind == kind then
-                table.remove(ctx.architect.sections, i)
-                break
-            end
-        end
-    end
-    for _, agent in ipairs { "analyst", "concept", "director", "architect" } do
-        assert(pipeline.save_agent_output(b.id, agent, ctx[agent], "test"))
-    end
-    local sub = "gate-site-" .. n
-    local html = assert(site_edit.render({ subdomain = sub }, { business = b, dna = ctx.concept, brief = ctx.director,
-                                                               content = ctx.architect }))
-    local s = one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status, version, deployed_at, sold_at)
-        VALUES ($1, $2, $3, 'live', 1, now(), now()) RETURNING id]], b.id, sub, html)
-    local c = one("INSERT INTO customers (email, full_name) VALUES ($1, $2) RETURNING id", "c" .. n .. "@example.com", name)
-    one([[INSERT INTO subscriptions (customer_id, site_id, recurrente_subscription_id, status, amount_cents)
-        VALUES ($1, $2, $3, 'active', 80000) RETURNING id]], c.id, s.id, "su_gate" .. n)
-    local sid = assert(account.store:start(c.id))
-    return { site_id = s.id, business_id = b.id, customer_id = c.id, subdomain = sub, html = html,
-             cookie = account.store:cookie(sid):match("^(wm_portal=[^;]*)") }
-end
-
-local function file(who, text)
-    local out = assert(wm.db.tx(function()
-        local row, why = tickets.create { site_id = who.site_id, customer_id = who.customer_id, text = text }
-        return { row = row, why = why }
-    end))
-    assert(out.row, tostring(out.why))
-    return out.row
-end
-
-local function interpret(id)
-    return tostring(stage.run { payload = { id = id }, attempt = 1, max_attempts = 4 })
 end
 
 local function proposed_rows(who)
@@ -144,25 +71,14 @@ local function wrap_render(t, wrap)
 end
 
 local function get(path, headers)
-    headers = headers or {}
-    headers.Host = headers.Host or ("127.0.0.1:" .. port)
-    return assert(wm.http.request { method = "GET", url = "http://127.0.0.1:" .. port .. path, headers = headers,
-                                    timeout = 30 })
-end
-
-local function header(res, name)
-    for k, v in pairs(res.headers) do
-        if k:lower() == name:lower() then
-            return type(v) == "table" and v[1] or v
-        end
-    end
+    return web.request(port, path, { headers = headers })
 end
 
 -- ---- the size check (no browser needed) ------------------------------------------------
 
 function T.a_proposal_over_30_kb_needs_a_person(t)
     setup(t)
-    local who = live_site("Rivera & Sons & Daughters Plumbing, Heating & Cooling, Drains & Sewers & Gas Lines of Austin", nil, MANY)
+    local who = live_site("Rivera & Sons & Daughters Plumbing, Heating & Cooling, Drains & Sewers & Gas Lines of Austin", { reviews = MANY })
     -- Every text the page shows at its longest, each character a quote
     -- mark the page escapes to six bytes: the renderer would have to leave
     -- sections out to stay under its budget.
@@ -199,8 +115,8 @@ function T.a_structural_change_goes_back_to_the_architect_once(t)
     t.defer(function() llm.run_agent = run_agent end)
     -- The architect's first page is over the limit, its second is not.
     local pad = "<!--" .. ("x"):rep(31000) .. "-->"
-    local who = live_site("Rivera Plumbing", { "faq" })
-    local who2 = live_site("Lopez Plumbing", { "faq" })
+    local who = live_site("Rivera Plumbing", { drop = { "faq" } })
+    local who2 = live_site("Lopez Plumbing", { drop = { "faq" } })
     wrap_render(t, function(html, info, calls)
         return calls == 1 and html .. pad or html, info
     end)
@@ -293,14 +209,14 @@ function T.a_passing_proposal_keeps_its_pictures_and_shows_them(t)
     t.ne(p.screenshot_desktop_url, live.urls.desktop, "a picture of the changed page")
     local res = get(p.screenshot_desktop_url:sub(#("http://127.0.0.1:" .. port) + 1))
     t.eq(res.status, 200)
-    t.eq(header(res, "content-type"), "image/png")
+    t.eq(web.header(res, "content-type"), "image/png")
 
     local before_path = live.urls.desktop:sub(#("http://127.0.0.1:" .. port) + 1)
     local after_path = p.screenshot_desktop_url:sub(#("http://127.0.0.1:" .. port) + 1)
     -- The portal: both desktop pictures, as same-origin paths its CSP allows, and the text diff.
     res = get("/portal/support/" .. tk.id, { Cookie = who.cookie })
     t.eq(res.status, 200)
-    t.match(header(res, "content-security-policy"), "img%-src 'self'")
+    t.match(web.header(res, "content-security-policy"), "img%-src 'self'")
     local imgs = {}
     for src in res.body:gmatch('<img src="([^"]+)"') do
         imgs[#imgs + 1] = src
@@ -311,17 +227,11 @@ function T.a_passing_proposal_keeps_its_pictures_and_shows_them(t)
     t.match(res.body, "Same%-day plumbing in Austin", "the text diff stays")
 
     -- The dashboard: the same two, side by side in its grid.
-    assert(wm.db.tx(function()
-        return assert(users.add { email = "viewer@example.com", role = "viewer", password = PASSWORD })
-    end))
-    local login = assert(wm.http.request { method = "POST", url = "http://127.0.0.1:" .. port .. "/admin/login",
-        headers = { ["Content-Type"] = "application/x-www-form-urlencoded" },
-        body = "email=viewer%40example.com&password=" .. PASSWORD:gsub(" ", "+") .. "&csrf=", timeout = 30 })
-    t.eq(login.status, 303)
-    local cookie = header(login, "set-cookie"):match("^(wm_admin=[^;]+)")
-    res = get("/admin/tickets/" .. tk.id, { Cookie = cookie })
+    web.accounts(PASSWORD)
+    local token = web.admin_login(t, port, "viewer", PASSWORD)
+    res = web.request(port, "/admin/tickets/" .. tk.id, { admin = token })
     t.eq(res.status, 200)
-    t.match(header(res, "content-security-policy"), "img%-src 'self'")
+    t.match(web.header(res, "content-security-policy"), "img%-src 'self'")
     imgs = {}
     for src in res.body:gmatch('<img src="([^"]+)"') do
         imgs[#imgs + 1] = src

@@ -6,14 +6,14 @@
 -- sites/render.lua and served by the HTTP server.
 local T = {}
 
-local offline = require "providers.llm.offline"
-local pipeline = require "lib.pipeline"
 local site_edit = require "lib.site_edit"
 local textdiff = require "lib.textdiff"
 local tickets = require "domain.tickets"
-local account = require "web.portal.account"
+local web = dofile(wm.root .. "/tests/lib/web.lua")
+local support = dofile(wm.root .. "/tests/lib/support.lua")
 
-local stage = dofile(wm.root .. "/scripts/stages/interpret_ticket.lua")
+local form, csrf_of = web.form, web.csrf_of
+local live_site, file, interpret = support.live_site, support.file, support.interpret
 
 local function one(sql, ...)
     return assert(wm.db.one(sql, ...))
@@ -22,101 +22,15 @@ end
 local port, var
 
 local function setup(t)
-    assert(wm.db.query("DROP SCHEMA public CASCADE"))
-    assert(wm.db.query("CREATE SCHEMA public"))
-    assert(require("wm.migrate").up())
-    assert(require("lib.prompts").sync())
-    var = t.tmpdir()
-    t.config("paths", { var = var })
-    t.config("providers", { llm = "offline", mail = "outbox" })
-    t.config("tickets", { per_customer_per_day = 10, auto_approve = false })
-    require("lib.site_cache").reset()
-    local http_server = require "wm.http_server"
-    local srv = assert(http_server.start { listen = "127.0.0.1:0" })
-    port = select(2, srv:address())
-    t.defer(function() http_server.stop(0) end)
-    t.config("sites", { base_url = "http://127.0.0.1:" .. port, site_url_pattern = "http://%s.localhost:" .. port .. "/",
-                        serve_max_age = 0 })
+    port, var = support.setup(t)
 end
 
-local REVIEWS = {
-    { author_title = "Maria G.", review_rating = 5, review_text = "Luis showed up on time and fixed our leaking water heater in an hour. Fair price and he cleaned up after himself." },
-    { author_title = "Tom B.", review_rating = 5, review_text = "Honest and professional. He explained everything before starting the job." },
-    { author_title = "Dana", review_rating = 4, review_text = "Quick response on a Sunday for a burst pipe. Friendly and knowledgeable." },
-}
-
-local n = 0
--- A live site built by the offline agents and bought by a customer:
--- {site_id, business_id, customer_id, cookie, subdomain}. sold: it went
--- live through domain.sites.mark_live (the first payment), which records
--- what its page was rendered from; otherwise it is inserted live, as a
--- site built before that was recorded.
-local function live_site(name, drop_sections, sold)
-    n = n + 1
-    local b = one([[INSERT INTO businesses (gmb_id, name, slug, category, city, state, phone, rating, review_count,
-            address, email, reviews_data, lead_status, website_status)
-        VALUES ($1, $2, $1, 'Plumber', 'Austin', 'TX', '(512) 555-0100', 4.8, 40, '12 Oak St', $3, $4::jsonb,
-            'qualified', 'sold') RETURNING *]], "tk-" .. n, name, "owner" .. n .. "@example.com",
-        wm.json.array(REVIEWS))
-    local ctx = { business = b, reviews = b.reviews_data }
-    for _, agent in ipairs { "analyst", "concept", "director", "architect" } do
-        ctx[agent] = offline[agent](ctx)
-    end
-    for _, kind in ipairs(drop_sections or {}) do
-        for i, s in ipairs(ctx.architect.sections) do
-            if s.kind == kind then
-                table.remove(ctx.architect.sections, i)
-                break
-            end
-        end
-    end
-    for _, agent in ipairs { "analyst", "concept", "director", "architect" } do
-        assert(pipeline.save_agent_output(b.id, agent, ctx[agent], "test"))
-    end
-    local sub = "tk-site-" .. n
-    local html = assert(site_edit.render({ subdomain = sub }, { business = b, dna = ctx.concept, brief = ctx.director,
-                                                               content = ctx.architect }))
-    local s = one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status, version, deployed_at, sold_at)
-        VALUES ($1, $2, $3, $4, 1, now(), now()) RETURNING id]], b.id, sub, html, sold and "preview" or "live")
-    if sold then
-        assert(wm.db.tx(function() return assert(require("domain.sites").mark_live(s.id)) end))
-    end
-    local c = one("INSERT INTO customers (email, full_name) VALUES ($1, $2) RETURNING id", "c" .. n .. "@example.com", name)
-    one([[INSERT INTO subscriptions (customer_id, site_id, recurrente_subscription_id, status, amount_cents)
-        VALUES ($1, $2, $3, 'active', 80000) RETURNING id]], c.id, s.id, "su_tk" .. n)
-    local sid = assert(account.store:start(c.id))
-    local cookie = account.store:cookie(sid):match("^(wm_portal=[^;]*)")
-    return { site_id = s.id, business_id = b.id, customer_id = c.id, cookie = cookie, subdomain = sub,
-             email = "c" .. n .. "@example.com" }
-end
-
+-- A request to the server; a form is sent with the server's own Origin
+-- unless headers name another.
 local function request(path, opts)
     opts = opts or {}
-    local headers = opts.headers or {}
-    headers.Host = headers.Host or ("127.0.0.1:" .. port)
-    headers.Cookie = opts.cookie
-    if opts.form then
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-        headers.Origin = headers.Origin or ("http://127.0.0.1:" .. port)
-    end
-    return assert(wm.http.request { method = opts.method or (opts.form and "POST" or "GET"), url = "http://127.0.0.1:" .. port .. path,
-                                    headers = headers, body = opts.form, timeout = 30 })
-end
-
-local function enc(s)
-    return (tostring(s):gsub("[^%w_.-]", function(ch) return ("%%%02X"):format(ch:byte()) end))
-end
-
-local function form(fields)
-    local parts = {}
-    for k, v in pairs(fields) do
-        parts[#parts + 1] = enc(k) .. "=" .. enc(v)
-    end
-    return table.concat(parts, "&")
-end
-
-local function csrf_of(body)
-    return body:match('name="csrf" value="([^"]*)"')
+    opts.origin = true
+    return web.request(port, path, opts)
 end
 
 -- The page the site's own host serves now.
@@ -125,19 +39,6 @@ local function served(who)
     local res = request("/", { headers = { Host = who.subdomain .. ".localhost:" .. port } })
     assert(res.status == 200, "site answered " .. res.status)
     return res.body
-end
-
-local function file(who, text)
-    local out = assert(wm.db.tx(function()
-        local row, why = tickets.create { site_id = who.site_id, customer_id = who.customer_id, text = text }
-        return { row = row, why = why }
-    end))
-    assert(out.row, tostring(out.why))
-    return out.row
-end
-
-local function interpret(id, rebuild)
-    return tostring(stage.run { payload = { id = id, rebuild = rebuild } })
 end
 
 local function approve(id, actor)
@@ -296,7 +197,7 @@ end
 
 function T.a_new_section_is_written_by_the_architect(t)
     setup(t)
-    local who = live_site("Rivera Plumbing", { "faq" })
+    local who = live_site("Rivera Plumbing", { drop = { "faq" } })
     t.no_match(visible(served(who)), "\nFAQ\n", "no FAQ in the menu")
     local tk = file(who, "Add a FAQ section.")
     t.match(interpret(tk.id), "^outcome%.done")
@@ -379,7 +280,7 @@ function T.a_proposal_never_shown_leaves_no_pictures(t)
     if why then
         t.skip("proposals are photographed only with Chromium and node: " .. why)
     end
-    local who = live_site("Rivera Plumbing", { "html" })
+    local who = live_site("Rivera Plumbing", { drop = { "html" } })
     local html = one("SELECT html_content FROM generated_sites WHERE id = $1", who.site_id).html_content
     local live = assert(screenshot.photograph({ id = who.site_id, subdomain = who.subdomain }, html))
     assert(wm.db.query("UPDATE generated_sites SET screenshot_desktop_url = $2 WHERE id = $1", who.site_id,
@@ -684,22 +585,28 @@ function T.staff_file_approve_reject_and_resolve_from_the_cli(t)
     t.eq(cli("add", "--site", who.site_id).code, 2)
 end
 
+-- A dashboard account <role>@example.com, logged in: {id, cookie}.
+local function staff(role)
+    assert(wm.db.tx(function()
+        return assert(require("domain.admin_users").add({ email = role .. "@example.com", role = role,
+                                                          password = "correct horse battery" }))
+    end))
+    local res = request("/admin/login", { form = form { email = role .. "@example.com",
+                                                       password = "correct horse battery", csrf = "" } })
+    assert(res.status == 303, "login of " .. role)
+    return { id = one("SELECT id FROM admin_users WHERE email = $1", role .. "@example.com").id,
+             cookie = "wm_admin=" .. res.headers["set-cookie"]:match("^wm_admin=([^;]+)") }
+end
+
 function T.the_dashboard_queue_for_viewers_and_editors(t)
     setup(t)
-    local users = require "domain.admin_users"
     local who = live_site("Rivera Plumbing")
     local tk = file(who, 'Change the headline to "Leaks fixed <fast>"')
     local ok = file(who, 'Change the headline to "Leaks fixed fast"')
     t.match(interpret(ok.id), "^outcome%.done")
     local session = {}
     for _, role in ipairs({ "viewer", "editor" }) do
-        assert(wm.db.tx(function()
-            return assert(users.add({ email = role .. "@example.com", role = role, password = "correct horse battery" }))
-        end))
-        local res = request("/admin/login", { form = form { email = role .. "@example.com",
-                                                           password = "correct horse battery", csrf = "" } })
-        t.eq(res.status, 303, "login of " .. role)
-        local cookie = "wm_admin=" .. res.headers["set-cookie"]:match("^wm_admin=([^;]+)")
+        local cookie = staff(role).cookie
         local list = request("/admin/tickets", { cookie = cookie })
         t.eq(list.status, 200)
         t.match(list.body, 'href="/admin/tickets"', "in the navigation")
@@ -744,7 +651,7 @@ end
 function T.a_rollback_brings_back_what_the_version_was_rendered_from(t)
     setup(t)
     local sites = require "domain.sites"
-    local who = live_site("Rivera Plumbing", nil, true)
+    local who = live_site("Rivera Plumbing", { sold = true })
     local v1 = one("SELECT * FROM generated_sites WHERE id = $1", who.site_id)
     t.ok(v1.rendered_from ~= wm.null, "the sale recorded version 1's inputs")
     local v1_text, v1_dna = visible(v1.html_content), one("SELECT creative_dna FROM businesses WHERE id = $1",
@@ -861,21 +768,9 @@ end
 -- ---- staff edit a proposal, and assign the request ------------------------------------------
 
 -- A dashboard user of `role`, signed in: {id, cookie}.
-local function staff(role)
-    assert(wm.db.tx(function()
-        return assert(require("domain.admin_users").add({ email = role .. "@example.com", role = role,
-                                                          password = "correct horse battery" }))
-    end))
-    local res = request("/admin/login", { form = form { email = role .. "@example.com",
-                                                       password = "correct horse battery", csrf = "" } })
-    assert(res.status == 303, "login of " .. role)
-    return { id = one("SELECT id FROM admin_users WHERE email = $1", role .. "@example.com").id,
-             cookie = "wm_admin=" .. res.headers["set-cookie"]:match("^wm_admin=([^;]+)") }
-end
-
 function T.staff_edit_a_proposal_as_a_new_one_the_customer_approves(t)
     setup(t)
-    local who = live_site("Rivera Plumbing", { "html" })
+    local who = live_site("Rivera Plumbing", { drop = { "html" } })
     local tk = file(who, 'Change the headline to "Leaks fixed fast"')
     t.match(interpret(tk.id), "^outcome%.done")
     tk = tickets.get(tk.id)
