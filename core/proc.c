@@ -1,14 +1,20 @@
 /* proc.c unit provides wm.exec{argv=, timeout=, cwd=, stdin=, env=,
  * max_output=} -> {code=, signal=, stdout=, stderr=} | nil, err[, partial].
  * err is "timeout" when the child had to be killed, or the spawn error
- * ("no such file or directory: prog"). */
+ * ("no such file or directory: prog"). Every child gets SIGKILL when wm
+ * dies, however it dies (see die_with_wm). */
 #include "proc.h"
+#include "log.h"
 #include "sched.h"
 #include "wm.h"
 
+#include <errno.h>
 #include <lauxlib.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define DEFAULT_MAX_OUTPUT (64u << 20)
 
@@ -282,6 +288,119 @@ void wm_proc_strv_free(char **v)
     wm_free(v);
 }
 
+/* ---- children die with wm ----
+ *
+ * A wm killed with SIGKILL (or crashing) runs no cleanup: without more, its
+ * children (Chromium, node, a test's fake server) would live on, holding
+ * memory and ports. Linux's PR_SET_PDEATHSIG has to be set in the child
+ * between fork and exec, and uv_spawn has no hook there, so the child is
+ * util-linux's setpriv, which sets it and then execs argv. A process group
+ * killed from an exit or signal path would not cover SIGKILL.
+ *
+ * The signal fires when the THREAD that forked the child ends, not the
+ * process: uv_spawn runs on the loop thread, which lives as long as wm.
+ * It is not inherited by the child's own children: programs that fork
+ * (Chromium) have to watch their parent themselves. A wm killed between
+ * the fork and setpriv's prctl leaves that one child behind. */
+
+static const char SETPRIV[] = "/usr/bin/setpriv";
+
+static int have_setpriv(void)
+{
+    static int state;   /* 0 unknown, 1 there, -1 missing (warned once) */
+    if (state == 0) {
+        state = access(SETPRIV, X_OK) == 0 ? 1 : -1;
+        if (state < 0)
+            wm_log_warn("wm.exec: setpriv (util-linux) is missing: children will outlive a killed wm",
+                        "path", SETPRIV);
+    }
+    return state > 0;
+}
+
+/* 0 when `path` (relative to `cwd` when it is relative and cwd is given) is
+ * a file exec could run, else the error exec would give. */
+static int check_executable(const char *cwd, const char *path)
+{
+    char *full = NULL;
+    if (path[0] != '/' && cwd != NULL) {
+        size_t len = strlen(cwd) + strlen(path) + 2;
+        full = wm_malloc(len);
+        snprintf(full, len, "%s/%s", cwd, path);
+    }
+    struct stat st;
+    int rc = 0;
+    if (stat(full ? full : path, &st) != 0)
+        rc = uv_translate_sys_error(errno);
+    else if (!S_ISREG(st.st_mode))
+        rc = UV_EACCES;
+    else if (access(full ? full : path, X_OK) != 0)
+        rc = uv_translate_sys_error(errno);
+    wm_free(full);
+    return rc;
+}
+
+/* The error uv_spawn would give for running `file` (no such file, not
+ * executable), found like execvp does: a name with a slash as it is, else
+ * along the child's PATH. With setpriv in between, the failed exec would
+ * otherwise be setpriv's exit status 127, not an error. */
+static int find_program(const char *file, const char *cwd, char **env)
+{
+    if (file[0] == '\0')
+        return UV_ENOENT;
+    if (strchr(file, '/') != NULL)
+        return check_executable(cwd, file);
+    const char *path = NULL;
+    if (env != NULL) {
+        for (char **e = env; *e != NULL; e++) {
+            if (strncmp(*e, "PATH=", 5) == 0)
+                path = *e + 5;
+        }
+    } else {
+        path = getenv("PATH");
+    }
+    if (path == NULL)
+        path = "/usr/bin:/bin";   /* glibc's execvp and libuv's default */
+    int found_unrunnable = 0;
+    for (const char *p = path;; p++) {
+        const char *end = strchr(p, ':');
+        if (end == NULL)
+            end = p + strlen(p);
+        /* An empty element is the current directory. */
+        size_t dlen = (size_t)(end - p);
+        size_t len = dlen + strlen(file) + 3;
+        char *cand = wm_malloc(len);
+        snprintf(cand, len, "%.*s/%s", (int)(dlen ? dlen : 1), dlen ? p : ".", file);
+        int rc = check_executable(cwd, cand);
+        wm_free(cand);
+        if (rc == 0)
+            return 0;
+        if (rc == UV_EACCES)
+            found_unrunnable = 1;
+        if (*end == '\0')
+            break;
+        p = end;
+    }
+    return found_unrunnable ? UV_EACCES : UV_ENOENT;
+}
+
+/* argv run through setpriv --pdeathsig KILL; takes argv, returns the
+ * vector to spawn (argv itself when setpriv is missing). */
+static char **die_with_wm(char **argv)
+{
+    if (!have_setpriv())
+        return argv;
+    static const char *const prefix[] = {SETPRIV, "--pdeathsig", "KILL", "--"};
+    size_t np = sizeof(prefix) / sizeof(prefix[0]), n = 0;
+    while (argv[n] != NULL)
+        n++;
+    char **v = wm_calloc(np + n + 1, sizeof(char *));
+    for (size_t i = 0; i < np; i++)
+        v[i] = wm_strdup(prefix[i]);
+    memcpy(v + np, argv, n * sizeof(char *));
+    wm_free(argv);   /* the strings now belong to v */
+    return v;
+}
+
 /* nil or false: the option is not given. */
 static int absent(lua_State *L, int idx)
 {
@@ -315,6 +434,17 @@ static int l_exec(lua_State *L)
     int have_stdin = in != NULL;
     char **argv, **env;
     wm_proc_argv_env(L, 1, "wm.exec", &argv, &env);
+    /* Checked here, before anything is allocated for the child: once
+     * setpriv runs in between, a program it cannot exec would be setpriv's
+     * exit status 127, not this error. */
+    int missing = find_program(argv[0], cwd, env);
+    if (missing != 0) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %s", uv_strerror(missing), argv[0]);
+        wm_proc_strv_free(argv);
+        wm_proc_strv_free(env);
+        return 2;
+    }
     char *cwd_copy = cwd ? wm_strdup(cwd) : NULL;
 
     struct exec_op *op = wm_calloc(1, sizeof(*op));
@@ -349,6 +479,8 @@ static int l_exec(lua_State *L)
     stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
     stdio[2].data.stream = (uv_stream_t *)&op->err;
 
+    char *prog = wm_strdup(argv[0]);   /* for the error, as the caller named it */
+    argv = die_with_wm(argv);
     uv_process_options_t o;
     memset(&o, 0, sizeof(o));
     o.file = argv[0];
@@ -361,7 +493,6 @@ static int l_exec(lua_State *L)
     o.stdio = stdio;
 
     int rc = uv_spawn(loop, &op->proc, &o);
-    char *prog = wm_strdup(argv[0]);
     wm_proc_strv_free(argv);
     wm_proc_strv_free(env);
     wm_free(cwd_copy);
