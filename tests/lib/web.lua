@@ -107,15 +107,16 @@ function web.accounts(password)
     return out
 end
 
--- Logs `role`@example.com in to the dashboard: the session cookie's token
--- and the CSRF token of `page` (default /admin/jobs) as the pages carry it.
+-- Logs `role`@example.com in to the dashboard: the session cookie's token,
+-- the CSRF token of `page` (default /admin/jobs) as the pages carry it, and
+-- that page.
 function web.admin_login(t, port, role, password, page)
     local res = web.request(port, "/admin/login", { form = { email = role .. "@example.com", password = password } })
     t.eq(res.status, 303, "login of " .. role)
     local token = web.header(res, "set-cookie"):match("^wm_admin=([^;]+)")
     local got = web.request(port, page or "/admin/jobs", { admin = token })
     t.eq(got.status, 200, "a page after the login of " .. role)
-    return token, web.csrf_of(got.body)
+    return token, web.csrf_of(got.body), got.body
 end
 
 return web

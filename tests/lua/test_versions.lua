@@ -8,9 +8,9 @@
 -- (confirm page, CSRF, another customer's site a 404). A page archived
 -- before the sale (the preview) is not restored onto a sold site. A
 -- rollback brings back what its version was rendered from.
-local account = require "web.portal.account"
 local sites = require "domain.sites"
-local users = require "domain.admin_users"
+local web = dofile(wm.root .. "/tests/lib/web.lua")
+local support = dofile(wm.root .. "/tests/lib/support.lua")
 local T = {}
 
 local PASSWORD = "correct horse battery"
@@ -21,17 +21,11 @@ local function one(sql, ...)
 end
 
 local function setup(t)
-    assert(wm.db.query("DROP SCHEMA public CASCADE"))
-    assert(wm.db.query("CREATE SCHEMA public"))
-    assert(require("wm.migrate").up())
+    web.fresh_schema()
     t.config("paths", { var = t.tmpdir() })
     t.config("http", { sites_domain = "localhost" })
     require("lib.site_cache").reset()
-    local http_server = require "wm.http_server"
-    local srv = assert(http_server.start { listen = "127.0.0.1:0" })
-    port = select(2, srv:address())
-    t.defer(function() http_server.stop(0) end)
-    t.config("sites", { base_url = "http://127.0.0.1:" .. port, site_url_pattern = "http://%s.localhost:" .. port .. "/" })
+    port = web.serve(t)
 end
 
 local function page_html(n)
@@ -55,47 +49,21 @@ local function site_with_versions(count)
             return sites.new_version(s.id, page_html(k), "prompt " .. k)
         end))
     end
-    local c = one("INSERT INTO customers (email, full_name) VALUES ($1, $2) RETURNING id", "c" .. n .. "@example.com",
-        "Customer " .. n)
-    one([[INSERT INTO subscriptions (customer_id, site_id, recurrente_subscription_id, status, amount_cents)
-        VALUES ($1, $2, $3, 'active', 80000) RETURNING id]], c.id, s.id, "su_ver" .. n)
-    local sid = assert(account.store:start(c.id))
-    local cookie = account.store:cookie(sid):match("^(wm_portal=[^;]*)")
-    return { site_id = s.id, subdomain = "ver-" .. n, customer_id = c.id, cookie = cookie }
+    local c = support.customer(s.id, "Customer " .. n)
+    return { site_id = s.id, subdomain = "ver-" .. n, customer_id = c.customer_id, cookie = c.cookie }
 end
 
-local function enc(s)
-    return (tostring(s):gsub("[^%w_.-]", function(ch) return ("%%%02X"):format(ch:byte()) end))
-end
+local form, csrf_of = web.form, web.csrf_of
 
-local function form(fields)
-    local parts = {}
-    for k, v in pairs(fields) do
-        parts[#parts + 1] = enc(k) .. "=" .. enc(v)
-    end
-    return table.concat(parts, "&")
-end
-
+-- A request to the server; a form is sent with the server's own Origin.
 local function request(path, opts)
     opts = opts or {}
-    local headers = opts.headers or {}
-    headers.Host = headers.Host or ("127.0.0.1:" .. port)
-    headers.Cookie = opts.cookie
-    if opts.form then
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-        headers.Origin = "http://127.0.0.1:" .. port
-    end
-    return assert(wm.http.request { method = opts.method or (opts.form and "POST" or "GET"),
-                                    url = "http://127.0.0.1:" .. port .. path, headers = headers,
-                                    body = opts.form, timeout = 30 })
+    opts.origin = true
+    return web.request(port, path, opts)
 end
 
 local function served(subdomain)
     return request("/", { headers = { Host = subdomain .. ".localhost:" .. port } })
-end
-
-local function csrf_of(body)
-    return body:match('name="csrf" value="([^"]*)"')
 end
 
 local function current(site_id)
@@ -219,17 +187,10 @@ function T.dashboard_restore_button_for_editors_only(t)
     setup(t)
     local s = site_with_versions(2)
     local session = {}
+    web.accounts(PASSWORD)
     for _, role in ipairs({ "viewer", "editor" }) do
-        assert(wm.db.tx(function()
-            return assert(users.add({ email = role .. "@example.com", role = role, password = PASSWORD }))
-        end))
-        local res = request("/admin/login", { form = form { email = role .. "@example.com", password = PASSWORD,
-                                                           csrf = "" } })
-        t.eq(res.status, 303, "login of " .. role)
-        local cookie = "wm_admin=" .. res.headers["set-cookie"]:match("^wm_admin=([^;]+)")
-        local page = request("/admin/sites/" .. s.site_id, { cookie = cookie })
-        t.eq(page.status, 200)
-        session[role] = { cookie = cookie, csrf = csrf_of(page.body), body = page.body }
+        local token, csrf, body = web.admin_login(t, port, role, PASSWORD, "/admin/sites/" .. s.site_id)
+        session[role] = { cookie = "wm_admin=" .. token, csrf = csrf, body = body }
     end
     t.no_match(session.viewer.body, "Restore this version", "a viewer has no button")
     t.match(session.editor.body, 'action="/admin/sites/' .. s.site_id:gsub("%-", "%%-") .. '/rollback"')
