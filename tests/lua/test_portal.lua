@@ -25,59 +25,27 @@ local function count(sql, ...)
     return one(sql, ...).n
 end
 
+local web = dofile(wm.root .. "/tests/lib/web.lua")
+local form, field = web.form, web.field
 
 local port, var
 
 local function setup(t)
-    assert(wm.db.query("DROP SCHEMA public CASCADE"))
-    assert(wm.db.query("CREATE SCHEMA public"))
-    assert(require("wm.migrate").up())
+    web.fresh_schema()
     var = t.tmpdir()
     t.config("paths", { var = var })
     require("lib.tracking").reset_key()
-    local http_server = require "wm.http_server"
-    local srv = assert(http_server.start { listen = "127.0.0.1:0" })
-    port = select(2, srv:address())
-    t.defer(function() http_server.stop(0) end)
     t.config("providers", { payments = "offline", mail = "outbox" })
-    t.config("sites", { base_url = "http://127.0.0.1:" .. port, site_url_pattern = "http://%s.localhost:" .. port .. "/" })
     t.config("recurrente", { webhook_secret = "" })
     t.config("commerce", { offline_hooks_url = "", setup_fee_cents = 0, monthly_price_cents = 80000, currency = "GTQ" })
     t.config("portal", { link_ttl = 900, session_idle = 3600, session_max = 43200, resend_interval = 300 })
     t.config("jobs", { backoff_base = 0.05 })
     t.config("autopilot", { enabled = false })
-    assert(wm.jobs.start_worker { cron = false })
-    t.defer(function() wm.jobs.stop_worker(5) end)
+    port = web.serve(t, { worker = true })
 end
 
 local function request(path, opts)
-    opts = opts or {}
-    local headers = opts.headers or {}
-    headers.Host = headers.Host or ("127.0.0.1:" .. port)
-    if opts.cookie then
-        headers.Cookie = opts.cookie
-    end
-    if opts.form then
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    end
-    return assert(wm.http.request { method = opts.method or "GET", url = "http://127.0.0.1:" .. port .. path,
-                                    headers = headers, body = opts.form, timeout = 30 })
-end
-
-local function enc(s)
-    return (tostring(s):gsub("[^%w_.-]", function(ch) return ("%%%02X"):format(ch:byte()) end))
-end
-
-local function form(t)
-    local parts = {}
-    for k, v in pairs(t) do
-        parts[#parts + 1] = enc(k) .. "=" .. enc(v)
-    end
-    return table.concat(parts, "&")
-end
-
-local function field(body, name)
-    return body:match('name="' .. name .. '" value="([^"]*)"')
+    return web.request(port, path, opts)
 end
 
 local function settled(t)
