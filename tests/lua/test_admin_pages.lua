@@ -7,84 +7,45 @@
 -- text; and lib.textdiff on small cases.
 local T = {}
 
-local users = require "domain.admin_users"
 local textdiff = require "lib.textdiff"
+local web = dofile(wm.root .. "/tests/lib/web.lua")
 
 local PASSWORD = "correct horse battery"
 local HOSTILE = "<img src=x onerror=alert(1)>"
 local port
-local accounts = {}
+local accounts
 
 local function one(sql, ...)
     return assert(wm.db.one(sql, ...))
 end
 
 local function setup(t)
-    assert(wm.db.query("DROP SCHEMA public CASCADE"))
-    assert(wm.db.query("CREATE SCHEMA public"))
-    assert(require("wm.migrate").up())
+    web.fresh_schema()
     t.config("paths", { var = t.tmpdir() })
     t.config("admin", { session_idle = 7200, session_max = 43200, setup_link_ttl = 3600, login_free_failures = 3,
                         login_delay = 1, login_delay_max = 900 })
-    local http_server = require "wm.http_server"
-    local srv = assert(http_server.start { listen = "127.0.0.1:0" })
-    port = select(2, srv:address())
-    t.defer(function() http_server.stop(0) end)
-    t.config("sites", { base_url = "http://127.0.0.1:" .. port })
-    for _, role in ipairs({ "viewer", "editor" }) do
-        accounts[role] = assert(wm.db.tx(function()
-            return assert(users.add({ email = role .. "@example.com", role = role, password = PASSWORD }))
-        end))
-    end
+    port = web.serve(t)
+    accounts = web.accounts(PASSWORD)
 end
 
-local function enc(s)
-    return (tostring(s):gsub("[^%w_.-]", function(ch) return ("%%%02X"):format(ch:byte()) end))
-end
+local header = web.header
 
-local function form(f)
-    local parts = {}
-    for k, v in pairs(f) do
-        parts[#parts + 1] = enc(k) .. "=" .. enc(v)
-    end
-    return table.concat(parts, "&")
-end
-
-local function header(res, name)
-    for k, v in pairs(res.headers) do
-        if k:lower() == name:lower() then
-            return type(v) == "table" and v[1] or v
-        end
-    end
-    return nil
-end
-
+-- The viewer's and the editor's dashboard sessions: {token, csrf}.
 local session = {}
 
+-- A request as `role` (nil: signed out); a form `f` carries the role's
+-- CSRF token unless it has one.
 local function request(method, path, role, f)
-    local headers = {}
-    if role then
-        headers.Cookie = "wm_admin=" .. session[role].token
-    end
-    local body
     if f then
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
         f.csrf = f.csrf or session[role].csrf
-        body = form(f)
     end
-    return assert(wm.http.request { method = method, url = "http://127.0.0.1:" .. port .. path, headers = headers,
-                                    body = body, timeout = 30 })
+    return web.request(port, path, { method = method, admin = role and session[role].token, form = f })
 end
 
 local function login(t)
     for _, role in ipairs({ "viewer", "editor" }) do
-        local res = request("POST", "/admin/login", nil, { email = role .. "@example.com", password = PASSWORD,
-                                                            csrf = "" })
-        t.eq(res.status, 303, "login of " .. role)
-        local token = header(res, "set-cookie"):match("^wm_admin=([^;]+)")
-        session[role] = { token = token }
-        local page = request("GET", "/admin/jobs", role)
-        session[role].csrf = page.body:match('name="csrf" value="([^"]+)"')
+        local token, csrf = web.admin_login(t, port, role, PASSWORD)
+        session[role] = { token = token, csrf = csrf }
     end
 end
 

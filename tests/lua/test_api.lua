@@ -5,19 +5,18 @@
 local T = {}
 
 local users = require "domain.admin_users"
+local web = dofile(wm.root .. "/tests/lib/web.lua")
 
 local PASSWORD = "correct horse battery"
 local port
-local accounts = {}
+local accounts
 
 local function one(sql, ...)
     return assert(wm.db.one(sql, ...))
 end
 
 local function setup(t, admin_cfg)
-    assert(wm.db.query("DROP SCHEMA public CASCADE"))
-    assert(wm.db.query("CREATE SCHEMA public"))
-    assert(require("wm.migrate").up())
+    web.fresh_schema()
     t.config("paths", { var = t.tmpdir() })
     local cfg = { session_idle = 7200, session_max = 43200, setup_link_ttl = 3600, login_free_failures = 3,
                   login_delay = 1, login_delay_max = 900, api_rate = 0 }
@@ -25,30 +24,15 @@ local function setup(t, admin_cfg)
         cfg[k] = v
     end
     t.config("admin", cfg)
-    local http_server = require "wm.http_server"
-    local srv = assert(http_server.start { listen = "127.0.0.1:0" })
-    port = select(2, srv:address())
-    t.defer(function() http_server.stop(0) end)
-    t.config("sites", { base_url = "http://127.0.0.1:" .. port })
-    for _, role in ipairs(users.ROLES) do
-        accounts[role] = assert(wm.db.tx(function()
-            return assert(users.add({ email = role .. "@example.com", role = role, password = PASSWORD }))
-        end))
-    end
+    port = web.serve(t)
+    accounts = web.accounts(PASSWORD)
 end
 
 local function token_for(role)
     return (assert(wm.db.tx(function() return users.token_create(accounts[role].id, "test") end)))
 end
 
-local function header(res, name)
-    for k, v in pairs(res.headers) do
-        if k:lower() == name:lower() then
-            return type(v) == "table" and v[1] or v
-        end
-    end
-    return nil
-end
+local header = web.header
 
 -- A request; opts: token (bearer), cookie, csrf, body. Returns the
 -- response and its decoded JSON body (asserting that it is JSON).
@@ -80,15 +64,9 @@ local function expect_error(t, res, body, status, code)
     t.ok(type(body.error.message) == "string" and body.error.message ~= "")
 end
 
+-- A dashboard session of `role`: its cookie's token and CSRF token.
 local function login(t, role)
-    local res = assert(wm.http.request { method = "POST", url = "http://127.0.0.1:" .. port .. "/admin/login",
-        headers = { ["Content-Type"] = "application/x-www-form-urlencoded" },
-        body = "email=" .. role .. "%40example.com&password=" .. PASSWORD:gsub(" ", "+"), timeout = 30 })
-    t.eq(res.status, 303)
-    local cookie = header(res, "set-cookie"):match("^wm_admin=([^;]+)")
-    local page = assert(wm.http.request { url = "http://127.0.0.1:" .. port .. "/admin/jobs",
-                                          headers = { Cookie = "wm_admin=" .. cookie }, timeout = 30 })
-    return cookie, page.body:match('name="csrf" value="([^"]+)"')
+    return web.admin_login(t, port, role, PASSWORD)
 end
 
 local function business(name, fields)
