@@ -1,7 +1,7 @@
 -- scripts/lib/lighthouse.lua: the sample it runs on, a real run on Debian's
 -- Chromium of a page rendered as live (SEO 100: no noindex, a robots.txt
 -- crawlers can read), what it records, and a timeout that kills node and
--- the browser with it.
+-- the browser with it, as does a wm killed in the middle of a run.
 local T = {}
 
 local lighthouse = require "lib.lighthouse"
@@ -169,6 +169,63 @@ function T.timeout_kills_node_and_the_browser(t)
         return n
     end
     t.wait_for("no process left with the marker", function() return survivors() == 0 end, 10)
+end
+
+-- A wm killed with SIGKILL in the middle of a run takes node and the browser
+-- with it: node through wm.exec, the browser (which chrome-launcher detaches
+-- from node) through tools/lighthouse/chromium.sh, its processes with it.
+function T.killed_wm_takes_node_and_the_browser(t)
+    need_lighthouse(t)
+    local dir = t.tmpdir()
+    local marker = "lh-kill-" .. wm.crypto.random_token(6):lower()
+    assert(wm.fs.write_file(dir .. "/run.lua", [[
+        require("lib.lighthouse").run({ html = "<html><head><title>x</title></head><body><p>x</p></body></html>" },
+                                      { timeout = 100 })
+    ]]))
+    local task = wm.spawn(function()
+        return wm.exec { argv = { "sh", "-c", ("echo $$ > %s/pid; exec %s run %s/run.lua"):format(dir, os.getenv("WM_TEST_WM"), dir) },
+                         env = { WM_PATHS_VAR = dir, LH_KILL_MARKER = marker }, timeout = 100 }
+    end)
+    -- {pid = command line} of the live processes of the run: those with the
+    -- marker in their environment (node, the browser) and the members of
+    -- their process groups (Chromium's own processes, which overwrite their
+    -- environment with their title). A zombie's environment reads empty.
+    local function marked()
+        local procs, groups = {}, {}
+        for _, pid in ipairs(wm.fs.list_dir("/proc") or {}) do
+            local stat = pid:match("^%d+$") and wm.fs.read_file("/proc/" .. pid .. "/stat")
+            local state, pgrp = (stat or ""):match("^%d+ %b() (%a) %d+ (%d+)")
+            if state and state ~= "Z" then
+                local env = wm.fs.read_file("/proc/" .. pid .. "/environ") or ""
+                procs[pid] = { pgrp = pgrp, marked = env:find(marker, 1, true) ~= nil }
+                if procs[pid].marked then
+                    groups[pgrp] = true
+                end
+            end
+        end
+        local found = {}
+        for pid, p in pairs(procs) do
+            if p.marked or groups[p.pgrp] then
+                found[pid] = (wm.fs.read_file("/proc/" .. pid .. "/cmdline") or ""):gsub("%z", " ")
+            end
+        end
+        return found
+    end
+    t.defer(function()   -- (what a failure left)
+        local pids = { "kill", "-9" }
+        for pid in pairs(marked()) do pids[#pids + 1] = pid end
+        if #pids > 2 then wm.exec { argv = pids } end
+    end)
+    t.wait_for("a renderer of the run's browser", function()
+        for _, cmd in pairs(marked()) do
+            if cmd:find("--type=renderer", 1, true) then return true end
+        end
+    end, 60)
+    local wm_pid = assert(tonumber((wm.fs.read_file(dir .. "/pid") or ""):match("%d+")))
+    assert(wm.exec { argv = { "kill", "-KILL", tostring(wm_pid) } })
+    local ok, res = task:wait(10)
+    t.ok(ok and res.signal == 9, "the wm run was killed")
+    t.wait_for("nothing of the run left", function() return next(marked()) == nil end, 5)
 end
 
 -- A stand-in for node and run.mjs under a lighthouse.dir of the test's own

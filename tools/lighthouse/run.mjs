@@ -14,6 +14,7 @@
 // see what a visitor would, without a wm HTTP server on this host.
 import http from 'node:http';
 import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
 import lighthouse from 'lighthouse';
 import * as chromeLauncher from 'chrome-launcher';
 
@@ -59,7 +60,8 @@ async function main() {
   const server = await serve(input);
   const url = `http://127.0.0.1:${server.address().port}/`;
   const chrome = await chromeLauncher.launch({
-    chromePath: process.env.CHROME_PATH || '/usr/bin/chromium',
+    // (It runs $CHROME_PATH, and dies with this process.)
+    chromePath: fileURLToPath(new URL('./chromium.sh', import.meta.url)),
     chromeFlags: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
       '--no-first-run', '--no-default-browser-check', '--disable-extensions'],
     logLevel: 'silent',
