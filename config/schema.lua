@@ -98,6 +98,7 @@ return {
         ["mail.rate_limits.smtp"] = num(0),
         ["mail.rate_limits.sendgrid"] = num(0),
         ["mail.rate_limits.ses"] = num(0),
+        ["mail.rate_limits.outbox"] = num(0),
         ["mail.smtp.url"] = { match = "^smtps?://[^/%s]+", desc = "an smtp:// or smtps:// URL or empty", empty_ok = true },
         ["mail.smtp.starttls"] = { enum = { "required", "off" } },
         ["mail.smtp.timeout"] = positive(),

@@ -140,8 +140,10 @@ return {
         daily_cap = 200,
         variant = "a",
         -- Messages per second per provider across all hosts (a token bucket
-        -- in the database); 0: no limit. SES allows 14/s by default.
-        rate_limits = { smtp = 0, sendgrid = 0, ses = 14 },
+        -- in the database, taken by campaigns and transactional mail alike,
+        -- transactional first: lib.mail_limit); 0: no limit. SES allows 14/s
+        -- by default; the outbox needs none (set to rehearse a provider's).
+        rate_limits = { smtp = 0, sendgrid = 0, ses = 14, outbox = 0 },
         -- providers.mail = "smtp": a relay (WM_MAIL_SMTP_URL ...).
         smtp = {
             -- smtp://host:587 (STARTTLS) or smtps://host:465; empty: not set.

@@ -1,5 +1,6 @@
 -- portal_welcome {customer_id, kind}: emails a customer a fresh single-use
--- link to the portal through the mail provider. kind "welcome" is enqueued
+-- link to the portal through the mail provider, in its turn in the
+-- provider's rate limit (lib.mail_limit: before any campaign). kind "welcome" is enqueued
 -- with the first payment (apply_webhook, in its transaction, unique per
 -- customer); "link" when a customer asks for a new one (scripts/web/portal.lua).
 --
@@ -10,6 +11,7 @@
 -- it, then the job died) is a harmless duplicate for a sign-in link.
 local outcome = require "lib.outcome"
 local account = require "web.portal.account"
+local mail_limit = require "lib.mail_limit"
 
 return {
     kind = "portal_welcome",
@@ -21,6 +23,12 @@ return {
         local c, err = wm.db.one("SELECT id, email, full_name FROM customers WHERE id = $1", id)
         if not c then
             return err and outcome.retry(err) or outcome.discard("no customer " .. tostring(id))
+        end
+        -- Its turn in the provider's rate limit before the link is made: a
+        -- snooze leaves no unused link behind.
+        local later = mail_limit.turn("transactional")
+        if later then
+            return later
         end
         local url, lerr = account.new_link(c.id)
         if not url then

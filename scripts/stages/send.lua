@@ -12,7 +12,7 @@ local email = require "lib.email"
 local dkim = require "lib.dkim"
 local campaigns = require "domain.campaigns"
 local outcome = require "lib.outcome"
-local ratelimit = require "lib.ratelimit"
+local mail_limit = require "lib.mail_limit"
 
 local SEND_LOCK = 7031722
 
@@ -101,16 +101,13 @@ return {
     timeout = 120,
     max_attempts = 5,
     run = function(job)
-        -- The provider's rate limit (mail.rate_limits, shared by every host)
-        -- is taken before the claim: a host that dies while it waits leaves
-        -- the campaign pending, not 'sending'.
-        local _, provider = providers.get("mail")
-        local rate = (wm.config.mail.rate_limits or {})[provider] or 0
-        local waited, wait = ratelimit.wait("mail:" .. provider, rate)
-        if not waited and type(wait) == "number" then
-            return outcome.snooze(wait)
-        elseif not waited then
-            return outcome.retry("mail rate limit: " .. tostring(wait))
+        -- The provider's rate limit (mail.rate_limits, shared by every host
+        -- and with transactional mail, which goes first) is taken before the
+        -- claim: a host that dies meanwhile leaves the campaign pending, not
+        -- 'sending'.
+        local later = mail_limit.turn("outreach")
+        if later then
+            return later
         end
         -- A DKIM set-up that cannot sign is the operator's to fix: the
         -- campaign waits, pending, without spending attempts (never sent

@@ -1,10 +1,12 @@
 -- ticket_email {id, kind}: tells the customer about their change request
--- through the mail provider (web.portal.account.send): "received" (the acknowledgement, enqueued with
+-- through the mail provider (web.portal.account.send), in its turn in the
+-- provider's rate limit (lib.mail_limit: before any campaign): "received" (the acknowledgement, enqueued with
 -- the ticket) or "ready" (a new version waits for their approval). The
 -- request is the customer's own text: the HTML escapes it (lib.template),
 -- the text body keeps it as typed, the subject has none of it.
 local outcome = require "lib.outcome"
 local account = require "web.portal.account"
+local mail_limit = require "lib.mail_limit"
 local template = require "lib.template"
 local text = require "lib.text"
 
@@ -35,6 +37,10 @@ return {
             WHERE t.id = $1]], job.payload.id)
         if not t then
             return err and outcome.retry(err) or outcome.discard("no ticket " .. tostring(job.payload.id))
+        end
+        local later = mail_limit.turn("transactional")
+        if later then
+            return later
         end
         local ready = job.payload.kind == "ready"
         local name = text.line(t.full_name ~= wm.null and t.full_name or nil, 120) or "there"

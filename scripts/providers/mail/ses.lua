@@ -16,7 +16,7 @@
 -- WM_AWS_SECRET_ACCESS_KEY), plus aws.session_token for temporary
 -- credentials (sent as x-amz-security-token). The rate limit
 -- (mail.rate_limits.ses, 14/s by default, shared by every host) is taken by
--- the send stage.
+-- every caller (lib.mail_limit).
 --
 -- What an answer means (the send stage acts on it alone):
 --   - 200 with a MessageId: sent.

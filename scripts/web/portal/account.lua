@@ -14,9 +14,11 @@
 --   account.send(customer, msg) -> sent | nil, outcome
 --       msg = {subject=, text=, html=} to the customer ({email=, full_name=})
 --       from mail.from_name / mail.from_email through the mail provider
---       (the portal's emails: sign-in links, change requests); a failure is
---       the job's outcome: discarded when the provider says it is permanent,
---       else retried (after its retry_after).
+--       (the portal's emails: sign-in links, change requests); the caller
+--       has taken its turn in the rate limit first (lib.mail_limit). A
+--       failure is the job's outcome: discarded when the provider says it is
+--       permanent, snoozed when it throttles (no attempt spent: never lost
+--       to a busy provider), else retried (after its retry_after).
 local session = require "lib.session"
 local template = require "lib.template"
 local text = require "lib.text"
@@ -126,6 +128,8 @@ function _M.send(customer, msg)
     local why = "mail provider " .. name .. ": " .. tostring(err)
     if type(info) == "table" and info.permanent then
         return nil, outcome.discard(why)
+    elseif type(info) == "table" and info.sent == false and info.throttled then
+        return nil, outcome.snooze(info.retry_after or 60)
     end
     return nil, outcome.retry(why, type(info) == "table" and info.retry_after or nil)
 end
