@@ -21,7 +21,7 @@
 
 const fs = require('fs');
 const path = require('path');
-const { chromium } = require('playwright-core');
+const walker = require('./walk');
 
 const [port, password, outdir] = process.argv.slice(2);
 if (!port || !password || !outdir) {
@@ -80,14 +80,7 @@ async function walk(browser, role) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const seen = [];
   const page = await login(context, role);
-  page.on('console', (m) => { if (m.type() === 'error') seen.push(`console error: ${m.text()}`); });
-  page.on('pageerror', (e) => seen.push(`page error: ${e.message}`));
-  page.on('dialog', async (d) => { seen.push(`a ${d.type()} dialog: ${d.message()}`); await d.dismiss(); });
-  page.on('request', (r) => {
-    const u = r.url();
-    if (!u.startsWith(origin + '/') && !u.startsWith('data:')) seen.push(`request leaving the origin: ${u}`);
-  });
-  page.on('response', (r) => { if (r.status() >= 400) seen.push(`${r.status()} for ${r.url()}`); });
+  walker.watch(page, (s) => seen.push(s), { origin });
 
   await page.goto(`${origin}/admin/`);
   const nav = await page.$$eval('header nav a', (as) => as.map((a) => a.getAttribute('href')));
@@ -126,8 +119,7 @@ async function checkPage(page, role, href, seen) {
     await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
     await visit(page, role, href, seen);
     if (SCREENSHOT_ROLES.has(role)) {
-      await page.screenshot({ path: path.join(outdir, `${role}-${slug(href)}-${width}.png`), fullPage: true,
-        timeout: 120000 });
+      await walker.screenshot(page, outdir, `${role}-${slug(href)}-${width}`);
     }
   }
   await page.setViewportSize({ width: 1280, height: 900 });
@@ -173,12 +165,7 @@ async function forcedPosts(page, role) {
 
 async function main() {
   fs.mkdirSync(outdir, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await walker.launch();
   try {
     for (const role of ROLES) {
       try {

@@ -24,8 +24,7 @@
 'use strict';
 
 const fs = require('fs');
-const path = require('path');
-const { chromium } = require('playwright-core');
+const walk = require('./walk');
 
 const [port, sub, outdir] = process.argv.slice(2);
 if (!port || !sub || !outdir) {
@@ -74,39 +73,19 @@ function hostileIn(html) {
 
 async function main() {
   fs.mkdirSync(outdir, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await walk.launch();
   const t0 = Date.now();
   let shot = 0;
   let origin = '';   // the portal's, from the sign-in link (its cookie is for that host)
   try {
     const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
     page.setDefaultTimeout(15000);
-    // Chromium asks the portal's host for /favicon.ico by itself (its pages
-    // name no icon; the CSP would refuse a data: one): that 404 is a WARN.
-    let favicon = false;
-    page.on('console', (m) => {
-      if (m.type() !== 'error') return;
-      if (/\/favicon\.ico$/.test(m.location().url || '')) {
-        if (!favicon) say(`WARN: ${m.text()} for ${m.location().url}`);
-        favicon = true;
-        return;
-      }
-      fail(`console: ${m.text()} (${page.url()})`);
-    });
-    page.on('pageerror', (e) => fail(`page error: ${e.message} (${page.url()})`));
-    page.on('response', (r) => { if (r.status() >= 400) fail(`${r.status()} for ${r.url()} (on ${page.url()})`); });
-    page.on('dialog', async (d) => {
-      fail(`a ${d.type()} dialog opened ("${d.message()}") on ${page.url()}: markup ran`);
-      await d.dismiss().catch(() => {});
-    });
+    // The portal's pages name no icon (the CSP would refuse a data: one):
+    // Chromium's own /favicon.ico request's 404 is a WARN.
+    walk.watch(page, fail, { warn: (m) => say(`WARN: ${m}`) });
     const snap = async (what) => {
       shot++;
-      await page.screenshot({ path: path.join(outdir, `${String(shot).padStart(2, '0')}-${what}.png`), fullPage: true });
+      await walk.screenshot(page, outdir, `${String(shot).padStart(2, '0')}-${what}`);
     };
     const portalHome = async () => {
       await page.goto(`${origin}/portal`, { waitUntil: 'load' });
@@ -130,21 +109,7 @@ async function main() {
     };
 
     step = 'buy';
-    await page.goto(site, { waitUntil: 'load' });
-    await page.click('a.wm-claim');
-    await page.waitForURL(/\/claim\/[\w-]+$/);
-    await page.click('button:has-text("Continue to payment")');
-    await page.waitForURL(/\/pay\/ch_\w+$/);
-    await page.click('button:has-text("Pay with test card")');
-    await page.waitForURL((u) => u.href.startsWith(site), { timeout: 20000 });
-    let live = false;
-    for (let i = 0; i < 60 && !live; i++) {
-      await page.goto(site, { waitUntil: 'load' });
-      live = await page.evaluate(() => !document.querySelector('.wm-claim') &&
-        !document.body.classList.contains('wm-has-preview'));
-      if (!live) await page.waitForTimeout(500);
-    }
-    if (!live) throw new Error('the site still shows the preview banner 30 s after the payment');
+    if (!(await walk.buy(page, site)).live) throw new Error('the site still shows the preview banner 30 s after the payment');
     const oldPhones = await phones(page);
     if (oldPhones.length !== 1) throw new Error(`the bought site links to ${oldPhones.length} phone numbers: ${oldPhones}`);
     const oldDigits = oldPhones[0];
@@ -153,7 +118,7 @@ async function main() {
     say(`bought ${sub} (tel:${oldDigits}) in ${Date.now() - t0} ms`);
 
     step = 'portal sign-in';
-    const link = await portalLink(30000);
+    const link = await walk.portalLink(30000);
     if (!link) throw new Error('no /portal/login/ link in the outbox 30 s after the payment');
     origin = new URL(link).origin;
     await page.goto(link, { waitUntil: 'load' });
@@ -289,23 +254,6 @@ async function main() {
   }
   say(`${failures ? 'FAILED' : 'ok'} in ${Date.now() - t0} ms (screenshots in ${outdir})`);
   if (failures) process.exitCode = 1;
-}
-
-// The newest /portal/login/ link in the outbox's .eml files (quoted-printable
-// decoded), waiting up to `ms` for the welcome email's job to write it.
-async function portalLink(ms) {
-  const dir = path.join(process.env.WM_PATHS_VAR || 'var', 'outbox');
-  for (const end = Date.now() + ms; Date.now() < end;) {
-    const names = fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.eml') && !n.startsWith('.')).sort() : [];
-    for (const n of names.reverse()) {
-      const text = fs.readFileSync(path.join(dir, n), 'latin1').replace(/=\r?\n/g, '')
-        .replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
-      const m = text.match(/https?:\/\/[^\s"<>]+\/portal\/login\/[\w-]+/);
-      if (m) return m[0];
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return null;
 }
 
 main().catch((e) => { fail(e.stack || String(e)); process.exitCode = 1; });
