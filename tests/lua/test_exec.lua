@@ -82,9 +82,11 @@ function T.children_die_when_wm_is_killed(t)
     local sleep = t.wait_for("the sleep's pid", function() return pid_in(child_pid) end, 15)
     t.defer(function() wm.exec { argv = { "kill", "-9", tostring(sleep) } } end)
     local parent = pid_in(wm_pid)
-    t.eq(proc_state(sleep), "S", "the sleep runs")
-    t.match(wm.fs.read_file("/proc/" .. sleep .. "/stat") or "", "^%d+ %(sleep%) %a " .. parent .. " ",
-        "its parent is the wm run")
+    -- (sh writes the pid a moment before it becomes the sleep.)
+    t.wait_for("the sleep running under the wm run", function()
+        local state, ppid = (wm.fs.read_file("/proc/" .. sleep .. "/stat") or ""):match("^%d+ %(sleep%) (%a) (%d+) ")
+        return state and state ~= "Z" and tonumber(ppid) == parent
+    end, 5)
 
     assert(wm.exec { argv = { "kill", "-KILL", tostring(parent) } })
     local ok, res = task:wait(10)
