@@ -959,6 +959,33 @@ int wm_httpd_resp_header(wm_httpd_req_t *r, const char *name, size_t name_len, c
     return 0;
 }
 
+int wm_httpd_head_line(wm_buf_t *out, const char *name, size_t name_len, const char *value,
+                       size_t value_len)
+{
+    if (name_len == 0 || ascii_ieq(name, name_len, "content-length") || ascii_ieq(name, name_len, "connection")
+        || ascii_ieq(name, name_len, "transfer-encoding") || ascii_ieq(name, name_len, "date"))
+        return WM_EINVAL;
+    for (size_t i = 0; i < name_len; i++) {
+        if (!is_tchar((unsigned char)name[i]))
+            return WM_EINVAL;
+    }
+    for (size_t i = 0; i < value_len; i++) {
+        char ch = value[i];
+        if (ch == '\r' || ch == '\n' || ch == '\0')
+            return WM_EINVAL;
+    }
+    buf_put(out, name, name_len);
+    BUF_LIT(out, ": ");
+    buf_put(out, value, value_len);
+    BUF_LIT(out, "\r\n");
+    return 0;
+}
+
+void wm_httpd_resp_lines(wm_httpd_req_t *r, const char *lines, size_t len)
+{
+    buf_put(&r->conn->srv->scratch, lines, len);
+}
+
 int wm_httpd_resp_finish(wm_httpd_req_t *r, const char *body, size_t body_len)
 {
     conn_t *c = r->conn;

@@ -147,6 +147,17 @@ void wm_httpd_resp_begin(wm_httpd_req_t *r, int status);
 int wm_httpd_resp_header(wm_httpd_req_t *r, const char *name, size_t name_len, const char *value,
                          size_t value_len);
 
+/* Checks one header as wm_httpd_resp_header does and appends its line
+ * ("Name: value" CRLF) to `out`, for an answer kept to be sent again with
+ * wm_httpd_resp_lines. WM_EINVAL (nothing appended) for a bad name or value
+ * and for the headers the server writes itself (Date, Content-Length,
+ * Transfer-Encoding, Connection): a kept answer cannot carry them. */
+int wm_httpd_head_line(wm_buf_t *out, const char *name, size_t name_len, const char *value,
+                       size_t value_len);
+
+/* Adds header lines made by wm_httpd_head_line, as they are. */
+void wm_httpd_resp_lines(wm_httpd_req_t *r, const char *lines, size_t len);
+
 /* Sends the answer with `body` (copied if it cannot be written at once).
  * After this call `r` belongs to the server again. Returns 0, or WM_EINVAL
  * when a header was rejected (a plain 500 went out instead). */

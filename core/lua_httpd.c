@@ -26,17 +26,34 @@
  *   httpd.exepath()                   -> path of the running binary
  *   httpd.die_with_parent()           the process gets SIGTERM when its
  *                                     parent dies (Linux prctl)
+ *   httpd.cache_put{host=, path=, accept_encoding=, ok=res, not_modified=res,
+ *                   etag=, ttl=, label=, log_rate=} -> true | false
+ *       Keeps an answer for `ttl` seconds (respcache.h): the next GET or
+ *       HEAD of that host (lower case, no port), path (no query) and
+ *       Accept-Encoding value, with no body, is answered in C: `ok`, or
+ *       `not_modified` when If-None-Match is exactly `etag`. The hit is
+ *       logged as an access line (share `log_rate`) and counted under
+ *       `label`. false when the answer cannot be kept (a header the server
+ *       writes itself, a bad header).
+ *   httpd.cache_clear()               forgets every kept answer
+ *   httpd.cache_touched()             -> {host, ...} of the answers given since
+ *                                        the last call (each once)
+ *   httpd.cache_hits()                -> {{label=, status=, count=}, ...}
+ *                                        answered from the cache since start
  */
 #include "httpd.h"
 #include "lua_httpd.h"
 #include "json.h"
 #include "log.h"
 #include "proc.h"
+#include "respcache.h"
 #include "sched.h"
 #include "vm.h"
 
 #include <lauxlib.h>
 #include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -257,9 +274,253 @@ static void on_done(wm_co_t *co, int ok, int nres, const char *err, void *ud)
     lua_pop(L, 1);
 }
 
+/* ---- answers kept in C (respcache.h) ---- */
+
+#define HIT_LABELS 16
+
+static struct {
+    char *label;
+    int status;
+    unsigned long count;
+} hits[HIT_LABELS];
+
+static void count_hit(const char *label, int status)
+{
+    for (int i = 0; i < HIT_LABELS; i++) {
+        if (hits[i].label == NULL) {
+            hits[i].label = wm_strdup(label);
+            hits[i].status = status;
+        }
+        if (hits[i].status == status && strcmp(hits[i].label, label) == 0) {
+            hits[i].count++;
+            return;
+        }
+    }
+}
+
+static void log_hit(const wm_httpd_req_info_t *in, const wm_respcache_entry_t *e, int status, size_t bytes,
+                    double started)
+{
+    double sampled = 0;
+    if (e->log_rate <= 0)
+        return;
+    if (e->log_rate < 1) {
+        if (randombytes_uniform(1000000) >= (uint32_t)(e->log_rate * 1000000))
+            return;
+        sampled = e->log_rate;
+    }
+    wm_buf_t b;
+    wm_buf_init(&b);
+    wm_buf_puts(&b, "\"id\":");
+    wm_json_quote(&b, in->id, strlen(in->id));
+    wm_buf_puts(&b, ",\"method\":");
+    wm_json_quote(&b, in->method, strlen(in->method));
+    wm_buf_puts(&b, ",\"route\":");
+    wm_json_quote(&b, e->label, strlen(e->label));
+    double ms = (wm_monotonic() - started) * 1000.0;
+    wm_buf_printf(&b, ",\"status\":%d,\"bytes\":%zu,\"ms\":%.2f,\"cached\":true", status, bytes, ms);
+    if (sampled > 0)
+        wm_buf_printf(&b, ",\"sample\":%g", sampled);
+    wm_log_access(b.data);
+    wm_buf_free(&b);
+}
+
+/* Answers `r` from the cache when it holds its answer: 1, or 0 (then the
+ * request goes to Lua as usual). Only a GET or HEAD with no query, no body,
+ * one Host and at most one Accept-Encoding and If-None-Match; an
+ * If-None-Match other than the kept ETag goes to Lua (weak or listed tags). */
+static int answer_from_cache(wm_httpd_req_t *r)
+{
+    if (wm_respcache_count() == 0)
+        return 0;
+    wm_httpd_req_info_t in;
+    wm_httpd_req_info(r, &in);
+    if ((strcmp(in.method, "GET") != 0 && strcmp(in.method, "HEAD") != 0) || in.query_len > 0 || in.body_len > 0)
+        return 0;
+    const char *host = NULL, *ae = "", *inm = NULL;
+    size_t host_len = 0, ae_len = 0, inm_len = 0;
+    int nhost = 0, nae = 0, ninm = 0;
+    for (int i = 0; i < in.nheaders; i++) {
+        const char *name, *value;
+        size_t nl, vl;
+        wm_httpd_req_header(r, i, &name, &nl, &value, &vl);
+        if (nl == 4 && memcmp(name, "host", 4) == 0) {
+            host = value, host_len = vl, nhost++;
+        } else if (nl == 15 && memcmp(name, "accept-encoding", 15) == 0) {
+            ae = value, ae_len = vl, nae++;
+        } else if (nl == 13 && memcmp(name, "if-none-match", 13) == 0) {
+            inm = value, inm_len = vl, ninm++;
+        }
+    }
+    if (nhost != 1 || nae > 1 || ninm > 1 || host_len == 0 || host[0] == '[')
+        return 0;
+    const char *colon = memchr(host, ':', host_len);
+    if (colon != NULL)
+        host_len = (size_t)(colon - host);
+    char key[1024];
+    size_t klen = wm_respcache_key(key, sizeof(key), host, host_len, in.path, in.path_len, ae, ae_len);
+    double now = wm_monotonic();
+    const wm_respcache_entry_t *e = klen > 0 ? wm_respcache_get(key, klen, now) : NULL;
+    if (e == NULL)
+        return 0;
+    int not_modified = 0;
+    if (inm != NULL) {
+        if (e->etag_len == 0 || inm_len != e->etag_len || memcmp(inm, e->etag, inm_len) != 0)
+            return 0;
+        not_modified = 1;
+    }
+    int status = not_modified ? 304 : e->status;
+    size_t bytes = not_modified ? 0 : e->body_len;
+    count_hit(e->label, status);
+    wm_respcache_touch(e);
+    log_hit(&in, e, status, bytes, now);
+    wm_httpd_resp_begin(r, status);
+    if (not_modified)
+        wm_httpd_resp_lines(r, e->head304, e->head304_len);
+    else
+        wm_httpd_resp_lines(r, e->head, e->head_len);
+    wm_httpd_resp_finish(r, not_modified ? NULL : e->body, bytes);
+    return 1;
+}
+
+/* The header lines of the answer table at `idx`; 0, or -1 when one cannot be kept. */
+static int cached_lines(lua_State *L, int idx, wm_buf_t *out)
+{
+    lua_getfield(L, idx, "headers");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        return -1;
+    }
+    int t = lua_gettop(L), rc = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t) != 0) {
+        size_t nl, vl;
+        if (lua_type(L, -2) != LUA_TSTRING || (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)) {
+            lua_pop(L, 2);
+            rc = -1;
+            break;
+        }
+        const char *name = lua_tolstring(L, -2, &nl);
+        const char *v = lua_tolstring(L, -1, &vl);
+        if (wm_httpd_head_line(out, name, nl, v, vl) < 0) {
+            lua_pop(L, 2);
+            rc = -1;
+            break;
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return rc;
+}
+
+static const char *field_string(lua_State *L, int t, const char *name, size_t *len)
+{
+    lua_getfield(L, t, name);
+    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, len) : NULL;
+    lua_pop(L, 1);   /* still anchored in the table */
+    return v;
+}
+
+static int l_cache_put(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    size_t host_len, path_len, ae_len = 0, etag_len = 0, label_len, body_len;
+    const char *host = field_string(L, 1, "host", &host_len);
+    const char *path = field_string(L, 1, "path", &path_len);
+    const char *ae = field_string(L, 1, "accept_encoding", &ae_len);
+    const char *etag = field_string(L, 1, "etag", &etag_len);
+    const char *label = field_string(L, 1, "label", &label_len);
+    lua_getfield(L, 1, "ttl");
+    double ttl = lua_tonumber(L, -1);
+    lua_getfield(L, 1, "log_rate");
+    double log_rate = lua_tonumber(L, -1);
+    lua_getfield(L, 1, "ok");
+    int ok_idx = lua_gettop(L);
+    lua_getfield(L, 1, "not_modified");
+    int nm_idx = lua_gettop(L);
+    if (host == NULL || path == NULL || label == NULL || !lua_istable(L, ok_idx))
+        return luaL_error(L, "usage: httpd.cache_put{host=, path=, accept_encoding=, ok=, not_modified=, etag=, "
+                             "ttl=, label=, log_rate=}");
+    if (ae == NULL)
+        ae = "", ae_len = 0;
+    if (etag == NULL || !lua_istable(L, nm_idx))
+        etag = "", etag_len = 0;
+    const char *body = field_string(L, ok_idx, "body", &body_len);
+    lua_getfield(L, ok_idx, "status");
+    int status = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : 200;
+    char key[1024];
+    size_t klen = wm_respcache_key(key, sizeof(key), host, host_len, path, path_len, ae, ae_len);
+    if (ttl <= 0 || body == NULL || status < 200 || status > 599 || klen == 0) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    wm_buf_t head, head304;
+    wm_buf_init(&head);
+    wm_buf_init(&head304);
+    int rc = cached_lines(L, ok_idx, &head);
+    if (rc == 0 && etag_len > 0)
+        rc = cached_lines(L, nm_idx, &head304);
+    if (rc == 0) {
+        wm_respcache_entry_t e = {
+            .status = status, .head = head.data ? head.data : "", .head_len = head.len, .body = body,
+            .body_len = body_len, .etag = etag, .etag_len = etag_len,
+            .head304 = head304.data ? head304.data : "", .head304_len = head304.len, .label = label,
+            .log_rate = log_rate,
+        };
+        wm_respcache_put(key, klen, &e, wm_monotonic() + ttl);
+    }
+    wm_buf_free(&head);
+    wm_buf_free(&head304);
+    lua_pushboolean(L, rc == 0);
+    return 1;
+}
+
+static int l_cache_clear(lua_State *L)
+{
+    WM_UNUSED(L);
+    wm_respcache_clear();
+    return 0;
+}
+
+static void push_touched(const char *host, size_t len, void *ud)
+{
+    lua_State *L = ud;
+    lua_pushlstring(L, host, len);
+    lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
+}
+
+static int l_cache_touched(lua_State *L)
+{
+    lua_newtable(L);
+    wm_respcache_touched(push_touched, L);
+    return 1;
+}
+
+static int l_cache_hits(lua_State *L)
+{
+    lua_newtable(L);
+    for (int i = 0; i < HIT_LABELS && hits[i].label != NULL; i++) {
+        lua_createtable(L, 0, 3);
+        lua_pushstring(L, hits[i].label);
+        lua_setfield(L, -2, "label");
+        lua_pushinteger(L, hits[i].status);
+        lua_setfield(L, -2, "status");
+        lua_pushnumber(L, (lua_Number)hits[i].count);
+        lua_setfield(L, -2, "count");
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
 static void on_request(wm_httpd_req_t *r, void *ud)
 {
     struct lserver *ls = ud;
+    if (answer_from_cache(r))
+        return;
     lua_State *L = wm_sched_main_state();
     lua_rawgeti(L, LUA_REGISTRYINDEX, ls->handler_ref);  /* stack: handler */
     push_req(L, r);                                      /* stack: handler, req */
@@ -781,6 +1042,8 @@ int wm_lua_httpd_open(lua_State *L)
         {"parse_query", l_parse_query}, {"spawn_worker", l_spawn_worker},
         {"wait_worker", l_wait_worker}, {"kill_worker", l_kill_worker},
         {"exepath", l_exepath},         {"die_with_parent", l_die_with_parent},
+        {"cache_put", l_cache_put},     {"cache_clear", l_cache_clear},
+        {"cache_hits", l_cache_hits},   {"cache_touched", l_cache_touched},
         {NULL, NULL}};
     if (luaL_newmetatable(L, SERVER_MT)) {
         lua_newtable(L);

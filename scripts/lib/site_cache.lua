@@ -64,6 +64,10 @@ local function forget(key)
     end
 end
 
+-- Runs before the LRU lets entries go: uses it has not seen yet (pages the
+-- HTTP server answered from its own cache) are reported then.
+local before_evict
+
 local function remember(key, entry)
     forget(key)
     local size = #entry.body + #(entry.gzip or "") + #(entry.br or "") + OVERHEAD
@@ -74,6 +78,9 @@ local function remember(key, entry)
     push_front(n)
     index[key] = n
     used = used + size
+    if used > limit and before_evict then
+        before_evict()
+    end
     while used > limit and tail do
         forget(tail.key)
     end
@@ -204,11 +211,19 @@ function _M.drop(kind, name)
     os.remove(html_path)
 end
 
+-- fn() runs before an eviction, to mark what was used meanwhile (with
+-- _M.memory).
+function _M.before_evict(fn)
+    before_evict = fn
+end
+
 -- For tests: the memory bound in bytes (nil: the default), which also
--- empties the memory copy; and what memory holds now.
+-- empties the memory copy (and the HTTP server's answers kept from it);
+-- and what memory holds now.
 function _M.reset(bytes)
     index, head, tail, used, building = {}, nil, nil, 0, {}
     limit = bytes or MAX_BYTES
+    require("wm.core.httpd").cache_clear()
 end
 
 function _M.stats()

@@ -32,6 +32,8 @@
 -- database is a 503 with Retry-After, never a 404.
 local render = require "sites.render"
 local site_cache = require "lib.site_cache"
+local http_server = require "wm.http_server"
+local httpd = require "wm.core.httpd"
 local outage = require "lib.outage"
 
 local CSP = render.csp()
@@ -179,7 +181,9 @@ local function matches(inm, etag)
     return false
 end
 
-local function page(req, entry)
+-- keep_for: seconds the answer stays right (what is left of
+-- serve_max_age), for the server to answer the same requests in C.
+local function page(req, entry, keep_for)
     local coding = "identity"
     for _, c in ipairs(acceptable(req.headers["accept-encoding"])) do
         if c == "identity" or entry[c] then
@@ -188,6 +192,9 @@ local function page(req, entry)
         end
     end
     local res = response(entry, coding)
+    if keep_for and keep_for > 0 then
+        http_server.keep(req, res.ok, res.not_modified, res.etag, keep_for)
+    end
     if matches(req.headers["if-none-match"], res.etag) then
         return res.not_modified
     end
@@ -235,10 +242,10 @@ end
 
 local FAVICON = { status = 204, headers = { ["Cache-Control"] = "max-age=604800" }, body = "" }
 
-local function answer(req, kind, name, entry)
+local function answer(req, kind, name, entry, keep_for)
     local path = req.path
     if path == "/" or path == "/index.html" then
-        return page(req, entry)
+        return page(req, entry, keep_for)
     elseif path == "/robots.txt" then
         return robots(kind, name, entry)
     elseif path == "/sitemap.xml" then
@@ -341,6 +348,7 @@ local listening = false
 
 local function forget(payload)
     generation = generation + 1
+    httpd.cache_clear()   -- answers kept in C may be what changed
     local key = type(payload) == "string" and payload ~= "" and payload
     if not key then
         fresh, fresh_count, none = {}, 0, {}
@@ -381,19 +389,37 @@ local function max_age()
     return wm.config.sites.serve_max_age
 end
 
-local function serve(req)
-    local host = (req.headers.host or ""):lower():gsub(":%d+$", "")
-    -- An address, the server's own name or the bare sites domain is not a
-    -- site: no query for it (so no 503 for it while the database is down).
+-- The site a host names: "sub", subdomain or "domain", host; nil for an
+-- address, the server's own name or the bare sites domain (no query for
+-- it, so no 503 for it while the database is down).
+local function site_of(host)
     if host == "" or host == "localhost" or host == domain or host:match("^[%d.]+$") or host:match("^%[") then
-        return not_found()
+        return nil
     end
     local sub = host:sub(1, #host - #domain - 1)
-    local kind, name
     if host:sub(-#domain - 1) == "." .. domain and sub:match("^[a-z0-9-]+$") then
-        kind, name = "sub", sub
-    else
-        kind, name = "domain", host
+        return "sub", sub
+    end
+    return "domain", host
+end
+
+-- Pages the server answered from its own cache are in use: the LRU hears
+-- of them before it lets anything go.
+site_cache.before_evict(function()
+    for _, host in ipairs(httpd.cache_touched()) do
+        local kind, name = site_of(host)
+        if kind then
+            site_cache.memory(kind, name)
+        end
+    end
+end)
+
+local function serve(req)
+    -- The router has the host lower-cased, without its port, already.
+    local host = req.params and req.params.host or (req.headers.host or ""):lower():gsub(":%d+$", "")
+    local kind, name = site_of(host)
+    if not kind then
+        return not_found()
     end
     local key = kind .. ":" .. name
     local claim = req.path:match("^/claim/([%w_%-]+)$")
@@ -404,7 +430,7 @@ local function serve(req)
         end
         local entry = site_cache.memory(kind, name)
         if entry then
-            return answer(req, kind, name, entry)
+            return answer(req, kind, name, entry, at + max_age() - wm.monotonic())
         end
     end
     ensure_listen()
@@ -423,8 +449,10 @@ local function serve(req)
         end
         return answer(req, kind, name, cached)
     end
+    local keep_for
     if gen == generation and max_age() > 0 then
         remember(key, started, found)
+        keep_for = started + max_age() - wm.monotonic()
     end
     if not found then
         -- Archived, replaced or never there: an outage must not bring it back.
@@ -434,7 +462,7 @@ local function serve(req)
     if claim then
         return require("web.claim").handle(req, found.site, claim)
     end
-    return answer(req, kind, name, found.entry)
+    return answer(req, kind, name, found.entry, keep_for)
 end
 
 wm.route_host("*." .. domain, serve, { role = "public" })

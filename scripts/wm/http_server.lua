@@ -86,6 +86,7 @@ local function dispatch(req)
     local res
     if route then
         req.params = params
+        req.route = route
         local ok, r = xpcall(route.handler, traceback, req)
         if not ok and db_down(tostring(r)) then
             log.warn("http: database unavailable", { request_id = req.id, route = route.label })
@@ -133,6 +134,47 @@ local function dispatch(req)
     return res
 end
 M.dispatch = dispatch
+
+-- ---- answers kept in C ----
+
+-- Keeps `ok` (and `not_modified`, its 304 for If-None-Match `etag`) for
+-- `ttl` seconds as the answer to every GET or HEAD of this request's host,
+-- path and Accept-Encoding (wm.core.httpd's cache_put): the server answers
+-- them without running Lua, logging and counting each as this route's.
+-- Only for a host route's answer the same for everyone (a published page);
+-- not for a request with a query. Returns whether it was kept.
+function M.keep(req, ok, not_modified, etag, ttl)
+    local route = req.route
+    local host = req.params and req.params.host
+    if not route or not route.host or not host or req.query_string ~= "" or ttl <= 0 then
+        return false
+    end
+    local ae = req.headers["accept-encoding"]
+    return httpd.cache_put {
+        host = host, path = req.path, accept_encoding = type(ae) == "string" and ae or "",
+        ok = ok, not_modified = not_modified, etag = etag, ttl = ttl, label = route.label,
+        log_rate = access_log and sample_rate(route) or 0,
+    }
+end
+
+-- The cache's hits since the last fold, counted into the routes' metrics
+-- (as answered in no time: the first bucket).
+local folded = {}
+local function fold_cache_hits()
+    for _, h in ipairs(httpd.cache_hits()) do
+        local key = h.label .. " " .. h.status
+        local new = h.count - (folded[key] or 0)
+        if new > 0 then
+            folded[key] = h.count
+            local st = metrics.route_stats("*", h.label)
+            st.status[h.status] = (st.status[h.status] or 0) + new
+            st.count = st.count + new
+            st.buckets[1] = st.buckets[1] + new
+        end
+    end
+end
+metrics.before_render(fold_cache_hits)
+router.on_change(httpd.cache_clear)
 
 -- ---- health: a background ping, read by /healthz ----
 

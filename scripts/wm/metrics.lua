@@ -138,7 +138,16 @@ end
 
 local started = os.time()
 
+-- fn() runs before each render (counts kept elsewhere folded in).
+local before_render = {}
+function M.before_render(fn)
+    before_render[#before_render + 1] = fn
+end
+
 function M.render()
+    for _, fn in ipairs(before_render) do
+        fn()
+    end
     local out = {}
     local function w(s)
         out[#out + 1] = s

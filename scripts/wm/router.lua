@@ -60,6 +60,7 @@ local function new_table()
 end
 
 local active = new_table()
+local on_change = {}
 local building = nil         -- the table a rebuild fills
 local current_file = nil
 local dirs = {}
@@ -243,6 +244,7 @@ function M.route(method, pattern, handler, opts)
         end
     end
     insert(list, pos, r)
+    list.by_count = nil
     return r
 end
 
@@ -284,7 +286,12 @@ function M.route_host(pattern, handler, opts)
     return r
 end
 
+local NO_SEGS = {}
+
 local function split(path)
+    if path == "/" then
+        return NO_SEGS, 0   -- read only, never written
+    end
     local segs, n = {}, 0
     for s in path:gmatch("[^/]+") do
         n = n + 1
@@ -295,10 +302,11 @@ end
 
 local function match_segs(r, segs, n)
     local rs = r.segs
-    local params = {}
+    local params
     for i = 1, #rs do
         local s = rs[i]
         if s.kind == "splat" then
+            params = params or {}
             params[s.name] = i <= n and decode(concat(segs, "/", i, n)) or ""
             return params
         end
@@ -319,19 +327,51 @@ local function match_segs(r, segs, n)
                 end
                 seg = sub(seg, 1, #seg - sl)
             end
+            params = params or {}
             params[s.name] = decode(seg)
         end
     end
     if n ~= #rs then
         return nil
     end
-    return params
+    return params or {}
+end
+
+-- The routes of `list` that can match a path of n segments, in the list's
+-- order: those of n segments, and those ending in a splat with at most n
+-- before it. Kept per n on the list (emptied when a route is added), so a
+-- request tries a handful of patterns instead of every one.
+local function candidates(list, n)
+    if n > 32 then
+        return list
+    end
+    local by = list.by_count
+    if not by then
+        by = {}
+        list.by_count = by
+    end
+    local c = by[n]
+    if c then
+        return c
+    end
+    c = {}
+    for i = 1, #list do
+        local r = list[i]
+        local rs = r.segs
+        local k = #rs
+        if k == n and not (k > 0 and rs[k].kind == "splat") or (k > 0 and rs[k].kind == "splat" and n >= k - 1) then
+            c[#c + 1] = r
+        end
+    end
+    by[n] = c
+    return c
 end
 
 local function match_list(list, segs, n)
     if not list then
         return nil
     end
+    list = candidates(list, n)
     for i = 1, #list do
         local r = list[i]
         local params = match_segs(r, segs, n)
@@ -535,6 +575,9 @@ function M.rebuild()
     building, current_file = prev_building, prev_file
     active = t
     M.version = M.version + 1
+    for _, fn in ipairs(on_change) do
+        fn()
+    end
     return true
 end
 
@@ -577,6 +620,15 @@ end
 function M.reset()
     active = new_table()
     M.version = M.version + 1
+    for _, fn in ipairs(on_change) do
+        fn()
+    end
+end
+
+-- Calls fn() whenever the active table is replaced (answers kept on the
+-- old routes must go: wm.http_server's cache).
+function M.on_change(fn)
+    on_change[#on_change + 1] = fn
 end
 
 return M

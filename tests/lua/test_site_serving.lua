@@ -118,6 +118,72 @@ local function seed(sub, html, status)
         VALUES ($1, $2, $3, $4, $5) RETURNING id]], b.id, sub, html, status, "claim-" .. sub)
 end
 
+-- Once Lua has answered a page, the server answers the same requests
+-- (host in any case, with a port; the same Accept-Encoding; GET, HEAD, the
+-- exact ETag) by itself until serve_max_age ends: the same bytes and
+-- headers with a Date of its own, counted in /metrics as the route's. What
+-- it cannot judge (a query, a list of tags) still goes to Lua, and a change
+-- reaches the next request at once.
+function T.a_page_is_answered_again_by_the_server_alone(t)
+    local request, port = setup(t)
+    t.config("sites", { serve_max_age = 3600 })
+    local html = page("Kept Plumbing")
+    local s = seed("serve-kept", html, "live")
+    local host = "serve-kept.localhost"
+    local httpd = require "wm.core.httpd"
+    local function hits()
+        local n = 0
+        for _, h in ipairs(httpd.cache_hits()) do
+            n = n + h.count
+        end
+        return n
+    end
+    local gz = { { "Accept-Encoding", "gzip" } }
+    local first = request(host, "/", gz)
+    t.eq(first.status, 200)
+    local h0 = hits()
+    local again = request {
+        { host, "/", gz }, { host:upper() .. ":" .. port, "/", gz }, { host, "/", gz, "HEAD" },
+        { host, "/", { { "Accept-Encoding", "gzip" }, { "If-None-Match", first.headers.etag } } },
+    }
+    t.eq(hits() - h0, 4, "all four answered by the server alone")
+    for _, r in ipairs { again[1], again[2] } do
+        t.eq(r.status, 200)
+        t.eq(r.body, first.body)
+        for _, k in ipairs { "content-type", "content-encoding", "etag", "vary", "content-security-policy",
+                             "cache-control", "content-length", "x-content-type-options" } do
+            t.eq(r.headers[k], first.headers[k], k)
+        end
+        t.ok(r.headers.date, "a Date of its own")
+    end
+    t.eq(again[3].status, 200)
+    t.eq(again[3].body, "", "HEAD: no body")
+    t.eq(again[3].headers["content-length"], first.headers["content-length"])
+    t.eq(again[4].status, 304)
+    t.eq(again[4].body, "")
+    t.eq(again[4].headers.etag, first.headers.etag)
+    t.eq(again[4].headers["content-encoding"], nil)
+
+    local h1 = hits()
+    local other = request {
+        { host, "/?utm=x", gz },
+        { host, "/", { { "Accept-Encoding", "gzip" }, { "If-None-Match", 'W/"old", ' .. first.headers.etag } } },
+    }
+    t.eq(hits(), h1, "a query and a list of tags go to Lua")
+    t.eq(other[1].body, first.body)
+    t.eq(other[2].status, 304)
+
+    local metrics = request("127.0.0.1", "/metrics").body
+    local counted = metrics:match('wm_http_requests_total{method="%*",route="host:%*%.localhost",status="200"} (%d+)')
+    t.ok(tonumber(counted) and tonumber(counted) >= 5, "/metrics counts the kept answers: " .. tostring(counted))
+
+    change(t, "UPDATE generated_sites SET html_content = $2 WHERE id = $1", s.id,
+        (html:gsub("Kept Plumbing", "Changed Plumbing")))
+    local after = request(host, "/", gz)
+    t.ok(after.gunzip:find("Changed Plumbing", 1, true), "the change, at once")
+    t.ok(after.headers.etag ~= first.headers.etag)
+end
+
 function T.encodings_decode_to_the_same_bytes_each_with_its_etag(t)
     local request = setup(t)
     local html = page("Serving Co")
