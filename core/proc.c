@@ -351,7 +351,7 @@ static int find_program(const char *file, const char *cwd, char **env)
         return check_executable(cwd, file);
     const char *path = NULL;
     if (env != NULL) {
-        for (char **e = env; *e != NULL; e++) {
+        for (char **e = env; *e != NULL && path == NULL; e++) {
             if (strncmp(*e, "PATH=", 5) == 0)
                 path = *e + 5;
         }
@@ -359,7 +359,7 @@ static int find_program(const char *file, const char *cwd, char **env)
         path = getenv("PATH");
     }
     if (path == NULL)
-        path = "/usr/bin:/bin";   /* glibc's execvp and libuv's default */
+        path = "/bin:/usr/bin";   /* glibc's execvp without PATH */
     int found_unrunnable = 0;
     for (const char *p = path;; p++) {
         const char *end = strchr(p, ':');
