@@ -1,5 +1,6 @@
 # What the browser checks' ctest scripts share (ctest_sites.sh,
-# ctest_purchase.sh, ctest_admin.sh), sourced after they set
+# ctest_purchase.sh, ctest_admin.sh, ctest_support.sh and the demo fixture
+# ctest_demo.sh), sourced after they set
 #   name (browser_sites ...), wm, var (ctest's VARDIR, the db fixture's),
 #   here (tests/browser), root, chromium.
 # Not run on its own.
@@ -57,9 +58,22 @@ browser_db() {
     trap 'exit 1' INT TERM HUP
     psql -X -q -d "$base" -c "CREATE DATABASE \"$db\"" >/dev/null
     mkdir -p "$tmp/var"
-    export WM_DATABASE_URL="$base dbname=$db" WM_PATHS_VAR="$tmp/var" \
+    browser_env "$db" "$tmp/var"
+}
+
+# browser_env DB VAR: wm on database DB of the test cluster ($base) and the
+# var folder VAR, its providers pinned to the offline ones.
+browser_env() {
+    export WM_DATABASE_URL="$base dbname=$1" WM_PATHS_VAR="$2" \
         WM_PROVIDERS_LEADS=simulated WM_PROVIDERS_WEBSITE=simulated WM_PROVIDERS_LLM=offline \
         WM_LIGHTHOUSE_ENABLED=false WM_HTTP_SITES_DOMAIN=localhost
+}
+
+# The demo's database and var folder, made once by the browser_demo fixture
+# (ctest_demo.sh) and copied by each check; .ready marks a finished one.
+BROWSER_DEMO_DB=wmt_browser_demo
+browser_demo_var() {
+    echo "$(cd "$var/.." && pwd)/browser-demo-var"
 }
 
 browser_cleanup() {
@@ -74,7 +88,31 @@ browser_cleanup() {
 
 # Preview sites through the real pipeline: scripts/batch/demo.lua, one city
 # and one industry (simulated leads, offline LLM).
+# Made once by the fixture and copied here (CREATE DATABASE ... TEMPLATE,
+# the var folder with its screenshots, outbox and tracking key) when it is
+# there: each check starts from the same sites, and the suite runs the demo
+# once instead of four times. A check run by itself makes its own.
 browser_demo() {
+    demo_var=$(browser_demo_var)
+    if [ -f "$demo_var/.ready" ] && [ "$(psql -X -A -t -q -d "$base" -c \
+        "SELECT 1 FROM pg_database WHERE datname = '$BROWSER_DEMO_DB'")" = 1 ]; then
+        tries=0
+        until psql -X -q -d "$base" -c "DROP DATABASE \"$db\"" \
+            -c "CREATE DATABASE \"$db\" TEMPLATE \"$BROWSER_DEMO_DB\"" >"$tmp/clone.log" 2>&1; do
+            tries=$((tries + 1))
+            # Another check copying it at the same moment: try again.
+            [ $tries -lt 20 ] || { cat "$tmp/clone.log" >&2; fail "cannot copy the demo database $BROWSER_DEMO_DB"; }
+            psql -X -q -d "$base" -c "CREATE DATABASE \"$db\"" >/dev/null 2>&1 || true
+            sleep 0.5
+        done
+        cp -a "$demo_var/." "$tmp/var/"
+        rm -f "$tmp/var/.ready"
+        return
+    fi
+    browser_run_demo
+}
+
+browser_run_demo() {
     (cd "$root" && "$wm" run scripts/batch/demo.lua --cities 1 --industries 1 --quiet) >"$tmp/demo.log" 2>&1 ||
         { tail -40 "$tmp/demo.log" >&2; fail "wm run scripts/batch/demo.lua failed"; }
 }

@@ -1,6 +1,9 @@
 // Scores one page with Lighthouse on Debian's Chromium, for
-// scripts/lib/lighthouse.lua (which runs this through wm.exec, so a timeout
-// kills this process and the browser with it: one process group).
+// scripts/lib/lighthouse.lua, which runs this through wm.exec. chrome-launcher
+// starts the browser detached from this process: on a timeout lighthouse.lua
+// kills every process carrying the run's mark (kill_marked), and when wm
+// itself dies the browser follows this process (chromium.sh: setpriv
+// --pdeathsig).
 //
 //   node run.mjs < {"html": "...", "headers": {...}, "robots": "...",
 //                   "form_factor": "mobile" | "desktop"}
