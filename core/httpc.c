@@ -269,16 +269,6 @@ static int sigv4_spec_ok(const char *spec)
     return part > 0;
 }
 
-/* Overwrites a secret before its memory goes back (sodium_memzero: stores
- * the compiler may not drop as dead). */
-static void wipe_free(char *s)
-{
-    if (s == NULL)
-        return;
-    sodium_memzero(s, strlen(s));
-    wm_free(s);
-}
-
 int wm_httpc_req_aws_sigv4(wm_httpc_req_t *r, const char *spec, const char *key_id,
                            const char *secret)
 {
@@ -286,8 +276,8 @@ int wm_httpc_req_aws_sigv4(wm_httpc_req_t *r, const char *spec, const char *key_
         || secret == NULL || *secret == '\0')
         return WM_EINVAL;
     wm_free(r->aws_sigv4);
-    wipe_free(r->aws_key_id);
-    wipe_free(r->aws_secret);
+    wm_free_secret(r->aws_key_id);
+    wm_free_secret(r->aws_secret);
     r->aws_sigv4 = wm_strdup(spec);
     r->aws_key_id = wm_strdup(key_id);
     r->aws_secret = wm_strdup(secret);
@@ -333,8 +323,8 @@ void wm_httpc_req_free(wm_httpc_req_t *r)
     wm_free(r->password);
     wm_free(r->ca_file);
     wm_free(r->aws_sigv4);
-    wipe_free(r->aws_key_id);
-    wipe_free(r->aws_secret);
+    wm_free_secret(r->aws_key_id);
+    wm_free_secret(r->aws_secret);
     wm_free(r->method);
     wm_free(r->url);
     wm_free(r->body);
@@ -358,6 +348,15 @@ wm_httpc_data_t wm_httpc_req_body_sent(const wm_httpc_req_t *r)
     return r->uploaded >= r->body_len ? WM_HTTPC_DATA_ALL : WM_HTTPC_DATA_STARTED;
 }
 int wm_httpc_active(void) { return C.active; }
+
+const char *wm_httpc_data_token(wm_httpc_data_t d)
+{
+    switch (d) {
+    case WM_HTTPC_DATA_STARTED: return "started";
+    case WM_HTTPC_DATA_ALL: return "all";
+    default: return "none";
+    }
+}
 
 const char *wm_httpc_outcome_token(wm_httpc_outcome_t o)
 {

@@ -123,6 +123,8 @@ void wm_httpc_req_free(wm_httpc_req_t *r);
 
 /* Results, valid once the callback has run. */
 wm_httpc_outcome_t wm_httpc_req_outcome(const wm_httpc_req_t *r);
+/* "none", "started" or "all". */
+const char *wm_httpc_data_token(wm_httpc_data_t d);
 /* "timeout", "connect", ... ("ok" for WM_HTTPC_OK). */
 const char *wm_httpc_outcome_token(wm_httpc_outcome_t o);
 /* libcurl's message for a failed request ("" when it succeeded). */

@@ -61,8 +61,6 @@ static void push_header(const char *name, size_t nlen, const char *value, size_t
     lua_rawset(L, -3);
 }
 
-static const char *const DATA_TOKENS[] = {"none", "started", "all"};
-
 static int request_push(wm_co_t *co, lua_State *L, void *op)
 {
     wm_httpc_req_t *r = op;
@@ -76,7 +74,7 @@ static int request_push(wm_co_t *co, lua_State *L, void *op)
             lua_pushstring(L, wm_httpc_outcome_token(o));
         lua_createtable(L, 0, 1);
         if (wm_httpc_req_body_len(r) > 0) {
-            lua_pushstring(L, DATA_TOKENS[wm_httpc_req_body_sent(r)]);
+            lua_pushstring(L, wm_httpc_data_token(wm_httpc_req_body_sent(r)));
             lua_setfield(L, -2, "body_sent");
         }
         wm_httpc_req_free(r);

@@ -22,8 +22,6 @@
 #include <lauxlib.h>
 #include <string.h>
 
-static const char *const DATA_TOKENS[] = {"none", "started", "all"};
-
 static void on_done(wm_smtp_msg_t *m, void *ud)
 {
     WM_UNUSED(m);
@@ -56,7 +54,7 @@ static int send_push(wm_co_t *co, lua_State *L, void *op)
     lua_setfield(L, -2, "outcome");
     lua_pushinteger(L, code);
     lua_setfield(L, -2, "code");
-    lua_pushstring(L, DATA_TOKENS[wm_smtp_msg_data_sent(m)]);
+    lua_pushstring(L, wm_httpc_data_token(wm_smtp_msg_data_sent(m)));
     lua_setfield(L, -2, "data");
     wm_smtp_msg_free(m);
     return 3;

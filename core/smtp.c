@@ -240,18 +240,10 @@ void wm_smtp_msg_wire(const wm_smtp_msg_t *m, const char **data, size_t *len)
     *len = m->body.len;
 }
 
-static void wipe_free(char *s)
-{
-    if (s != NULL) {
-        sodium_memzero(s, strlen(s));
-        wm_free(s);
-    }
-}
-
 void wm_smtp_msg_login(wm_smtp_msg_t *m, const char *username, const char *password)
 {
     wm_free(m->username);
-    wipe_free(m->password);
+    wm_free_secret(m->password);
     m->username = username != NULL && *username != '\0' ? wm_strdup(username) : NULL;
     m->password = m->username != NULL ? wm_strdup(password != NULL ? password : "") : NULL;
 }
@@ -278,7 +270,7 @@ void wm_smtp_msg_free(wm_smtp_msg_t *m)
     wm_free(m->host);
     wm_free(m->ehlo);
     wm_free(m->username);
-    wipe_free(m->password);
+    wm_free_secret(m->password);
     wm_free(m->ca_file);
     wm_free(m->mail_from);
     for (int i = 0; i < m->nrcpt; i++)

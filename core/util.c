@@ -2,6 +2,7 @@
 #include "wm.h"
 
 #include <stdio.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -74,6 +75,14 @@ char *wm_strdup(const char *s)
 void wm_free(void *p)
 {
     free(p);
+}
+
+void wm_free_secret(char *s)
+{
+    if (s == NULL)
+        return;
+    sodium_memzero(s, strlen(s));
+    free(s);
 }
 
 double wm_monotonic(void)

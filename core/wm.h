@@ -44,6 +44,9 @@ void *wm_realloc(void *p, size_t n);
 char *wm_strdup(const char *s);
 char *wm_strndup(const char *s, size_t n);
 void wm_free(void *p);
+/* Overwrites a NUL-ended secret (a password, a key) before its memory goes
+ * back, with stores the compiler may not drop as dead; NULL is fine. */
+void wm_free_secret(char *s);
 
 /* Monotonic clock in seconds and wall clock in seconds (both doubles). */
 double wm_monotonic(void);

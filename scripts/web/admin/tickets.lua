@@ -92,10 +92,11 @@ wm.route("GET", "/admin/tickets", function(req)
                                               status = known })
 end, { role = "viewer" })
 
--- The request's page. refused: a staff edit that was not saved,
--- {error = why, status = 409 | 422, typed = the form as sent}: the page
--- comes with that status and the edit form open, holding what was typed
--- rather than the proposal's words (they would have to type it again).
+-- The request's page. refused: a staff action that was not carried out,
+-- {error = why, status = 409 | 422[, typed = the edit form as sent]}: the
+-- page comes with that status and the reason; after an edit, with the edit
+-- form open, holding what was typed rather than the proposal's words (they
+-- would have to type it again).
 local function show(req, id, refused)
     local t, err = tickets.get(id)
     if not t then
@@ -136,7 +137,7 @@ local function show(req, id, refused)
     local proposed = (t.status == "awaiting_approval" or refused) and type(t.proposed_inputs) == "table"
         and t.proposed_inputs.content
     local edit = can_decide and type(proposed) == "table" and { fields = tickets.editable(proposed), open = false }
-    if edit and refused then
+    if edit and refused and refused.typed then
         edit.open = true
         for _, f in ipairs(edit.fields) do
             local typed = refused.typed[f.name]
@@ -197,8 +198,7 @@ local function decide(verb)
             return view.redirect("/admin/tickets/" .. id .. "?done=rebuilding")
         end
         if not res.row then
-            return view.page(req, "Request", ("<p><a href=\"/admin/tickets/%s\">Back to the request</a></p>"):format(id),
-                { error = ("Not changed: %s."):format(tostring(res.why)) }, 409)
+            return show(req, id, { error = ("Not changed: %s."):format(tostring(res.why)), status = 409 })
         end
         return view.redirect("/admin/tickets/" .. id .. "?done=" .. verb .. "d")
     end, { role = "editor" })
