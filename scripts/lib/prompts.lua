@@ -366,11 +366,13 @@ function load(agent)
     end
     if res == false then
         -- A database nobody has synced yet: sync from the repo (one task
-        -- does it, the others wait; at most once every 10 s).
-        if syncing or wm.now() - last_auto_sync > 10 then
+        -- does it, the others wait; at most once every 10 s). A sync that
+        -- ended while this fetch was in flight changed the generation: the
+        -- empty answer may predate its commit, so look again.
+        if syncing or gen ~= generation or wm.now() - last_auto_sync > 10 then
             if syncing then
                 syncing:wait(60)
-            else
+            elseif gen == generation then
                 syncing = wm.event()
                 last_auto_sync = wm.now()
                 local ok, serr = _M.sync()
