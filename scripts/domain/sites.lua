@@ -398,9 +398,12 @@ end
 -- The chain of versions ending at site `id` (the row itself, then the
 -- archived copies previous_version_id leads to), newest first, each with
 -- what made it from the activity log: {id, version, status, created_at,
--- bytes, current (the row the site serves), action ('site.generated',
--- 'site.version', 'site.rolled_back'), restored (the version a rollback
--- brought back), actor_type, actor_id, actor (an admin's email when known)}.
+-- bytes, current (the row the site serves), action ('site.generated' (also
+-- the first version without its activity row), 'site.version',
+-- 'site.rolled_back'), restored (the version a rollback
+-- brought back), actor_type, actor_id, actor (an admin's email when known),
+-- and for a version an approved change request made: ticket_id, request
+-- (the customer's words), changes (ai_changes_made, a line per change)}.
 -- Joins the caller's transaction when there is one. An empty list: no such site.
 function _M.versions(id)
     return wm.db.run([[WITH RECURSIVE chain AS (
@@ -413,7 +416,9 @@ function _M.versions(id)
             FROM generated_sites g JOIN chain c ON g.id = c.previous_version_id WHERE c.depth < 10000)
         SELECT c.id, coalesce(c.version, 1) AS version, coalesce(c.status, '') AS status,
             to_char(c.created_at, 'YYYY-MM-DD HH24:MI') AS created_at, c.bytes, c.depth = 0 AS current,
-            a.action, (a.details->>'restored')::int AS restored, a.actor_type, a.actor_id, u.email AS actor
+            coalesce(a.action, CASE WHEN c.previous_version_id IS NULL THEN 'site.generated' END) AS action,
+            (a.details->>'restored')::int AS restored, a.actor_type, a.actor_id, u.email AS actor,
+            t.id AS ticket_id, t.request_text AS request, t.ai_changes_made AS changes
         FROM chain c
         LEFT JOIN LATERAL (SELECT action, details, actor_type, actor_id FROM activity_log
             WHERE entity_type = 'site' AND entity_id = $1
@@ -421,6 +426,9 @@ function _M.versions(id)
                    OR (action = 'site.generated' AND coalesce(c.version, 1) = 1))
             ORDER BY created_at DESC LIMIT 1) a ON true
         LEFT JOIN admin_users u ON a.actor_type IN ('admin', 'user') AND u.id = a.actor_id
+        LEFT JOIN LATERAL (SELECT id, request_text, ai_changes_made FROM support_tickets
+            WHERE site_id = $1 AND status = 'completed' AND applied_version = c.version
+            ORDER BY resolved_at DESC LIMIT 1) t ON a.action = 'site.version'
         ORDER BY c.depth]], id)
 end
 

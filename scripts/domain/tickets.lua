@@ -147,9 +147,9 @@ local function insert_proposal(site, html, builder_prompt, shot)
     shot = shot or {}
     return one([[INSERT INTO generated_sites (business_id, subdomain, html_content, design_brief, builder_prompt,
             version, previous_version_id, status, screenshot_desktop_url, screenshot_mobile_url, screenshot_thumb_url,
-            load_time_ms, quality_checked_at)
+            load_time_ms, quality_checked_at, proposal)
         SELECT business_id, left(subdomain, 70) || '--t' || left(md5(random()::text), 12), $2, design_brief, $3,
-            $4, id, 'proposed', $5, $6, $7, $8, CASE WHEN $5::text IS NULL THEN NULL ELSE now() END
+            $4, id, 'proposed', $5, $6, $7, $8, CASE WHEN $5::text IS NULL THEN NULL ELSE now() END, true
         FROM generated_sites WHERE id = $1 RETURNING id, version]], site.id, html, builder_prompt or wm.null,
         site.version + 1, shot.desktop_url or wm.null, shot.mobile_url or wm.null, shot.thumb_url or wm.null,
         shot.load_time_ms or wm.null)

@@ -11,6 +11,8 @@
 -- and it is live. Any other site id is a 404, whoever it belongs to.
 local page = require "web.portal.page"
 local sites = require "domain.sites"
+local tickets = require "domain.tickets"
+local text = require "lib.text"
 
 local CONTENT = [[
 <p><a href="/portal">&larr; Your account</a></p>
@@ -30,7 +32,7 @@ replaces is kept too.</p>
 {{/confirm}}<table>
 <thead><tr><th>Version</th><th>Date</th><th>What</th><th></th></tr></thead>
 <tbody>
-{{#versions}}<tr><td>{{version}}</td><td>{{created}}</td><td>{{what}}</td>
+{{#versions}}<tr><td>{{version}}</td><td>{{created}}</td><td>{{what}}{{#request}}<br><small>You asked: &ldquo;{{request}}&rdquo;</small>{{/request}}{{#has_changes}}<ul>{{#changes}}<li>{{.}}</li>{{/changes}}</ul>{{/has_changes}}</td>
 <td>{{#current}}on your website now{{/current}}{{^current}}<a href="/portal/versions?site={{site_id}}&amp;restore={{version}}">Restore</a>{{/current}}</td></tr>
 {{/versions}}</tbody>
 </table>
@@ -38,6 +40,15 @@ replaces is kept too.</p>
 
 local WHAT = { ["site.generated"] = "First version", ["site.version"] = "Changed",
                ["site.rolled_back"] = "Restored version %d" }
+local REQUEST_SHOWN = 240 -- bytes of the request quoted beside its version
+
+-- A version's request, on one line and shortened for the table.
+local function quoted(request)
+    if request == nil or request == wm.null then
+        return false
+    end
+    return text.clip(text.squish(tostring(request)), REQUEST_SHOWN, "…")
+end
 
 -- Only a live site (not theirs, not live, no such site: this 404).
 local MISSING = "There is no such live website on your account.\n"
@@ -55,8 +66,10 @@ local function show(sess, site, status, extra)
         if r.action == "site.rolled_back" then
             what = what:format(r.restored)
         end
+        local changes = tickets.changes { ai_changes_made = r.changes } or {}
         versions[i] = { version = r.version, created = r.created_at, what = what, current = r.current,
-                        site_id = site.id }
+                        site_id = site.id, request = quoted(r.request), changes = changes,
+                        has_changes = #changes > 0 }
         by_version[r.version] = versions[i]
     end
     local ctx = { business = site.business, site_url = sites.url(site.subdomain), versions = versions,

@@ -1,15 +1,33 @@
 -- Cells of the CLI's tables (wm campaigns, customers, payments, hooks): a
 -- value on one line, money, an age; and a whole listing (rows).
+local text = require "lib.text"
+
 local _M = {}
 
--- "" for nil and NULL; whitespace (newlines in an error) folded to one space;
--- at most `n` characters when given.
+-- "" for nil and NULL; whitespace and control characters (newlines in an
+-- error, escapes in scraped text) folded to one space; at most `n` bytes
+-- when given, cut between characters.
 function _M.text(x, n)
     if x == nil or x == wm.null then
         return ""
     end
-    local s = tostring(x):gsub("%s+", " ")
-    return n and s:sub(1, n) or s
+    -- Control characters become spaces: scraped and customer-written text
+    -- must not reach a terminal as escape sequences.
+    local s = tostring(x):gsub("[%s%c]+", " ")
+    return n and text.clip(s, n) or s
+end
+
+-- A value of several lines for the terminal, each line after the first
+-- indented by `indent`: line breaks kept, every other control character
+-- (an escape sequence in customer-written text) a space.
+function _M.block(x, indent)
+    if x == nil or x == wm.null then
+        return ""
+    end
+    local s = tostring(x):gsub("\r\n?", "\n"):gsub("[^%S\n]", " "):gsub("[%c]", function(c)
+        return c == "\n" and c or " "
+    end)
+    return (s:gsub("\n", "\n" .. (indent or "")))
 end
 
 -- "800.00 GTQ", "-25.00" (no currency given): cents as money.

@@ -631,6 +631,53 @@ function T.the_dashboard_queue_for_viewers_and_editors(t)
         form = form { csrf = session.editor.csrf } }).status, 409, "an open ticket is not approved")
 end
 
+-- Every version an approved request made says so where its versions are
+-- listed (the portal, the dashboard, wm sites versions): the request and
+-- what changed. A proposal is never taken for the site: the dashboard's
+-- list shows the site itself, its page lists waiting proposals apart.
+function T.versions_say_which_request_made_them(t)
+    setup(t)
+    local who = live_site("Rivera Plumbing")
+    local a = file(who, 'Change the headline to "Leaks fixed fast"\27[2J')
+    t.match(interpret(a.id), "^outcome%.done")
+    local first_proposal = tickets.get(a.id).proposed_site_id
+    t.ok(approve(a.id).row)
+    local b = file(who, 'Change the headline to "Open on Sundays"')
+    t.match(interpret(b.id), "^outcome%.done")
+    local waiting = tickets.get(b.id).proposed_site_id
+    t.eq(one("SELECT count(*)::int AS n FROM generated_sites WHERE proposal AND business_id = $1", who.business_id).n,
+        2, "both proposals are marked")
+
+    local portal = request("/portal/versions?site=" .. who.site_id, { cookie = who.cookie })
+    t.eq(portal.status, 200)
+    t.match(portal.body, "<td>2</td><td>[^<]*</td><td>Changed<br><small>You asked: &ldquo;Change the headline to "
+        .. "&quot;Leaks fixed fast&quot; %[2J&rdquo;</small><ul><li>[^<]*Leaks fixed fast")
+    t.no_match(portal.body, "Open on Sundays", "a request not approved made no version")
+
+    local editor = staff("editor")
+    local list = request("/admin/sites", { cookie = editor.cookie }).body
+    t.match(list, 'href="/admin/sites/' .. who.site_id:gsub("%-", "%%-") .. '"', "the site itself is listed")
+    t.no_match(list, first_proposal:gsub("%-", "%%-"), "not the approved request's archived proposal")
+    t.no_match(list, waiting:gsub("%-", "%%-"), "nor the one waiting")
+    local page = request("/admin/sites/" .. who.site_id, { cookie = editor.cookie }).body
+    t.match(page, "v2 %(served%)")
+    t.match(page, 'href="/admin/tickets/' .. a.id:gsub("%-", "%%-") .. '">ticket</a>: Change the headline')
+    t.match(page, "Proposed by change requests.-/admin/tickets/" .. b.id:gsub("%-", "%%-"))
+    local versions = page:match("<h2>Versions</h2>(.-)</table>")
+    t.no_match(versions, waiting:gsub("%-", "%%-"), "a proposal is not a version")
+    t.no_match(versions, first_proposal:gsub("%-", "%%-"))
+    t.match(request("/admin/sites/" .. waiting, { cookie = editor.cookie }).body, "change request's proposed page")
+
+    local wm_bin = os.getenv("WM_TEST_WM")
+    if wm_bin then
+        local r = assert(wm.exec { argv = { wm_bin, "sites", "versions", who.site_id }, timeout = 60 })
+        t.eq(r.code, 0, r.stderr)
+        t.match(r.stdout, "\n +ticket " .. a.id:gsub("%-", "%%-") .. ": Change the headline")
+        t.match(r.stdout, "\n +%- [^\n]*Leaks fixed fast")
+        t.no_match(r.stdout, "\27", "no escape reaches the terminal")
+    end
+end
+
 function T.a_restored_version_without_recorded_inputs_sends_the_next_request_to_a_person(t)
     setup(t)
     local who = live_site("Rivera Plumbing")

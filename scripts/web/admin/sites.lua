@@ -11,6 +11,8 @@ local listing = require "web.admin.listing"
 local queries = require "web.admin.queries"
 local sites = require "domain.sites"
 local textdiff = require "lib.textdiff"
+local tickets = require "domain.tickets"
+local text = require "lib.text"
 
 local LIST = [[
 <form method="get" action="/admin/sites" class="filters">
@@ -35,10 +37,15 @@ local SHOW = [[
 {{#can_edit}}<div class="actions">{{#regenerable}}<form method="post" action="/admin/sites/{{s.id}}/regenerate"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" data-confirm="Build this site again with the architect? The current version is kept.">Regenerate</button></form>{{/regenerable}}
 {{#archivable}} <form method="post" action="/admin/sites/{{s.id}}/archive"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="alt" data-confirm="Archive this site? It will no longer be served.">Archive</button></form>{{/archivable}}</div>{{/can_edit}}
 <iframe class="site-frame" sandbox="" src="/admin/sites/{{s.id}}/html" title="The site, version {{s.version}}" loading="lazy"></iframe>
+{{#proposal}}<p class="note">This is a change request's proposed page{{#ticket}} (<a href="/admin/tickets/{{ticket}}">the ticket</a>){{/ticket}}: it is never served; approving the request makes it the site's next version.</p>{{/proposal}}
 <h2>Versions</h2>
-<div class="scroll"><table><thead><tr><th>Version</th><th>Status</th><th>Built</th><th class="num">Size</th><th></th></tr></thead><tbody>
-{{#versions}}<tr{{#current}} aria-current="true"{{/current}}><td>v{{version}}{{#current}} (shown){{/current}}</td><td><span class="pill {{status}}">{{status}}</span></td><td>{{created}}</td><td class="num">{{size}}</td><td>{{^current}}<a href="/admin/sites/{{id}}">show</a>{{/current}}{{#restorable}} <form method="post" action="/admin/sites/{{s.id}}/rollback"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="version" value="{{version}}"><button type="submit" class="alt" data-confirm="Serve version {{version}} again? It becomes a new version on top; the current one is kept.">Restore this version</button></form>{{/restorable}}</td></tr>{{/versions}}
+<div class="scroll"><table><thead><tr><th>Version</th><th>What</th><th>Built</th><th class="num">Size</th><th></th></tr></thead><tbody>
+{{#versions}}<tr{{#current}} aria-current="true"{{/current}}><td>v{{version}}{{#serving}} (served){{/serving}}{{^serving}}{{#current}} (shown){{/current}}{{/serving}}</td><td>{{what}}{{#by}} <span class="muted">by {{by}}</span>{{/by}}{{#ticket_id}}<br><small><a href="/admin/tickets/{{ticket_id}}">ticket</a>: {{request}}</small>{{/ticket_id}}{{#has_changes}}<ul class="changes">{{#changes}}<li>{{.}}</li>{{/changes}}</ul>{{/has_changes}}</td><td>{{created}}</td><td class="num">{{size}}</td><td>{{^current}}<a href="/admin/sites/{{id}}">show</a>{{/current}}{{#restorable}} <form method="post" action="/admin/sites/{{head}}/rollback"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="version" value="{{version}}"><button type="submit" class="alt" data-confirm="Serve version {{version}} again? It becomes a new version on top; the current one is kept.">Restore this version</button></form>{{/restorable}}</td></tr>{{/versions}}
 </tbody></table></div>
+{{#has_proposals}}<h2>Proposed by change requests</h2>
+<div class="scroll"><table><thead><tr><th>Proposal</th><th>Request</th><th>Built</th><th></th></tr></thead><tbody>
+{{#proposals}}<tr{{#current}} aria-current="true"{{/current}}><td>v{{version}}{{#current}} (shown){{/current}}</td><td>{{#ticket_id}}<a href="/admin/tickets/{{ticket_id}}">{{request}}</a>{{/ticket_id}}{{^ticket_id}}{{request}}{{/ticket_id}}</td><td>{{created}}</td><td>{{^current}}<a href="/admin/sites/{{id}}">show</a>{{/current}}</td></tr>{{/proposals}}
+</tbody></table></div>{{/has_proposals}}
 <h2>What changed{{#prev}} <small>v{{prev.version}} → v{{s.version}}, visible text</small>{{/prev}}</h2>
 {{^prev}}<p class="empty">This is the first version: there is nothing earlier to compare with. Regenerate to make a new one.</p>{{/prev}}
 {{#prev}}{{^hunks}}<p class="empty">The visible text is the same as in v{{prev.version}} (the design may differ).</p>{{/hunks}}
@@ -55,7 +62,7 @@ local LIST_SPEC = {
         s.screenshot_desktop_url, b.name, coalesce(b.city, '') AS city,
         to_char(s.created_at, 'YYYY-MM-DD HH24:MI') AS created]],
     from = "generated_sites s JOIN businesses b ON b.id = s.business_id",
-    where = "NOT EXISTS (SELECT 1 FROM generated_sites n WHERE n.previous_version_id = s.id)",
+    where = "NOT s.proposal AND NOT EXISTS (SELECT 1 FROM generated_sites n WHERE n.previous_version_id = s.id AND NOT n.proposal)",
     id = "s.id", id_type = "uuid",
     filters = {
         status = { "s.status = %s", queries.PARSE.text, "text" },
@@ -93,9 +100,58 @@ local function load(id)
         return nil
     end
     return assert(wm.db.query([[SELECT s.id, s.business_id, s.subdomain, s.version, coalesce(s.status, '') AS status,
-            s.paused_at IS NOT NULL AS paused, s.previous_version_id, s.html_content, b.name,
+            s.paused_at IS NOT NULL AS paused, s.previous_version_id, s.html_content, b.name, s.proposal,
+            (SELECT t.id FROM support_tickets t WHERE t.proposed_site_id = s.id LIMIT 1) AS ticket_id,
             to_char(s.created_at, 'YYYY-MM-DD HH24:MI') AS created
         FROM generated_sites s JOIN businesses b ON b.id = s.business_id WHERE s.id = $1]], id))[1]
+end
+
+local WHAT = { ["site.generated"] = "first build", ["site.version"] = "new version",
+               ["site.rolled_back"] = "restored v%d" }
+
+-- For the page of row `s`: the versions of the site it belongs to (the row
+-- its address serves, found forward from an archived copy or back from a
+-- proposal), newest first, with what made each and who
+-- (domain.sites.versions), and the change requests' proposals waiting for it.
+local function history(s, req)
+    local head = assert(wm.db.query([[WITH RECURSIVE up AS (
+            SELECT id, 0 AS depth FROM generated_sites WHERE id = $1 AND NOT proposal
+            UNION ALL
+            SELECT n.id, up.depth + 1 FROM generated_sites n JOIN up ON n.previous_version_id = up.id
+            WHERE NOT n.proposal AND up.depth < 10000)
+        SELECT id FROM up ORDER BY depth DESC LIMIT 1]],
+        s.proposal and s.previous_version_id or s.id))[1]
+    head = head and head.id or s.id
+    local editable = view.can(req, "editor")
+        and assert(wm.db.query("SELECT status FROM generated_sites WHERE id = $1", head))[1].status ~= "archived"
+    local versions = {}
+    for i, v in ipairs(assert(sites.versions(head))) do
+        local what = v.action ~= wm.null and WHAT[v.action] or "—"
+        if v.action == "site.rolled_back" then
+            what = what:format(v.restored)
+        end
+        local changes = tickets.changes { ai_changes_made = v.changes } or {}
+        versions[i] = {
+            id = v.id, head = head, version = v.version, created = v.created_at, size = kb(v.bytes),
+            serving = v.current, current = v.id == s.id, what = what,
+            by = v.actor ~= wm.null and v.actor or (v.actor_type ~= wm.null and v.actor_type) or nil,
+            ticket_id = v.ticket_id ~= wm.null and v.ticket_id or nil,
+            request = v.request ~= wm.null and text.clip(text.squish(v.request), 200, "…") or nil,
+            changes = changes, has_changes = #changes > 0,
+            restorable = editable and not v.current or nil,
+        }
+    end
+    local proposals = assert(wm.db.query([[SELECT g.id, g.version, to_char(g.created_at, 'YYYY-MM-DD HH24:MI') AS created,
+            t.id AS ticket_id, left(t.request_text, 400) AS request
+        FROM generated_sites g LEFT JOIN support_tickets t ON t.proposed_site_id = g.id
+        WHERE g.previous_version_id = $1 AND g.proposal AND g.status = 'proposed'
+        ORDER BY g.created_at DESC]], head))
+    for _, p in ipairs(proposals) do
+        p.current = p.id == s.id
+        p.request = p.request ~= wm.null and text.clip(text.squish(p.request), 200, "…") or "(no ticket)"
+        p.ticket_id = p.ticket_id ~= wm.null and p.ticket_id or nil
+    end
+    return versions, proposals
 end
 
 wm.route("GET", "/admin/sites/:id", function(req)
@@ -103,25 +159,8 @@ wm.route("GET", "/admin/sites/:id", function(req)
     if not s then
         return view.not_found(req)
     end
-    local versions = assert(wm.db.query([[SELECT id, version, coalesce(status, '') AS status,
-            to_char(created_at, 'YYYY-MM-DD HH24:MI') AS created, octet_length(html_content) AS bytes
-        FROM generated_sites WHERE business_id = $1 ORDER BY version DESC, created_at DESC]], s.business_id))
-    local latest = 0
-    for _, v in ipairs(versions) do
-        v.current = v.id == s.id
-        v.size = kb(v.bytes)
-        latest = math.max(latest, tonumber(v.version) or 0)
-    end
-    -- Restorable: the earlier versions in the chain of the row the site serves (domain.sites.rollback).
-    if view.can(req, "editor") and s.status ~= "archived" then
-        local chain = {}
-        for _, v in ipairs(assert(sites.versions(s.id))) do
-            chain[v.id] = not v.current
-        end
-        for _, v in ipairs(versions) do
-            v.restorable = chain[v.id] or nil
-        end
-    end
+    local versions, proposals = history(s, req)
+    local latest = versions[1] and versions[1].version or s.version
     local prev, hunks, stats
     if s.previous_version_id ~= wm.null then
         prev = assert(wm.db.query("SELECT id, version, html_content FROM generated_sites WHERE id = $1",
@@ -147,6 +186,8 @@ wm.route("GET", "/admin/sites/:id", function(req)
     local csp = view.CSP .. "; frame-src 'self'"
     return view.page(req, s.name, SHOW, {
         s = s, latest = latest, size = kb(#s.html_content), versions = versions, prev = prev,
+        proposals = proposals, has_proposals = #proposals > 0,
+        proposal = s.proposal and { ticket = s.ticket_id ~= wm.null and s.ticket_id or nil } or nil,
         hunks = hunks, has_hunks = hunks and #hunks > 0, stats = stats,
         public_url = live and sites.url(s.subdomain) or nil,
         can_edit = can_edit, regenerable = s.status ~= "archived", archivable = s.status ~= "archived",

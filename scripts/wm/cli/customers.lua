@@ -33,7 +33,7 @@ local function ls(opts)
     end
     out(("%-36s %-30s %-24s %-9s %14s %s\n"):format("CUSTOMER", "EMAIL", "NAME", "STATUS", "LIFETIME", "SINCE"))
     for _, r in ipairs(rows) do
-        out(("%-36s %-30s %-24s %-9s %14s %s\n"):format(r.id, v(r.email):sub(1, 30), v(r.full_name):sub(1, 24),
+        out(("%-36s %-30s %-24s %-9s %14s %s\n"):format(r.id, v(r.email, 30), v(r.full_name, 24),
             v(r.status), money(r.lifetime_value_cents), v(r.created_at)))
     end
     return true

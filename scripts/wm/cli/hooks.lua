@@ -26,8 +26,8 @@ local function ls(opts)
     out(("%-8s %-19s %-26s %-9s %-5s %-34s %s\n"):format("ID", "RECEIVED", "TYPE", "STATUS", "TRIES", "EVENT ID",
         "ERROR"))
     for _, r in ipairs(rows) do
-        out(("%-8s %-19s %-26s %-9s %-5s %-34s %s\n"):format(v(r.id), v(r.received_at), v(r.event_type):sub(1, 26),
-            v(r.status), v(r.attempts), v(r.event_id):sub(1, 34), v(r.error)))
+        out(("%-8s %-19s %-26s %-9s %-5s %-34s %s\n"):format(v(r.id), v(r.received_at), v(r.event_type, 26),
+            v(r.status), v(r.attempts), v(r.event_id, 34), v(r.error)))
     end
     return true
 end

@@ -41,7 +41,7 @@ return {
         out(("%-16s %-28s %-12s %-9s %12s %10s %12s %-4s %s\n"):format("PAID", "CUSTOMER", "TYPE", "STATUS",
             "AMOUNT", "FEE", "NET", "CUR", "CARD"))
         for _, p in ipairs(rows) do
-            out(("%-16s %-28s %-12s %-9s %12s %10s %12s %-4s %s\n"):format(v(p.paid_at), v(p.email):sub(1, 28),
+            out(("%-16s %-28s %-12s %-9s %12s %10s %12s %-4s %s\n"):format(v(p.paid_at), v(p.email, 28),
                 v(p.payment_type), v(p.status), money(p.amount_cents), money(p.fee_cents), money(p.net_cents),
                 v(p.currency), p.card_last4 ~= wm.null and (v(p.card_network) .. " " .. v(p.card_last4)) or ""))
         end

@@ -4,6 +4,7 @@
 -- lets a held site go to preview once a person has looked at it.
 local sites = require "domain.sites"
 local cells = require "wm.cli_cells"
+local tickets = require "domain.tickets"
 
 local usage = [[usage: wm sites <held|show|versions|rollback|release> [options]
 
@@ -143,6 +144,12 @@ local function versions(key, opts)
         local by = r.actor ~= wm.null and r.actor or r.actor_type ~= wm.null and r.actor_type or "-"
         out(("%-8s %-9s %-16s %-36s %10s\n"):format("v" .. r.version .. (r.current and "*" or ""), r.status,
             r.created_at, cells.text(by .. ": " .. why, 36), tostring(r.bytes ~= wm.null and r.bytes or 0)))
+        if r.ticket_id ~= wm.null then
+            out("         ticket ", r.ticket_id, ": ", cells.text(tostring(r.request), 60), "\n")
+            for _, c in ipairs(tickets.changes { ai_changes_made = r.changes } or {}) do
+                out("           - ", cells.text(c), "\n")
+            end
+        end
     end
     out("\n* the version the site serves. Restore one: wm sites rollback ", key, " VERSION\n")
     return true

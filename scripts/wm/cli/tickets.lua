@@ -41,7 +41,7 @@ local function show(id)
     end
     local function field(name, value)
         if value ~= nil and value ~= wm.null and value ~= "" then
-            out(("%-15s %s\n"):format(name, tostring(value)))
+            out(("%-15s %s\n"):format(name, v(value)))
         end
     end
     field("id", t.id)
@@ -64,25 +64,25 @@ local function show(id)
         field("edited", tostring(t.edited_at) .. " by " .. (staff.editor or "a removed account"))
     end
     field("needs a person", t.needs_person_reason)
-    out("\nrequest:\n  ", (tostring(t.request_text):gsub("\n", "\n  ")), "\n")
+    out("\nrequest:\n  ", cells.block(t.request_text, "  "), "\n")
     if t.ai_interpretation ~= wm.null then
-        out("\nunderstood:\n  ", t.ai_interpretation, "\n")
+        out("\nunderstood:\n  ", cells.block(t.ai_interpretation, "  "), "\n")
     end
     if t.operations ~= wm.null then
         out("\noperations:\n")
         for _, op in ipairs(tickets.shown_operations(t)) do
-            out("  ", op, "\n")
+            out("  ", cells.text(op), "\n")
         end
     end
     if t.ai_changes_made ~= wm.null then
-        out("\nchanges:\n  ", (tostring(t.ai_changes_made):gsub("\n", "\n  ")), "\n")
+        out("\nchanges:\n  ", cells.block(t.ai_changes_made, "  "), "\n")
     end
     local diff = tickets.text_diff(t, 1)
     if diff then
         out("\nvisible text (- before, + after):\n")
         for _, h in ipairs(diff) do
             for _, o in ipairs(h) do
-                out(o.op == "=" and " " or o.op, " ", o.text, "\n")
+                out(o.op == "=" and " " or o.op, " ", cells.text(o.text), "\n")
             end
             out("\n")
         end
