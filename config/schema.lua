@@ -185,6 +185,7 @@ return {
         ["portal.session_max"] = int(60),
         ["portal.resend_interval"] = int(0),
         ["tickets.per_customer_per_day"] = int(1),
+        ["tickets.edited_email_delay"] = int(0, 86400),
 
         ["domains.dns_tries"] = int(1, 10),
         ["domains.max_checks"] = int(1),

@@ -425,6 +425,10 @@ return {
         -- new site (when it is installed); false: the cheap checks only (the
         -- benchmark, which times the change without screenshots).
         screenshots = true,
+        -- Seconds between a staff edit of a proposal and the email telling
+        -- the customer it is ready: further edits in that time go out as
+        -- one email, and one approved meanwhile sends none.
+        edited_email_delay = 120,
     },
     -- Recurrente (providers.payments = "recurrente"). The keys come from
     -- WM_RECURRENTE_PUBLIC_KEY and WM_RECURRENTE_SECRET_KEY (pk_test_/sk_test_

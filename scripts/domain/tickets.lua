@@ -271,7 +271,7 @@ function _M.propose(id, p)
     end
     assert(activity.log("ticket.proposed", "ticket", id, { proposal = proposal.id, version = proposal.version,
                                                            changes = wm.json.array(p.changes) }))
-    assert(wm.jobs.enqueue("ticket_email", { id = id, kind = "ready", version = proposal.version },
+    assert(wm.jobs.enqueue("ticket_email", { id = id, kind = "ready", version = proposal.version, proposal = proposal.id },
         { unique_key = "ticket_email:ready:" .. id .. ":" .. proposal.id }))
     return row
 end
@@ -601,6 +601,10 @@ function _M.edit(id, values, actor_type, actor_id)
     end
     assert(activity.log("ticket.edited", "ticket", id, { proposal = proposal.id, version = proposal.version,
                                                          fields = wm.json.array(changed) }, actor_type, actor_id))
+    -- The customer approves what staff made: tell them, once for a run of
+    -- edits (the first edit's job, still waiting, stands for the later ones).
+    assert(wm.jobs.enqueue("ticket_email", { id = id, kind = "ready", edited = true },
+        { unique_key = "ticket_email:edited:" .. id, delay = cfg().edited_email_delay or 120 }))
     return row
 end
 

@@ -962,6 +962,51 @@ function T.staff_edit_a_proposal_as_a_new_one_the_customer_approves(t)
     t.eq(tickets.get(other.id).edited_by, wm.null, "nothing written")
 end
 
+-- The customer approves what staff made, so they hear of it: one email for
+-- a run of edits, sent after tickets.edited_email_delay; the AI's "ready"
+-- email for a proposal an edit replaced is not sent, nor any "ready" email
+-- for a request already decided.
+function T.the_customer_hears_of_staff_edits_once(t)
+    setup(t)
+    local who = live_site("Rivera Plumbing")
+    local tk = file(who, 'Change the headline to "Leaks fixed fast"')
+    t.match(interpret(tk.id), "^outcome%.done")
+    local stage = dofile(wm.root .. "/scripts/stages/ticket_email.lua")
+    local function ready_jobs()
+        return assert(wm.db.query([[SELECT id, payload, extract(epoch FROM run_at - now())::float8 AS wait FROM jobs
+            WHERE kind = 'ticket_email' AND payload->>'kind' = 'ready' AND payload->>'id' = $1 ORDER BY id]], tk.id))
+    end
+    local function edit(headline)
+        local out = assert(wm.db.tx(function()
+            local row, why = tickets.edit(tk.id, { ["hero.headline"] = headline }, "user")
+            return { row = row, why = why }
+        end))
+        assert(out.row, tostring(out.why))
+    end
+    edit("Leaks fixed today")
+    edit("Leaks fixed within the hour")
+    local jobs = ready_jobs()
+    t.eq(#jobs, 2, "the AI's proposal's and one for both edits")
+    t.eq(jobs[2].payload.edited, true)
+    t.ok(jobs[2].wait > 60, "the edits' email waits for more edits: " .. jobs[2].wait)
+    t.match(tostring(stage.run(jobs[1])), "^outcome%.done")
+    t.eq(#outbox_to(who.email), 0, "the AI's proposal was replaced before its email went")
+    t.match(tostring(stage.run(jobs[2])), "^outcome%.done")
+    local mail = outbox_to(who.email)
+    t.eq(#mail, 1)
+    t.match(mail[1], "Your website change is ready to review")
+    t.match(mail[1], "We adjusted the change you asked for")
+
+    -- Decided before its email went: none goes.
+    local other = file(who, 'Change the headline to "Open on Sundays"')
+    t.match(interpret(other.id), "^outcome%.done")
+    t.ok(approve(other.id).row)
+    local job = one([[SELECT id, payload FROM jobs WHERE kind = 'ticket_email' AND payload->>'kind' = 'ready'
+        AND payload->>'id' = $1]], other.id)
+    t.match(tostring(stage.run(job)), "^outcome%.done")
+    t.eq(#outbox_to(who.email), 1, "no email about a request already approved")
+end
+
 function T.staff_assign_a_request(t)
     setup(t)
     local who = live_site("Rivera Plumbing")
