@@ -137,6 +137,21 @@ local function handler(e)
     return debug.traceback(tostring(e), 2)
 end
 
+-- Functions to run once the current file's tests are done (fakes a file
+-- shares between its tests stop then: tests/fakes/start.lua).
+local at_end = {}
+
+function M.at_end(fn)
+    at_end[#at_end + 1] = fn
+end
+
+local function file_done()
+    for i = #at_end, 1, -1 do
+        pcall(at_end[i])
+        at_end[i] = nil
+    end
+end
+
 -- Runs every test of every file; returns passed, failed, skipped.
 function M.run_files(files, opts)
     opts = opts or {}
@@ -196,6 +211,7 @@ function M.run_files(files, opts)
                 end
             end
         end
+        file_done()
     end
     local line = ("%d passed, %d failed"):format(passed, failed)
     if skipped > 0 then

@@ -43,8 +43,13 @@ class CountingHandler(BaseHTTPRequestHandler):
 
 
 def publish_and_serve(srv, ports, port_file, idle, state, lock):
-    """Writes `ports` (text) to port_file, then serves `srv` until idle."""
+    """Writes `ports` (text) to port_file, then serves `srv` until idle.
+    When the test made a lease file beside it (port_file + ".lease",
+    tests/fakes/start.lua), the fake also exits as soon as that is removed:
+    the test's file is done with it."""
     parent = os.getppid()
+    lease = port_file + ".lease"
+    leased = os.path.exists(lease)
     tmp = port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write(ports)
@@ -55,7 +60,7 @@ def publish_and_serve(srv, ports, port_file, idle, state, lock):
             time.sleep(0.2)
             with lock:
                 quiet = state["active"] == 0 and time.monotonic() - state["last"] > idle
-            if quiet or os.getppid() != parent:
+            if quiet or os.getppid() != parent or (leased and not os.path.exists(lease)):
                 os._exit(0)
 
     threading.Thread(target=watchdog, daemon=True).start()

@@ -1,8 +1,10 @@
 -- Starts one of the Python fakes on 127.0.0.1 and returns its base URL and
 -- the text of its port file (several ports when it serves more than one).
 -- `script` is a file in this folder, or a path. The fake writes its port(s)
--- to a file and exits by itself when idle or when this process goes away
--- (tests/fakes/fakeserver.py).
+-- to a file and exits by itself when idle, when this process goes away, or
+-- when the test file that started it is done (its lease file is removed
+-- then: tests/fakes/fakeserver.py), so `wm test` does not wait out its idle
+-- time.
 --   local start = dofile(<tests>/fakes/start.lua)
 --   local base = start("outscraper.py", "10", "test-key")
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
@@ -12,6 +14,11 @@ return function(script, ...)
     os.remove(port_file)
     local path = script:find("/", 1, true) and script or (here .. "/" .. script)
     local argv = { "python3", path, port_file, ... }
+    local lease = port_file .. ".lease"
+    assert(wm.fs.write_file(lease, ""))
+    require("wm.testing").at_end(function()
+        os.remove(lease)
+    end)
     local ended
     wm.spawn(function()
         local res, err = wm.exec { argv = argv, timeout = 600 }

@@ -393,7 +393,9 @@ class Limits(unittest.TestCase):
             fast.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
             self.assertEqual(r.response()[0], 200)
             worst = max(worst, time.time() - t)
-        self.assertLess(worst, 0.1)
+        # Served while the slow client still holds its connection: far less
+        # than its header timeout (about 1 s), with room for a loaded machine.
+        self.assertLess(worst, 0.5)
         rs = Reader(slow)
         status = rs.response()[0]
         waited = time.time() - t0

@@ -8,18 +8,18 @@ local KEY = "sk-ant-test-" .. wm.crypto.random_token(6)
 
 local server, starting
 
--- Starts the fake (it exits by itself after 3 s without a request, so the
--- run does not wait for it; a test that finds it gone starts another).
+-- Starts the fake (it exits by itself after 30 s without a request or when
+-- this process ends; a test that finds it gone starts another).
 local function base()
     if server then
         return server
     end
     if starting then
-        starting:wait(10)
+        starting:wait(90)
         return assert(server, "the fake did not start")
     end
     starting = wm.event()
-    server = start("anthropic.py", "3", KEY)
+    server = start("anthropic.py", "30", KEY)
     starting:set()
     return server
 end
