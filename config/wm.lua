@@ -59,6 +59,10 @@ return {
         body_rate_grace = 5,
         -- Generated sites answer at <subdomain>.<sites_domain>.
         sites_domain = "localhost",
+        -- wm serve reloads the scripts as soon as a file under scripts/
+        -- changes. false: only on `wm reload` (SIGHUP), for a deployment
+        -- that copies files in one by one.
+        watch_scripts = true,
     },
     http_client = {
         timeout = 30,

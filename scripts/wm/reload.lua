@@ -1,10 +1,10 @@
 -- wm.reload: hot reload of scripts.
 --
---   reload.start{dirs=, debounce=0.1, signal=true} -> true | nil, err
+--   reload.start{dirs=, debounce=0.1, signal=true, watch=true} -> true | nil, err
 --       Watches the script folders (by default every folder of package.path:
 --       WM_SCRIPTS_PATH first, then <root>/scripts), recursively, and reloads
---       after each burst of changes. Unless signal=false, SIGHUP runs
---       reload.now("signal"). serve.lua calls it once.
+--       after each burst of changes (watch=false: never by itself). Unless
+--       signal=false, SIGHUP runs reload.now("signal"). serve.lua calls it once.
 --   reload.now([reason]) -> true | nil, err
 --       Reloads everything by hand: every .lua file under the folders.
 --   reload.on_reload(name, fn)   fn(info) -> true | nil, err
@@ -399,14 +399,18 @@ function _M.start(opts)
         error("usage: reload.start{dirs=, debounce=, signal=}", 2)
     end
     opts = opts or {}
-    if S.watcher then
+    if S.watcher or S.dirs then
         return true
     end
     local dirs = opts.dirs or _M.roots()
     record_hashes(dirs)
-    local w, err = watch.start(dirs, on_batch, opts.debounce or 0.1)
-    if not w then
-        return nil, err
+    local w
+    if opts.watch ~= false then
+        local err
+        w, err = watch.start(dirs, on_batch, opts.debounce or 0.1)
+        if not w then
+            return nil, err
+        end
     end
     S.watcher, S.dirs = w, dirs
     if opts.signal ~= false and not S.signal_set then
@@ -415,15 +419,19 @@ function _M.start(opts)
         end)
         S.signal_set = true
     end
-    log.info("reload: watching scripts", { dirs = dirs, folders = #w:dirs() })
+    if w then
+        log.info("reload: watching scripts", { dirs = dirs, folders = #w:dirs() })
+    else
+        log.info("reload: not watching scripts; `wm reload` reloads them", { dirs = dirs })
+    end
     return true
 end
 
 function _M.stop()
     if S.watcher then
         S.watcher:close()
-        S.watcher, S.dirs = nil, nil
     end
+    S.watcher, S.dirs = nil, nil
     S.pending = {}
 end
 

@@ -66,6 +66,22 @@ if mode == "edit" or mode == "broken" then
     say("seconds", ("%.3f"):format(dt))
     say("value", require("rl_mod").value)
     say("hooks", hook_runs)
+elseif mode == "unwatched" then
+    -- http.watch_scripts = false: edits wait for `wm reload`.
+    write(dir .. "/rl_mod.lua", "return { value = 1 }\n")
+    say("value", require("rl_mod").value)
+    assert(reload.start { dirs = { dir }, debounce = 0.1, watch = false })
+    say("watched", #reload.watched_dirs())
+    local seen = after(function()
+        write(dir .. "/rl_mod.lua", "return { value = 3 }\n")
+    end, 1)
+    say("pass", seen)
+    say("value", require("rl_mod").value)
+    local ok = reload.now("signal")
+    say("ok", ok)
+    say("value", require("rl_mod").value)
+    say("hooks", hook_runs)
+    reload.stop()
 elseif mode == "subdir" then
     start()
     local real = wm.fs.realpath(dir)

@@ -54,6 +54,17 @@ function T.edit_is_picked_up(t)
     t.ok(tonumber(out.seconds) < 2, "reloaded within 2 s (took " .. out.seconds .. " s)")
 end
 
+function T.unwatched_scripts_reload_only_when_asked(t)
+    local out, res = child(t, "unwatched")
+    t.eq(res.code, 0, "child exit; stderr: " .. res.stderr)
+    t.eq(out.watched, "0", "no folder is watched")
+    t.eq(out.pass, "false", "an edit alone reloads nothing")
+    t.eq(out["value#2"], "1")
+    t.eq(out.ok, "true", "reload.now (SIGHUP) does")
+    t.eq(out["value#3"], "3")
+    t.eq(out.hooks, "1")
+end
+
 function T.broken_edit_keeps_old(t)
     local out, res, dir = child(t, "broken")
     t.eq(res.code, 0, "child exit; stderr: " .. res.stderr)

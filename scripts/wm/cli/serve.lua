@@ -19,7 +19,7 @@ local function start_reload()
     reload.on_reload("router", function()
         return router.rebuild()
     end)
-    local started, err = reload.start {}
+    local started, err = reload.start { watch = wm.config.http.watch_scripts ~= false }
     if not started then
         wm.log.warn("http: not watching scripts", { error = tostring(err) })
     end
@@ -54,6 +54,10 @@ static files under /static/, /healthz and /metrics.
 By default wm serve is the whole main job: it applies pending migrations,
 seeds the coverage grid when it is empty, and runs the job scheduler and
 cron (the autopilot) beside HTTP; with --workers, worker 1 runs the jobs.
+
+Scripts: a change under scripts/ is loaded at once (a file that does not
+compile is logged and changes nothing); http.watch_scripts=false
+(WM_HTTP_WATCH_SCRIPTS=false) reloads only on `wm reload`.
 
 Limits: config http.max_header_bytes, max_body_bytes, max_connections,
 header_timeout, idle_timeout (WM_HTTP_<KEY> in the environment). Access log:
