@@ -301,9 +301,10 @@ end
 -- its business with {regenerate = id} (a new version with
 -- previous_version_id = id). Returns {id, job_id}.
 function _M.regenerate(id, actor)
-    local site, err = one([[SELECT id, business_id FROM generated_sites WHERE id = $1 AND status <> 'archived']], id)
+    local site, err = one([[SELECT id, business_id FROM generated_sites WHERE id = $1 AND status <> 'archived'
+        AND NOT proposal]], id)
     if not site then
-        return nil, err or "no such site, or it is archived"
+        return nil, err or "no such site, or it is archived, or it is a change request's proposal"
     end
     local job
     job, err = wm.jobs.enqueue("architect", { business_id = site.business_id, regenerate = id },
@@ -315,12 +316,14 @@ function _M.regenerate(id, actor)
     return { id = id, job_id = job }
 end
 
--- preview | live -> archived by an operator: no longer served.
+-- draft | held | preview | live | sold -> archived by an operator: no longer
+-- served, never emailed (a site the quality gate held can be given up too).
+-- A change request's proposal is not a site: its request decides it.
 function _M.archive_by_operator(id, actor)
     local row, err = one([[UPDATE generated_sites SET status = 'archived', paused_at = NULL, updated_at = now()
-        WHERE id = $1 AND status IN ('draft', 'preview', 'live', 'sold') RETURNING id, business_id]], id)
+        WHERE id = $1 AND status IN ('draft', 'held', 'preview', 'live', 'sold') RETURNING id, business_id]], id)
     if not row then
-        return nil, err or "no such site, or it is archived already"
+        return nil, err or "no such site, or it is archived already, or it is a change request's proposal"
     end
     assert(activity.log("site.archived", "site", id, { reason = "operator" }, actor and actor.type, actor and actor.id))
     return row

@@ -290,6 +290,21 @@ function T.sites_list_detail_diff_and_controls_by_role(t)
     t.match(refused.body, '<a href="/admin/sites/' .. lit(v2) .. '">Back to the site</a>')
     t.eq(request("POST", "/admin/sites/" .. v2 .. "/regenerate", "editor", {}).status, 409)
     t.no_match(get(t, "/admin/sites/" .. v2, "editor"), 'action="/admin/sites/' .. lit(v2) .. '/regenerate"')
+    -- A site the quality gate held can be given up.
+    local held = site(b2, "beas-held", 1, nil, "<p>Held back</p>", "held")
+    t.eq(request("POST", "/admin/sites/" .. held .. "/archive", "editor", {}).status, 303)
+    t.eq(one("SELECT status FROM generated_sites WHERE id = $1", held).status, "archived")
+    -- A change request's proposal is neither archived nor rebuilt from here: its request decides it.
+    local proposal = site(b2, "beas--t0123456789ab", 2, other, "<p>Proposed bread</p>", "proposed")
+    assert(wm.db.query("UPDATE generated_sites SET proposal = true WHERE id = $1", proposal))
+    local shown = get(t, "/admin/sites/" .. proposal, "editor")
+    t.match(shown, "change request's proposed page")
+    t.no_match(shown, 'action="/admin/sites/' .. lit(proposal) .. '/archive"')
+    t.no_match(shown, 'action="/admin/sites/' .. lit(proposal) .. '/regenerate"')
+    t.eq(request("POST", "/admin/sites/" .. proposal .. "/archive", "editor", {}).status, 409)
+    t.eq(request("POST", "/admin/sites/" .. proposal .. "/regenerate", "editor", {}).status, 409)
+    t.eq(one("SELECT status FROM generated_sites WHERE id = $1", proposal).status, "proposed")
+    t.no_match(get(t, "/admin/sites"), lit(proposal), "not listed as a site")
 end
 
 function T.sites_list_pages_by_keyset(t)

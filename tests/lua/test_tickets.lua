@@ -666,7 +666,8 @@ function T.versions_say_which_request_made_them(t)
     local versions = page:match("<h2>Versions</h2>(.-)</table>")
     t.no_match(versions, waiting:gsub("%-", "%%-"), "a proposal is not a version")
     t.no_match(versions, first_proposal:gsub("%-", "%%-"))
-    t.match(request("/admin/sites/" .. waiting, { cookie = editor.cookie }).body, "change request's proposed page")
+    t.match(request("/admin/sites/" .. waiting, { cookie = editor.cookie }).body,
+        "change request's proposed page %(<a href=\"/admin/tickets/" .. b.id:gsub("%-", "%%-") .. '">the ticket</a>%)')
 
     local wm_bin = os.getenv("WM_TEST_WM")
     if wm_bin then

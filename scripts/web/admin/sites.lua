@@ -37,7 +37,7 @@ local SHOW = [[
 {{#can_edit}}<div class="actions">{{#regenerable}}<form method="post" action="/admin/sites/{{s.id}}/regenerate"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" data-confirm="Build this site again with the architect? The current version is kept.">Regenerate</button></form>{{/regenerable}}
 {{#archivable}} <form method="post" action="/admin/sites/{{s.id}}/archive"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="alt" data-confirm="Archive this site? It will no longer be served.">Archive</button></form>{{/archivable}}</div>{{/can_edit}}
 <iframe class="site-frame" sandbox="" src="/admin/sites/{{s.id}}/html" title="The site, version {{s.version}}" loading="lazy"></iframe>
-{{#proposal}}<p class="note">This is a change request's proposed page{{#ticket}} (<a href="/admin/tickets/{{ticket}}">the ticket</a>){{/ticket}}: it is never served; approving the request makes it the site's next version.</p>{{/proposal}}
+{{#proposal}}<p class="note">This is a change request's proposed page{{#proposal_ticket}} (<a href="/admin/tickets/{{proposal_ticket}}">the ticket</a>){{/proposal_ticket}}: it is never served; approving the request makes it the site's next version.</p>{{/proposal}}
 <h2>Versions</h2>
 <div class="scroll"><table><thead><tr><th>Version</th><th>What</th><th>Built</th><th class="num">Size</th><th></th></tr></thead><tbody>
 {{#versions}}<tr{{#current}} aria-current="true"{{/current}}><td>v{{version}}{{#serving}} (served){{/serving}}{{^serving}}{{#current}} (shown){{/current}}{{/serving}}</td><td>{{what}}{{#by}} <span class="muted">by {{by}}</span>{{/by}}{{#ticket_id}}<br><small><a href="/admin/tickets/{{ticket_id}}">ticket</a>: {{request}}</small>{{/ticket_id}}{{#has_changes}}<ul class="changes">{{#changes}}<li>{{.}}</li>{{/changes}}</ul>{{/has_changes}}</td><td>{{created}}</td><td class="num">{{size}}</td><td>{{^current}}<a href="/admin/sites/{{id}}">show</a>{{/current}}{{#restorable}} <form method="post" action="/admin/sites/{{head}}/rollback"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="version" value="{{version}}"><button type="submit" class="alt" data-confirm="Serve version {{version}} again? It becomes a new version on top; the current one is kept.">Restore this version</button></form>{{/restorable}}</td></tr>{{/versions}}
@@ -187,10 +187,11 @@ wm.route("GET", "/admin/sites/:id", function(req)
     return view.page(req, s.name, SHOW, {
         s = s, latest = latest, size = kb(#s.html_content), versions = versions, prev = prev,
         proposals = proposals, has_proposals = #proposals > 0,
-        proposal = s.proposal and { ticket = s.ticket_id ~= wm.null and s.ticket_id or nil } or nil,
+        proposal = s.proposal or nil, proposal_ticket = s.proposal and s.ticket_id ~= wm.null and s.ticket_id or nil,
         hunks = hunks, has_hunks = hunks and #hunks > 0, stats = stats,
         public_url = live and sites.url(s.subdomain) or nil,
-        can_edit = can_edit, regenerable = s.status ~= "archived", archivable = s.status ~= "archived",
+        can_edit = can_edit, regenerable = s.status ~= "archived" and not s.proposal,
+        archivable = s.status ~= "archived" and not s.proposal,
     }, 200, { ["Content-Security-Policy"] = csp })
 end, { role = "viewer" })
 
