@@ -419,6 +419,48 @@ function T.the_other_lists_and_metrics(t)
     t.eq(act.data[1].action, "business.touched")
 end
 
+function T.grid_tickets_and_prompts_lists(t)
+    setup(t)
+    local tok = token_for("viewer")
+    assert(wm.db.query([[INSERT INTO coverage_grid (state, city, industry, status, priority, population) VALUES
+        ('TX', 'Austin', 'plumber', 'pending', 5, 960000), ('TX', 'Waco', 'plumber', 'paused', 9, 140000),
+        ('OH', 'Columbus', 'roofer', 'pending', 1, 900000)]]))
+    local _, grid = call(t, "GET", "/api/v1/grid?state=TX", { token = tok })
+    t.eq({ #grid.data, grid.data[1].city, grid.data[2].city }, { 2, "Waco", "Austin" }, "highest priority first")
+    local _, by_pop = call(t, "GET", "/api/v1/grid?sort=-population&limit=1", { token = tok })
+    t.eq(by_pop.data[1].city, "Austin")
+    t.ok(by_pop.next_cursor ~= wm.null, "a next page")
+    local _, paused = call(t, "GET", "/api/v1/grid?status=paused&city=waco", { token = tok })
+    t.eq(#paused.data, 1)
+
+    local b = business("Ticket Co", { email = "t@example.com" })
+    local s = one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status)
+        VALUES ($1, 'tco', 'x', 'live') RETURNING id]], b).id
+    local c = one("INSERT INTO customers (business_id, site_id, email) VALUES ($1, $2, 't@example.com') RETURNING id",
+        b, s).id
+    assert(wm.db.query([[INSERT INTO support_tickets (customer_id, site_id, request_text, status) VALUES
+        ($1, $2, 'Make it <b>blue</b>', 'open'), ($1, $2, 'New phone', 'completed')]], c, s))
+    local res, tickets = call(t, "GET", "/api/v1/tickets?status=open&site_id=" .. s, { token = tok })
+    t.eq(res.status, 200)
+    t.eq(#tickets.data, 1)
+    t.eq(tickets.data[1].request_text, "Make it <b>blue</b>", "the words as written, in a JSON string")
+    t.no_match(res.body, "<b>", "never raw markup in the answer")
+    t.eq(tickets.data[1].customer_id, c)
+    t.match(tickets.data[1].created_at, "Z$")
+    local bad, why = call(t, "GET", "/api/v1/tickets?site_id=nope", { token = tok })
+    expect_error(t, bad, why, 400, "bad_request")
+
+    assert(require("lib.prompts").sync())
+    local _, active = call(t, "GET", "/api/v1/prompts?agent=architect&active=true&limit=500", { token = tok })
+    t.ok(#active.data > 0, "the architect's sections")
+    for _, p in ipairs(active.data) do
+        t.eq({ p.agent_name, p.is_active }, { "architect", true })
+        t.eq(type(p.content), "string")
+    end
+    local _, inactive = call(t, "GET", "/api/v1/prompts?active=false", { token = tok })
+    t.eq(#inactive.data, 0, "a fresh sync has no retired versions")
+end
+
 function T.each_user_is_rate_limited(t)
     -- One request in 50 s: however slow this machine, the bucket does not
     -- refill between the requests below.

@@ -148,7 +148,7 @@ LISTS.businesses = {
 LISTS.sites = {
     select = [[s.id, s.business_id, b.name AS business_name, s.subdomain, s.custom_domain, s.version,
         s.previous_version_id, s.status, s.screenshot_desktop_url, s.screenshot_mobile_url, s.lighthouse_score,
-        s.created_at, s.deployed_at, s.sold_at, s.paused_at]],
+        s.proposal, s.created_at, s.deployed_at, s.sold_at, s.paused_at]],
     from = "generated_sites s JOIN businesses b ON b.id = s.business_id",
     id = "s.id", id_type = "uuid",
     filters = {
@@ -228,6 +228,67 @@ LISTS.subscriptions = {
     sorts = {
         created = { "coalesce(s.created_at, '-infinity')", "timestamp" },
         period_end = { "coalesce(s.current_period_end, '-infinity')", "timestamp" },
+    },
+    default_sort = "-created",
+}
+
+-- The coverage grid: what the Coverage page's table shows.
+LISTS.grid = {
+    select = [[g.id, g.country, g.state, g.city, g.industry, g.industry_category, g.status, g.priority, g.population,
+        g.lead_count, g.qualified_count, g.site_count, g.conversion_count, g.last_scraped_at, g.cooldown_until,
+        g.created_at, g.updated_at]],
+    from = "coverage_grid g",
+    id = "g.id", id_type = "uuid",
+    filters = {
+        status = { "g.status = %s", text, "text" },
+        state = { "g.state = %s", text, "text" },
+        city = { "lower(g.city) = lower(%s)", text, "text" },
+        industry = { "g.industry ILIKE %s", text, "text" },
+    },
+    sorts = {
+        priority = { "coalesce(g.priority, 0)", "int8" },
+        population = { "coalesce(g.population, -1)", "int8" },
+        leads = { "coalesce(g.lead_count, 0)", "int8" },
+        created = { "coalesce(g.created_at, '-infinity')", "timestamp" },
+    },
+    default_sort = "-priority",
+}
+
+-- Change requests: the customer's words and what the AI made of them; the
+-- proposal's inputs and operations stay on the dashboard's ticket page.
+LISTS.tickets = {
+    select = [[t.id, t.status, t.site_id, t.customer_id, t.request_text, t.ai_interpretation, t.ai_changes_made,
+        t.needs_person_reason, t.resolved_by, t.created_by_type, t.assigned_to, t.base_version, t.applied_version,
+        t.created_at, t.updated_at, t.resolved_at]],
+    from = "support_tickets t",
+    id = "t.id", id_type = "uuid",
+    filters = {
+        status = { "t.status = %s", text, "text" },
+        site_id = { "t.site_id = %s", uuid, "uuid" },
+        customer_id = { "t.customer_id = %s", uuid, "uuid" },
+        assigned_to = { "t.assigned_to = %s", uuid, "uuid" },
+    },
+    sorts = {
+        created = { "coalesce(t.created_at, '-infinity')", "timestamp" },
+        updated = { "coalesce(t.updated_at, '-infinity')", "timestamp" },
+    },
+    default_sort = "-created",
+}
+
+-- The agents' prompt sections, every version (is_active says which are live).
+LISTS.prompts = {
+    select = [[p.id, p.agent_name, p.section_name, p.version, p.is_active, p.variant, p.weight, p.usage_count,
+        p.success_count, p.description, p.content, p.created_by, p.created_at, p.updated_at]],
+    from = "prompt_settings p",
+    id = "p.id", id_type = "uuid",
+    filters = {
+        agent = { "p.agent_name = %s", text, "text" },
+        section = { "p.section_name = %s", text, "text" },
+        active = { "coalesce(p.is_active, false) = %s", boolean, "bool" },
+    },
+    sorts = {
+        created = { "coalesce(p.created_at, '-infinity')", "timestamp" },
+        version = { "coalesce(p.version, 1)", "int8" },
     },
     default_sort = "-created",
 }

@@ -152,7 +152,7 @@ wm.route("GET", "/api/v1/me", api(function(req)
 end), VIEWER)
 
 for _, entity in ipairs({ "businesses", "sites", "campaigns", "customers", "subscriptions", "payments", "webhooks",
-                          "jobs", "activity" }) do
+                          "jobs", "activity", "grid", "tickets", "prompts" }) do
     wm.route("GET", "/api/v1/" .. entity, list(entity), VIEWER)
 end
 
