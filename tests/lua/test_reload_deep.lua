@@ -48,7 +48,10 @@ local function eml_files(var)
     return out
 end
 
--- The server: jobs on, no autopilot, four leads a cell, its own var/.
+-- The server: jobs on, no autopilot, six leads a cell, its own var/; sites
+-- photographed by the fast stand-in for the browser driver and no
+-- Lighthouse (Chromium is not what this tests, and two cells of it outlast
+-- the test's time on a loaded machine).
 local function start(t)
     local dir = t.tmpdir()
     local var = t.tmpdir()
@@ -58,6 +61,7 @@ local function start(t)
     local env = {
         WM_SCRIPTS_PATH = dir, WM_PATHS_VAR = var, WM_LOG_ACCESS = "false",
         WM_AUTOPILOT_ENABLED = "false", WM_LEADS_PER_CELL = "6", WM_JOBS_BACKOFF_BASE = "0.05",
+        WM_SCREENSHOTS_DRIVER = wm.root .. "/tests/fakes/screenshot_driver.js", WM_LIGHTHOUSE_ENABLED = "false",
     }
     local server = wm.spawn(function()
         return wm.exec { argv = { "sh", "-c", "exec " .. os.getenv("WM_TEST_WM") .. " serve --quiet"
