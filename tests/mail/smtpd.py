@@ -2,7 +2,7 @@
 """A real SMTP server for the mail tests (aiosmtpd, Debian python3-aiosmtpd),
 misbehaving on request.
 
-    smtpd.py DIR MODE [--tls | --implicit-tls] [--auth USER:PASSWORD] [--stall S]
+    smtpd.py DIR MODE [--tls | --implicit-tls] [--auth USER:PASSWORD] [--stall S] [--size BYTES]
 
 Listens on 127.0.0.1 on a free port and writes it to DIR/port (its pid to
 DIR/pid). Every event goes to DIR/log.jsonl as one JSON object a line:
@@ -22,6 +22,7 @@ relay that timed an idle session out).
 with the openssl CLI (DIR/cert.pem, also the CA file for clients), required
 before MAIL. --implicit-tls: TLS from the first byte (smtps://), the same
 certificate. --auth: AUTH PLAIN/LOGIN required (only after STARTTLS).
+--size: the SIZE it offers and enforces (aiosmtpd's 32 MiB by default).
 Exits when its parent goes away."""
 import asyncio
 import json
@@ -38,6 +39,7 @@ TLS = "--tls" in ARGS
 IMPLICIT_TLS = "--implicit-tls" in ARGS
 AUTH = ARGS[ARGS.index("--auth") + 1] if "--auth" in ARGS else None
 STALL = float(ARGS[ARGS.index("--stall") + 1]) if "--stall" in ARGS else 30.0
+SIZE = int(ARGS[ARGS.index("--size") + 1]) if "--size" in ARGS else 33554432
 PARENT = os.getppid()
 
 
@@ -64,7 +66,7 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        log(ev="data", mail_from=envelope.mail_from, rcpt=envelope.rcpt_tos,
+        log(ev="data", mail_from=envelope.mail_from, rcpt=envelope.rcpt_tos, mail_options=envelope.mail_options,
             tls=session.ssl is not None, auth=session.auth_data,
             body=envelope.original_content.decode("utf-8", "replace"))
         if MODE == "data554":
@@ -130,7 +132,8 @@ async def main():
 
         def factory():
             log(ev="connect")
-            return SMTP(handler, hostname="mx.test", tls_context=ctx if TLS else None, require_starttls=TLS,
+            return SMTP(handler, hostname="mx.test", data_size_limit=SIZE, tls_context=ctx if TLS else None,
+                        require_starttls=TLS,
                         auth_required=AUTH is not None, auth_require_tls=True,
                         authenticator=authenticator if AUTH else None)
         srv = await loop.create_server(factory, "127.0.0.1", 0, ssl=ctx if IMPLICIT_TLS else None)

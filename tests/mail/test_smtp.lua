@@ -292,6 +292,31 @@ function T.reject_554_after_data_is_permanent(t)
     t.eq(status(id), "failed")
 end
 
+-- SIZE (RFC 1870): the MAIL FROM declares the message's size; one over
+-- what the relay takes is refused before any of it is sent, for good.
+function T.size_is_declared_and_an_oversize_message_is_not_sent(t)
+    local roomy = smtpd(t, "ok", "--size", "1000000")
+    setup(t, { url = roomy.url, starttls = "off" })
+    local id = mail.campaign()
+    t.eq(mail.send(id).outcome, codes.COMPLETED)
+    local got = roomy.events("data")
+    t.eq(#got, 1)
+    local declared = tonumber((table.concat(got[1].mail_options, " ")):match("SIZE=(%d+)"))
+    t.ok(declared, "MAIL FROM carries SIZE=: " .. wm.json.encode(got[1].mail_options))
+    local body = #got[1].body
+    t.ok(declared >= body and declared <= body + 64 + body / 10, ("declared %d for %d bytes"):format(declared, body))
+
+    local tight = smtpd(t, "ok", "--size", "1000")
+    setup(t, { url = tight.url, starttls = "off" })
+    id = mail.campaign()
+    local o = mail.send(id)
+    t.eq(o.outcome, codes.DISCARD, tostring(o))
+    t.match(o.error, "over the 1000")
+    t.eq(status(id), "failed")
+    t.eq(#tight.events("data"), 0, "not a byte of it was sent")
+    t.eq(#tight.events("connect"), 1)
+end
+
 function T.dropped_after_data_stays_sending(t)
     local d = smtpd(t, "drop_after_data")
     setup(t, { url = d.url, starttls = "off" })
