@@ -185,6 +185,28 @@ local function replace_everywhere(t, old, new)
     end
 end
 
+-- A North American number however it was typed ("512.555.0199",
+-- "5125550199", "+1 512 555 0199") in the form the listings give them,
+-- "(512) 555-0199", so the page reads the same before and after; any other
+-- number stays as typed.
+local function phone_display(v)
+    if v:find("[^%d%s%+%-%.%(%)]") then
+        return v
+    end
+    local digits = v:gsub("%D", "")
+    local plus = v:match("^%s*%+") ~= nil
+    if #digits == 11 and digits:sub(1, 1) == "1" then
+        digits = digits:sub(2)
+    elseif #digits ~= 10 or plus then
+        return v
+    end
+    -- NANP: area code and exchange start 2-9.
+    if not digits:match("^[2-9]%d%d[2-9]") then
+        return v
+    end
+    return ("(%s) %s-%s"):format(digits:sub(1, 3), digits:sub(4, 6), digits:sub(7))
+end
+
 local function apply_contact(inp, op, changes)
     local field = op.field
     local v, why
@@ -193,6 +215,8 @@ local function apply_contact(inp, op, changes)
         local digits = v and select(2, v:gsub("%d", ""))
         if v and (not v:match("^[%d%s%+%-%.%(%)]+$") or digits < 7 or digits > 15) then
             v, why = nil, "the phone number does not look like one"
+        elseif v then
+            v = phone_display(v)
         end
     elseif field == "email" then
         v, why = clean_value(op.value, 254, true)

@@ -86,6 +86,17 @@ function T.each_operation_kind_is_applied_by_code(t)
     t.match(said, "%(512%) 555%-0100")
     t.no_match(visible(html), "555%-0100")
     t.match(visible(html), "Call us at %(512%) 555%-0199")
+    -- A North American number is written the way the listings write it, however it was typed.
+    for _, typed in ipairs { "512.555.0199", "5125550199", "+1 512 555 0199", "1-512-555-0199" } do
+        new = applied { { kind = "contact", field = "phone", value = typed } }
+        t.eq(new.business_changed.phone, "(512) 555-0199", typed)
+    end
+    for _, typed in ipairs { "+44 20 7946 0958", "+1 (512) 555-01", "555-0199", "(012) 555-0199" } do
+        new = applied { { kind = "contact", field = "phone", value = typed } }
+        t.eq(new.business_changed.phone, typed, "any other number as typed")
+    end
+    t.eq(site_edit.apply(base, { { kind = "contact", field = "phone", value = "555-0199 ext 4" } }), nil,
+        "not a number")
     new, _, html = applied { { kind = "contact", field = "hours", value = "Mon-Fri 8am-5pm" } }
     t.match(visible(html), "Opening hours: Mon%-Fri 8am%-5pm")
     -- Hours given twice replace each other.
