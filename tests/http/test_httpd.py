@@ -641,9 +641,9 @@ class Lifecycle(unittest.TestCase):
                 self.assertEqual(request(srv.port, "GET", "/hello")[0], 200)
                 worst = max(worst, time.time() - t)
             # A server that walked its idle connections per request would take
-            # seconds here; 0.25 s leaves room for a sanitizer build on a busy
+            # seconds here; 1 s leaves room for a sanitizer build on a busy
             # machine (the benchmark measures the real figure).
-            self.assertLess(worst, 0.25)
+            self.assertLess(worst, 1.0)
             for s in held:
                 s.close()
         finally:
