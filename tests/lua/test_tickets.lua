@@ -680,6 +680,11 @@ function T.versions_say_which_request_made_them(t)
     t.match(request("/admin/sites/" .. waiting, { cookie = editor.cookie }).body,
         "change request's proposed page %(<a href=\"/admin/tickets/" .. b.id:gsub("%-", "%%-") .. '">the ticket</a>%)')
 
+    local lead = request("/admin/leads/" .. who.business_id, { cookie = editor.cookie }).body
+    t.match(lead, 'href="/admin/sites/' .. waiting:gsub("%-", "%%-") .. '">[^<]+</a> · version 3 · a change request.s proposal',
+        "the business page tells a proposal from a version")
+    t.match(lead, 'href="/admin/sites/' .. who.site_id:gsub("%-", "%%-") .. '">[^<]+</a> · version 2 · <span')
+
     local wm_bin = os.getenv("WM_TEST_WM")
     if wm_bin then
         local r = assert(wm.exec { argv = { wm_bin, "sites", "versions", who.site_id }, timeout = 60 })

@@ -32,7 +32,7 @@ local SHOW = [[
 <h2>Score and reasons</h2>{{^reasons}}<p class="empty">Not qualified yet.</p>{{/reasons}}{{#reasons}}<p>Score {{b.qualification_score}}</p><pre>{{reasons}}</pre>{{/reasons}}
 <h2>Website evidence</h2>{{^evidence}}<p class="empty">Not checked yet.</p>{{/evidence}}{{#evidence}}<pre>{{evidence}}</pre>{{/evidence}}
 <h2>Sites</h2>{{^sites}}<p class="empty">No site yet.</p>{{/sites}}
-{{#sites}}<p>{{subdomain}} · version {{version}} · <span class="pill {{status}}">{{status}}</span> · {{created}}</p>{{/sites}}
+{{#sites}}<p><a href="/admin/sites/{{id}}">{{subdomain}}</a> · version {{version}}{{#proposal}} · a change request's proposal{{/proposal}} · <span class="pill {{status}}">{{status}}</span> · {{created}}</p>{{/sites}}
 <h2>Campaigns</h2>{{^campaigns}}<p class="empty">No campaign yet.</p>{{/campaigns}}
 {{#campaigns}}<p>{{subject_line}} · <span class="pill {{status}}">{{status}}</span> · sent {{sent}} · opened {{opened}} · clicked {{clicked}}</p>{{/campaigns}}
 <h2>LLM calls</h2>{{^calls}}<p class="empty">None.</p>{{/calls}}

@@ -472,7 +472,7 @@ function _M.business(id)
 end
 
 function _M.business_sites(id)
-    return assert(wm.db.query([[SELECT id, subdomain, custom_domain, version, previous_version_id, status,
+    return assert(wm.db.query([[SELECT id, subdomain, custom_domain, version, previous_version_id, status, proposal,
             screenshot_desktop_url, screenshot_mobile_url, created_at, deployed_at
         FROM generated_sites WHERE business_id = $1 ORDER BY version DESC, created_at DESC]], id))
 end
