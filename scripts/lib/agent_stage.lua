@@ -62,7 +62,7 @@ function _M.run(job, agent, store, next_kind, prepare)
         if output == nil then
             activity.log("agent.failed", "business", b.id, { agent = agent, error = tostring(err),
                                                              attempt = job.attempt })
-            return pipeline.llm_failure(err, call and call.retry_after, call and call.status)
+            return pipeline.llm_failure(err, call)
         end
         call = err                 -- on success: output, call
         prompt = type(call) == "table" and (call.prompt or call.system) or nil

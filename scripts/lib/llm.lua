@@ -7,17 +7,18 @@
 --       opts = { job_id = , provider = name, model = , max_tokens = }
 --     Assembles the prompt (lib/prompts.lua), calls the configured provider,
 --     records an llm_calls row, then refuses anything but a complete, valid
---     answer: stop_reason max_tokens is "retryable: truncated ...", refusal
---     is "fatal: refusal ...", the JSON is taken from the text (```json
---     fences and prose around it are tolerated; broken or cut JSON is never
---     repaired), and it must match the agent's schema and checks. No
---     fallback output, ever: a failure returns nil with err beginning
---     "retryable:" or "fatal:", and the raw answer is kept in
---     llm_calls.raw_response.
+--     answer: stop_reason max_tokens is "truncated ...", refusal is
+--     "refusal ...", the JSON is taken from the text (```json fences and
+--     prose around it are tolerated; broken or cut JSON is never repaired),
+--     and it must match the agent's schema and checks. No fallback output,
+--     ever: a failure returns nil, err, call with call.permanent saying
+--     whether asking again can help (a refusal, a prompt too long, a 4xx,
+--     a prompt problem: true; a cut or malformed answer, a 5xx, the
+--     network: false), and the raw answer is kept in llm_calls.raw_response.
 --     call = { id=, agent=, provider=, model=, usage=, cost_micro_usd=,
 --              stop_reason=, duration_ms=, prompt_hash=, settings_used=,
 --              variants=, template_version=, prompt=, system=, retry_after=,
---              error= }
+--              status=, error=, permanent= }
 --   llm.extract_json(text) -> table | nil, err
 --   llm.cost_micro_usd(model, usage) -> integer micro-USD
 --   llm.costs_cents(from, to) -> cents, micro | nil, err
@@ -273,14 +274,6 @@ local function record(call, ok, raw)
     return row.id
 end
 
-local function prefixed(err)
-    err = tostring(err or "unknown error")
-    if match(err, "^retryable:") or match(err, "^fatal:") then
-        return err
-    end
-    return "retryable: " .. err
-end
-
 -- ---- the runner ------------------------------------------------------------------------------------
 
 function _M.run_agent(agent, ctx, opts)
@@ -305,10 +298,11 @@ function _M.run_agent(agent, ctx, opts)
         job_id = opts.job_id or ctx.job_id,
     }
 
-    local a, aerr = prompts.assemble(agent, ctx)
+    local a, aerr, aclass = prompts.assemble(agent, ctx)
     if not a then
         -- Nothing was sent, nothing was spent: no llm_calls row.
-        call.error = prefixed(aerr)
+        call.error = tostring(aerr or "unknown error")
+        call.permanent = type(aclass) == "table" and aclass.permanent == true
         return nil, call.error, call
     end
     call.max_tokens = tonumber(opts.max_tokens) or c.max_tokens[agent] or a.max_tokens
@@ -338,7 +332,8 @@ function _M.run_agent(agent, ctx, opts)
 
     if not res then
         info = type(info) == "table" and info or {}
-        call.error = prefixed(perr)
+        call.error = tostring(perr or "unknown error")
+        call.permanent = info.permanent == true
         call.retry_after = tonumber(info.retry_after)
         call.status = tonumber(info.status)
         call.request_id = info.request_id
@@ -356,28 +351,29 @@ function _M.run_agent(agent, ctx, opts)
     local text = type(res.text) == "string" and res.text or ""
 
     local out, err
+    local permanent = false
     local stop = call.stop_reason
     if stop == "max_tokens" then
-        err = format("retryable: truncated: the answer stopped at max_tokens (%d, %d output tokens)",
+        err = format("truncated: the answer stopped at max_tokens (%d, %d output tokens)",
             call.max_tokens, num(call.usage.output_tokens))
     elseif stop == "refusal" then
-        err = "fatal: refusal: the model declined to answer"
+        err, permanent = "refusal: the model declined to answer", true
     elseif stop == "model_context_window_exceeded" then
-        err = "fatal: model_context_window_exceeded: the prompt is too long for the model"
+        err, permanent = "model_context_window_exceeded: the prompt is too long for the model", true
     elseif stop ~= "end_turn" and stop ~= "stop_sequence" then
-        err = "retryable: unexpected stop_reason " .. tostring(stop)
+        err = "unexpected stop_reason " .. tostring(stop)
     else
         local obj, jerr = _M.extract_json(text)
         if not obj then
-            err = "retryable: malformed JSON: " .. tostring(jerr)
+            err = "malformed JSON: " .. tostring(jerr)
         else
             local valid, verr = schema.validate(mod.schema, obj)
             if not valid then
-                err = "retryable: invalid output: " .. verr
+                err = "invalid output: " .. verr
             elseif mod.check then
                 local msg = mod.check(obj, ctx)
                 if msg then
-                    err = "retryable: invalid output: " .. msg
+                    err = "invalid output: " .. msg
                 end
             end
             if not err then
@@ -387,7 +383,7 @@ function _M.run_agent(agent, ctx, opts)
     end
 
     if err then
-        call.error = err
+        call.error, call.permanent = err, permanent
         record(call, false, text)
         wm.log.warn("llm: agent answer rejected", { agent = agent, business = call.business_id, error = err,
                                                      call = call.id })

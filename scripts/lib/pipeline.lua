@@ -74,23 +74,25 @@ function _M.save_agent_output(business_id, agent, output, prompt)
                        ON CONFLICT (business_id, agent) DO NOTHING]], business_id, agent, output, prompt)
 end
 
--- An LLM-stage failure: "fatal: ..." discards; the provider saying "not
--- now" (429 rate limited, 529 overloaded) snoozes until its Retry-After
--- without spending an attempt (a busy provider is no fault of the job);
--- anything else retries (after Retry-After when there was one).
+-- An LLM-stage failure, from what llm.run_agent answered (err, call): one
+-- asking again cannot help (call.permanent) discards; the provider saying
+-- "not now" (429 rate limited, 529 overloaded) snoozes until its
+-- Retry-After without spending an attempt (a busy provider is no fault of
+-- the job); anything else retries (after Retry-After when there was one).
 local THROTTLED = { [429] = true, [529] = true }
 
-function _M.llm_failure(err, retry_after, status)
+function _M.llm_failure(err, call)
     local outcome = require "lib.outcome"
     err = tostring(err)
-    if err:match("^fatal:") then
+    call = type(call) == "table" and call or {}
+    if call.permanent then
         return outcome.discard(err)
-    elseif THROTTLED[status] then
+    elseif THROTTLED[call.status] then
         wm.log.info("LLM provider throttling; the job waits without spending an attempt",
-                    { status = status, retry_after = retry_after })
-        return outcome.snooze(retry_after or 30)
+                    { status = call.status, retry_after = call.retry_after })
+        return outcome.snooze(call.retry_after or 30)
     end
-    return outcome.retry(err, retry_after)
+    return outcome.retry(err, call.retry_after)
 end
 
 return _M

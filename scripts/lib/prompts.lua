@@ -27,8 +27,9 @@
 --       by weight with a draw fixed by ctx.ab_key or the business id (a retry
 --       gets the same variant), and adds one to usage_count of the settings
 --       used (opts.count_usage = false to skip). A database with no template
---       for the agent is synced once, on first use. err begins with "fatal:"
---       (a prompt problem) or "retryable:" (the database).
+--       for the agent is synced once, on first use. On failure: nil, err,
+--       {permanent = true} (a prompt problem: asking again cannot help) or
+--       {permanent = false} (the database).
 --   prompts.pick(rows, key) -> row      the weighted draw (exposed for tests)
 --   prompts.count_success(ids)          success_count + 1 (a conversion)
 --   prompts.ls([agent[, all]]) -> rows | nil, err
@@ -322,7 +323,7 @@ local function fetch(agent)
     local tpl, err = wm.db.one([[SELECT system_prompt, output_format, placeholder_sections
         FROM prompt_templates WHERE agent_name = $1]], agent)
     if err then
-        return nil, "retryable: prompts: " .. tostring(err)
+        return nil, "prompts: " .. tostring(err), { permanent = false }
     end
     if not tpl then
         return false
@@ -335,7 +336,7 @@ local function fetch(agent)
     rows, err = wm.db.query([[SELECT id, section_name, variant, weight, content, version FROM prompt_settings
         WHERE agent_name = $1 AND is_active ORDER BY section_name, variant NULLS FIRST, version]], agent)
     if not rows then
-        return nil, "retryable: prompts: " .. tostring(err)
+        return nil, "prompts: " .. tostring(err), { permanent = false }
     end
     local sections = {}
     for _, r in ipairs(rows) do
@@ -360,9 +361,9 @@ function load(agent)
         return st
     end
     local gen = generation
-    local res, err = fetch(agent)
+    local res, err, class = fetch(agent)
     if res == nil then
-        return nil, err
+        return nil, err, class
     end
     if res == false then
         -- A database nobody has synced yet: sync from the repo (one task
@@ -380,17 +381,17 @@ function load(agent)
                 syncing = nil
                 ev:set()
                 if not ok then
-                    return nil, "retryable: " .. tostring(serr)
+                    return nil, tostring(serr), { permanent = false }
                 end
             end
             gen = generation
-            res, err = fetch(agent)
+            res, err, class = fetch(agent)
             if res == nil then
-                return nil, err
+                return nil, err, class
             end
         end
         if not res then
-            return nil, "fatal: no prompt template for agent " .. agent .. " (run `wm prompts sync`)"
+            return nil, "no prompt template for agent " .. agent .. " (run `wm prompts sync`)", { permanent = true }
         end
     end
     if gen == generation then
@@ -451,9 +452,9 @@ function _M.assemble(agent, ctx, opts)
     local m = _M.agent(agent)
     ctx = ctx or {}
     opts = opts or {}
-    local st, err = load(agent)
+    local st, err, class = load(agent)
     if not st then
-        return nil, err
+        return nil, err, class
     end
     local declared = {}
     for _, p in ipairs(st.placeholders) do
@@ -461,7 +462,8 @@ function _M.assemble(agent, ctx, opts)
     end
     for slot in st.system_prompt:gmatch("{{([%w_]+)}}") do
         if not declared[slot] then
-            return nil, ("fatal: prompt template of %s uses {{%s}}, which is not a placeholder section"):format(agent, slot)
+            return nil, ("prompt template of %s uses {{%s}}, which is not a placeholder section"):format(agent, slot),
+                { permanent = true }
         end
     end
     local key = ab_key(ctx)
@@ -484,7 +486,7 @@ function _M.assemble(agent, ctx, opts)
         return c
     end)
     if missing then
-        return nil, ("fatal: prompt section %s.%s has no active setting"):format(agent, missing)
+        return nil, ("prompt section %s.%s has no active setting"):format(agent, missing), { permanent = true }
     end
     if st.output_format and st.output_format ~= "" then
         system = system .. "\n\n## Output format\n" .. st.output_format

@@ -21,6 +21,7 @@
 -- live, and this builds again on the current one.
 local agent_stage = require "lib.agent_stage"
 local llm = require "lib.llm"
+local jobs_core = require "wm.core.jobs"
 local outcome = require "lib.outcome"
 local pipeline = require "lib.pipeline"
 local screenshot = require "stages.screenshot"
@@ -52,6 +53,19 @@ local function to_person(t, interpretation, ops, reason)
         return outcome.retry(err)
     end
     return outcome.done()
+end
+
+-- The model failed (llm.run_agent's err, call): tried again while that can
+-- help and attempts remain (pipeline.llm_failure: a busy provider waits
+-- without spending one); otherwise the request goes to a person with the
+-- reason, rather than waiting in_progress for a job that gave up.
+local function model_failed(job, t, interpretation, ops, err, call)
+    local o = pipeline.llm_failure(err, call)
+    local last = (job.attempt or 1) >= (job.max_attempts or M.max_attempts)
+    if o.outcome == jobs_core.DISCARD or (o.outcome == jobs_core.RETRY and last) then
+        return to_person(t, interpretation, ops, "the assistant could not work on it: " .. tostring(err))
+    end
+    return o
 end
 
 -- The operations with every new section written (by the architect agent;
@@ -195,7 +209,7 @@ function M.run(job)
         out, err, call = llm.run_agent("support", { business = inputs.business, site = { content = inputs.content },
                                                    request = t.request_text, job_id = job.id }, { job_id = job.id })
         if not out then
-            return pipeline.llm_failure(err, call and call.retry_after, call and call.status)
+            return model_failed(job, t, interpretation, ops, err, call)
         end
         interpretation, ops = out.interpretation, out.operations
     end
@@ -214,7 +228,7 @@ function M.run(job)
             return nil, to_person(t, interpretation, nil, missing)
         end
         if not fresh then
-            return nil, pipeline.llm_failure(werr, call and call.retry_after, call and call.status)
+            return nil, model_failed(job, t, interpretation, ops, werr, call)
         end
         return fresh
     end

@@ -237,14 +237,19 @@ end
 function T.llm_throttling_snoozes_instead_of_spending_attempts(t)
     local pipeline = require "lib.pipeline"
     local codes = require "wm.core.jobs"
-    local o = pipeline.llm_failure("retryable: anthropic 429 rate_limit_error", 12, 429)
+    local o = pipeline.llm_failure("anthropic 429 rate_limit_error", { permanent = false, status = 429, retry_after = 12 })
     t.eq(o.outcome, codes.SNOOZE, "429: wait, no attempt spent")
     t.eq(o.delay, 12, "for as long as the provider said")
-    t.eq(pipeline.llm_failure("retryable: anthropic 529 overloaded", nil, 529).delay, 30, "529 without Retry-After")
-    o = pipeline.llm_failure("retryable: anthropic 500", 3, 500)
+    t.eq(pipeline.llm_failure("anthropic 529 overloaded", { permanent = false, status = 529 }).delay, 30,
+        "529 without Retry-After")
+    o = pipeline.llm_failure("anthropic 500", { permanent = false, status = 500, retry_after = 3 })
     t.eq(o.outcome, codes.RETRY, "a server error spends an attempt")
     t.eq(o.delay, 3)
-    t.eq(pipeline.llm_failure("fatal: anthropic 401", nil, 401).outcome, codes.DISCARD)
+    t.eq(pipeline.llm_failure("anthropic 401", { permanent = true, status = 401 }).outcome, codes.DISCARD)
+    t.eq(pipeline.llm_failure("refusal: the model declined to answer", { permanent = true }).outcome, codes.DISCARD,
+        "decided by the value, whatever the words")
+    t.eq(pipeline.llm_failure("fatal-sounding words", { permanent = false }).outcome, codes.RETRY)
+    t.eq(pipeline.llm_failure("no call at all").outcome, codes.RETRY, "without a call: retried")
 end
 
 return T

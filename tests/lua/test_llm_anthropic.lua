@@ -117,7 +117,8 @@ function T.rate_limited_is_retryable_with_retry_after(t)
                  error = { type = "rate_limit_error", message = "Number of request tokens has exceeded your per-minute rate limit" } })
     local res, err, info = anthropic.complete(req())
     t.eq(res, nil)
-    t.match(err, "^retryable: anthropic 429 rate_limit_error: Number of request tokens")
+    t.match(err, "^anthropic 429 rate_limit_error: Number of request tokens")
+    t.eq(info.permanent, false)
     t.eq(info.status, 429)
     t.eq(info.retry_after, 7)
     t.match(info.request_id, "^req_fake_")
@@ -125,7 +126,8 @@ function T.rate_limited_is_retryable_with_retry_after(t)
         queue(url, { status = st })
         res, err, info = anthropic.complete(req())
         t.eq(res, nil)
-        t.match(err, "^retryable: anthropic " .. st)
+        t.match(err, "^anthropic " .. st)
+        t.eq(info.permanent, false, st .. " may pass on another try")
         t.eq(info.retry_after, nil)
     end
 end
@@ -134,25 +136,29 @@ function T.auth_and_bad_requests_are_fatal(t)
     configure(t, { api_key = "sk-ant-wrong" })
     local res, err, info = anthropic.complete(req())
     t.eq(res, nil)
-    t.match(err, "^fatal: anthropic 401 authentication_error")
+    t.match(err, "^anthropic 401 authentication_error")
+    t.eq(info.permanent, true)
     t.eq(info.status, 401)
     wm.config.anthropic.api_key = KEY
     -- The fake checks the request like the API: a broken one is a 400, fatal.
     local bad = req()
     bad.messages = { { role = "assistant", content = "hi" } }
-    res, err = anthropic.complete(bad)
+    res, err, info = anthropic.complete(bad)
     t.eq(res, nil)
-    t.match(err, "^fatal: anthropic 400 invalid_request_error: messages: roles must alternate")
+    t.match(err, "^anthropic 400 invalid_request_error: messages: roles must alternate")
+    t.eq(info.permanent, true)
     for _, st in ipairs({ 403, 404, 413 }) do
         queue(base(), { status = st })
-        res, err = anthropic.complete(req())
+        res, err, info = anthropic.complete(req())
         t.eq(res, nil)
-        t.match(err, "^fatal: anthropic " .. st)
+        t.match(err, "^anthropic " .. st)
+        t.eq(info.permanent, true, st .. " will not pass on another try")
     end
     -- A pinned version: something else would be refused.
     wm.config.anthropic.version = "2026-10-21"
-    res, err = anthropic.complete(req())
-    t.match(err, "^fatal: anthropic 400")
+    res, err, info = anthropic.complete(req())
+    t.match(err, "^anthropic 400")
+    t.eq(info.permanent, true)
 end
 
 function T.no_key_no_request(t)
@@ -161,23 +167,26 @@ function T.no_key_no_request(t)
     if old and old ~= "" then
         t.skip("WM_ANTHROPIC_API_KEY is set in this environment")
     end
-    local res, err = anthropic.complete(req())
+    local res, err, info = anthropic.complete(req())
     t.eq(res, nil)
-    t.match(err, "^fatal: no Anthropic API key")
+    t.match(err, "^no Anthropic API key")
+    t.eq(info.permanent, true)
     t.eq(#requests(url), 0)
 end
 
 function T.connection_failure_and_garbage_are_retryable(t)
     configure(t)
     queue(base(), { raw = "<html>502 Bad Gateway</html>", status = 200 })
-    local res, err = anthropic.complete(req())
+    local res, err, info = anthropic.complete(req())
     t.eq(res, nil)
-    t.match(err, "^retryable: anthropic 200 with a body that is not JSON")
+    t.match(err, "^anthropic 200 with a body that is not JSON")
+    t.eq(info.permanent, false)
     -- A port nobody listens on.
     wm.config.anthropic.base_url = "http://127.0.0.1:9"
-    res, err = anthropic.complete(req())
+    res, err, info = anthropic.complete(req())
     t.eq(res, nil)
-    t.match(err, "^retryable: connection: ")
+    t.match(err, "^connection: ")
+    t.eq(info.permanent, false)
 end
 
 -- ---- through the runner -------------------------------------------------------------------------
@@ -232,7 +241,8 @@ function T.run_agent_max_tokens_is_truncated(t)
     queue(url, { text = cut, stop_reason = "max_tokens", usage = { output_tokens = 4000 } })
     local out, err, call = llm.run_agent("analyst", ctx, { provider = "anthropic" })
     t.eq(out, nil)
-    t.match(err, "^retryable: truncated")
+    t.match(err, "^truncated")
+    t.eq(call.permanent, false, "a cut answer may be whole on another try")
     local row = assert(wm.db.one("SELECT * FROM llm_calls WHERE id = $1", call.id))
     t.eq(row.ok, false)
     t.eq(row.stop_reason, "max_tokens")
@@ -248,22 +258,24 @@ function T.run_agent_provider_errors(t)
     queue(url, { status = 429, headers = { ["retry-after"] = "12" } })
     local out, err, call = llm.run_agent("concept", ctx, { provider = "anthropic" })
     t.eq(out, nil)
-    t.match(err, "^retryable: anthropic 429")
-    t.eq(call.retry_after, 12)
+    t.match(err, "^anthropic 429")
+    t.eq({ call.permanent, call.status, call.retry_after }, { false, 429, 12 })
     local row = assert(wm.db.one("SELECT * FROM llm_calls WHERE id = $1", call.id))
     t.eq(row.ok, false)
     t.eq(row.cost_micro_usd, 0)
     t.match(row.raw_response, "rate_limit_error", "the error body is kept")
     wm.config.anthropic.api_key = "sk-ant-nope"
-    out, err = llm.run_agent("concept", ctx, { provider = "anthropic" })
+    out, err, call = llm.run_agent("concept", ctx, { provider = "anthropic" })
     t.eq(out, nil)
-    t.match(err, "^fatal: anthropic 401")
+    t.match(err, "^anthropic 401")
+    t.eq(call.permanent, true)
     -- A valid-looking answer of the wrong shape is rejected, not patched.
     wm.config.anthropic.api_key = KEY
     queue(url, { text = '{"archetype": "The Sage", "angle": "Something"}' })
-    out, err = llm.run_agent("concept", ctx, { provider = "anthropic" })
+    out, err, call = llm.run_agent("concept", ctx, { provider = "anthropic" })
     t.eq(out, nil)
-    t.match(err, "^retryable: invalid output: .*design_system: is required")
+    t.match(err, "^invalid output: .*design_system: is required")
+    t.eq(call.permanent, false)
 end
 
 return T

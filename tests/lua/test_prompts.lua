@@ -403,9 +403,10 @@ function T.missing_section_is_fatal(t)
     assert(wm.db.query([[UPDATE prompt_settings SET is_active = false
         WHERE agent_name = 'concept' AND section_name = 'palette_rules']]))
     prompts.invalidate()
-    local a, err = prompts.assemble("concept", {})
+    local a, err, class = prompts.assemble("concept", {})
     t.eq(a, nil)
-    t.match(err, "^fatal: prompt section concept%.palette_rules has no active setting")
+    t.match(err, "^prompt section concept%.palette_rules has no active setting")
+    t.eq(class, { permanent = true }, "asking again cannot help")
     -- sync puts it back.
     assert(prompts.sync())
     t.ok(prompts.assemble("concept", {}, { count_usage = false }))

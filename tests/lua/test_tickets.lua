@@ -58,6 +58,39 @@ end
 
 -- ---- operations by code ---------------------------------------------------------------
 
+-- The model failing: tried again while that can help (a cut answer,
+-- attempts left); a refusal, or the last attempt, hands the request to a
+-- person with the reason instead of leaving it in_progress forever.
+function T.a_request_the_model_cannot_read_goes_to_a_person(t)
+    setup(t)
+    local who = live_site("Rivera Plumbing")
+    local stage = dofile(wm.root .. "/scripts/stages/interpret_ticket.lua")
+    local codes = require "wm.core.jobs"
+    local function run(id, attempt)
+        return stage.run { id = 1, payload = { id = id }, attempt = attempt, max_attempts = 4 }
+    end
+    t.config("llm", { simulate = { support = "truncated" } })
+    local cut = file(who, 'Change the headline to "Leaks fixed fast"')
+    t.eq(run(cut.id, 1).outcome, codes.RETRY, "a cut answer is asked again")
+    t.eq(tickets.get(cut.id).status, "in_progress")
+    t.eq(run(cut.id, 4).outcome, codes.COMPLETED, "the last attempt ends the job")
+    local gave_up = tickets.get(cut.id)
+    t.eq(gave_up.status, "needs_person")
+    t.match(gave_up.needs_person_reason, "^the assistant could not work on it: truncated")
+
+    t.config("llm", { simulate = { support = "refusal" } })
+    local refused = file(who, "Change the phone to (512) 555-0101")
+    t.eq(run(refused.id, 1).outcome, codes.COMPLETED, "a refusal is not asked again")
+    t.eq(tickets.get(refused.id).status, "needs_person")
+    t.match(tickets.get(refused.id).needs_person_reason, "refusal")
+
+    t.config("llm", { simulate = { support = "overloaded" } })
+    local busy = file(who, "Change the phone to (512) 555-0102")
+    local o = run(busy.id, 4)
+    t.eq(o.outcome, codes.SNOOZE, "a busy provider is waited for, even on the last attempt: no attempt is spent")
+    t.eq(tickets.get(busy.id).status, "in_progress")
+end
+
 function T.each_operation_kind_is_applied_by_code(t)
     setup(t)
     local who = live_site("Rivera Plumbing")

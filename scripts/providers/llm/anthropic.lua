@@ -9,10 +9,11 @@
 -- the user turn). The answer's text blocks are joined (thinking blocks are
 -- skipped); stop_reason and usage are returned exactly as received.
 --
--- Errors: err begins with "retryable:" (429, 500, 529 and other 5xx, 408,
--- connection failures, an unreadable 200) or "fatal:" (400, 401, 403, 404,
--- 413 and other 4xx, no API key). info = {status=, retry_after=seconds from
--- the retry-after header, request_id=, body=raw body}.
+-- Errors: info.permanent says whether asking again can help: false for
+-- 429, 500, 529 and other 5xx, 408, connection failures, an unreadable 200;
+-- true for 400, 401, 403, 404, 413 and other 4xx, no API key. info =
+-- {permanent=, status=, retry_after=seconds from the retry-after header,
+-- request_id=, body=raw body}.
 --
 -- Config (wm.config.anthropic, all optional): api_key (WM_ANTHROPIC_API_KEY),
 -- base_url (default https://api.anthropic.com), version (2023-06-01),
@@ -84,10 +85,10 @@ function _M.complete(opts)
     end
     local c = conf()
     if not c.api_key or c.api_key == "" then
-        return nil, "fatal: no Anthropic API key (set WM_ANTHROPIC_API_KEY)", {}
+        return nil, "no Anthropic API key (set WM_ANTHROPIC_API_KEY)", { permanent = true }
     end
     if not wm.http then
-        return nil, "fatal: wm.http is not available in this host", {}
+        return nil, "wm.http is not available in this host", { permanent = true }
     end
 
     local body = {
@@ -124,11 +125,12 @@ function _M.complete(opts)
         timeout = c.timeout,
     }
     if not res then
-        return nil, "retryable: connection: " .. tostring(err), { status = nil }
+        return nil, "connection: " .. tostring(err), { permanent = false }
     end
     local status = res.status
     local headers = res.headers or {}
     local info = {
+        permanent = false,
         status = status,
         request_id = headers["request-id"],
         retry_after = retry_after(headers),
@@ -136,18 +138,16 @@ function _M.complete(opts)
     }
     if status ~= 200 then
         local what = format("anthropic %d %s", status, error_text(res.body))
-        if FATAL[status] or (status >= 400 and status < 500 and status ~= 408 and status ~= 429) then
-            return nil, "fatal: " .. what, info
-        end
-        return nil, "retryable: " .. what, info
+        info.permanent = FATAL[status] == true or (status >= 400 and status < 500 and status ~= 408 and status ~= 429)
+        return nil, what, info
     end
 
     local ok, msg = pcall(wm.json.decode, res.body or "")
     if not ok or type(msg) ~= "table" then
-        return nil, "retryable: anthropic 200 with a body that is not JSON", info
+        return nil, "anthropic 200 with a body that is not JSON", info
     end
     if msg.type == "error" then
-        return nil, "retryable: anthropic error in a 200: " .. error_text(res.body), info
+        return nil, "anthropic error in a 200: " .. error_text(res.body), info
     end
     local parts = {}
     if type(msg.content) == "table" then

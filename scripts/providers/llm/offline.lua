@@ -45,14 +45,14 @@ function _M.complete(opts)
     end
     local author = AUTHORS[opts.agent]
     if not author then
-        return nil, "fatal: the offline provider has no author for agent " .. opts.agent, {}
+        return nil, "the offline provider has no author for agent " .. opts.agent, { permanent = true }
     end
     local ctx = type(opts.context) == "table" and opts.context or {}
     local mode = misbehave.mode(opts.agent, ctx)
     local model = opts.model or "offline"
     local request_id = "offline_" .. sub(wm.crypto.sha256_hex(tostring(opts.system) .. common.json(opts.messages or {})), 1, 20)
     if mode == "overloaded" then
-        return nil, "retryable: overloaded_error: simulated overload (529)", { status = 529, retry_after = 1 }
+        return nil, "overloaded_error: simulated overload (529)", { permanent = false, status = 529, retry_after = 1 }
     end
 
     local out = author(ctx)

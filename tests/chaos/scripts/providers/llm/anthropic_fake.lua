@@ -35,8 +35,8 @@ function _M.complete(opts)
                                     text = authored.text, stop_reason = authored.stop_reason },
         }
         if not res or res.status ~= 200 then
-            return nil, "retryable: connection: the fake did not take the answer: "
-                .. tostring(err or (res and res.status)), {}
+            return nil, "connection: the fake did not take the answer: "
+                .. tostring(err or (res and res.status)), { permanent = false }
         end
     end
     return anthropic.complete(opts)
