@@ -608,19 +608,23 @@ function _M.edit(id, values, actor_type, actor_id)
     return row
 end
 
--- The emails of ticket `t`'s staff: {assignee =, editor = (edited_by)},
--- each nil when nobody (or the account was removed). -> table | nil, err
+-- The emails of ticket `t`'s staff: {assignee =, editor = (edited_by),
+-- filer = (created_by, when staff filed it)}, each nil when nobody (or the
+-- account was removed). -> table | nil, err
 function _M.staff(t)
     local function id(v)
         return v ~= nil and v ~= wm.null and v or wm.null
     end
+    local filer = t.created_by_type ~= "customer" and id(t.created_by) or wm.null
     local row, err = wm.db.one([[SELECT (SELECT email FROM admin_users WHERE id = $1::uuid) AS assignee,
-            (SELECT email FROM admin_users WHERE id = $2::uuid) AS editor]], id(t.assigned_to), id(t.edited_by))
+            (SELECT email FROM admin_users WHERE id = $2::uuid) AS editor,
+            (SELECT email FROM admin_users WHERE id = $3::uuid) AS filer]], id(t.assigned_to), id(t.edited_by), filer)
     if not row then
         return nil, err
     end
     return { assignee = row.assignee ~= wm.null and row.assignee or nil,
-             editor = row.editor ~= wm.null and row.editor or nil }
+             editor = row.editor ~= wm.null and row.editor or nil,
+             filer = row.filer ~= wm.null and row.filer or nil }
 end
 
 -- The staff a request may be assigned to: the active dashboard users.

@@ -258,6 +258,16 @@ function T.every_mutating_route_refuses_lower_roles_and_logs_allowed_ones(t)
             assert(wm.db.tx(function() return require("domain.sites").new_version(site, "v2", "p") end))
             return { site = site }
         end)
+        -- A live site with a customer, for staff to file a change request on.
+        local fr = for_routes({ "/admin/sites/:id/request" }, function()
+            local k = wm.crypto.random_token(6):lower():gsub("[^%w]", "")
+            local site = one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status, version)
+                VALUES ($1, $2, 'x', 'live', 1) RETURNING id]], b, "fr-walk-" .. k).id
+            local cust = one("INSERT INTO customers (email) VALUES ($1) RETURNING id", "fr" .. k .. "@example.com").id
+            one([[INSERT INTO subscriptions (customer_id, site_id, status, amount_cents) VALUES ($1, $2, 'active', 80000)
+                RETURNING id]], cust, site)
+            return { site = site }
+        end)
         -- Change requests in the states each decision takes (domain/tickets.lua).
         local tk = for_routes({ "/admin/tickets/" }, function()
             local k = wm.crypto.random_token(6):lower():gsub("[^%w]", "")
@@ -316,6 +326,8 @@ function T.every_mutating_route_refuses_lower_roles_and_logs_allowed_ones(t)
             ["/admin/sites/:id/regenerate"] = { path = "/admin/sites/" .. pr.site1 .. "/regenerate" },
             ["/admin/sites/:id/archive"] = { path = "/admin/sites/" .. pr.site2 .. "/archive" },
             ["/admin/sites/:id/rollback"] = { path = "/admin/sites/" .. rb.site .. "/rollback", form = { version = "1" } },
+            ["/admin/sites/:id/request"] = { path = "/admin/sites/" .. fr.site .. "/request",
+                                             form = { text = "Please change the phone to (512) 555-0199" } },
             ["/admin/prompts/:id"] = { path = "/admin/prompts/" .. pr.prompt, form = { content = "new text" } },
             ["/admin/prompts/:id/weight"] = { path = "/admin/prompts/" .. pr.prompt .. "/weight", form = { weight = "50" } },
             ["/admin/prompts/:id/active"] = { path = "/admin/prompts/" .. pr.prompt .. "/active", form = { active = "0" } },

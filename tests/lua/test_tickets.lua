@@ -728,6 +728,56 @@ function T.versions_say_which_request_made_them(t)
     end
 end
 
+-- Staff file a request for the customer from the site's dashboard page
+-- (what they asked for by phone): editors only, the text as typed kept on
+-- a refusal, the request then read and proposed like a portal one.
+function T.staff_file_a_request_from_the_dashboard(t)
+    setup(t)
+    local who = live_site("Rivera Plumbing")
+    local editor, viewer = staff("editor"), staff("viewer")
+    local path = "/admin/sites/" .. who.site_id
+    local page = request(path, { cookie = editor.cookie }).body
+    t.match(page, "File a change request for c%d+@example%.com")
+    t.no_match(request(path, { cookie = viewer.cookie }).body, "File a change request", "not for a viewer")
+    local csrf = csrf_of(page)
+    t.eq(request(path .. "/request", { cookie = viewer.cookie,
+        form = form { csrf = csrf_of(request(path, { cookie = viewer.cookie }).body), text = "x" } }).status, 403)
+    local res = request(path .. "/request", { cookie = editor.cookie, form = form { csrf = csrf, text = "   " } })
+    t.eq(res.status, 422)
+    t.match(res.body, "Not filed: Say what you would like changed")
+    t.match(res.body, "<details class=\"edit\" open>", "the form is open again")
+    local long = ("Make it <b>bold</b>. "):rep(300)
+    res = request(path .. "/request", { cookie = editor.cookie, form = form { csrf = csrf, text = long } })
+    t.eq(res.status, 422)
+    t.match(res.body, "under 5000 characters")
+    t.ok(res.body:find(">" .. long:sub(1, 5000):gsub("<", "&lt;"):gsub(">", "&gt;") .. "</textarea>", 1, true),
+        "what was typed (as much as the field takes), as text, to shorten")
+    t.eq(one("SELECT count(*)::int AS n FROM support_tickets").n, 0, "nothing filed")
+
+    res = request(path .. "/request", { cookie = editor.cookie,
+        form = form { csrf = csrf, text = 'Change the headline to "Open <late>"' } })
+    t.eq(res.status, 303)
+    local id = res.headers.location:match("^/admin/tickets/([%x-]+)%?flash=ticket_filed$")
+    t.ok(id, res.headers.location)
+    local tk = tickets.get(id)
+    t.eq({ tk.status, tk.created_by_type, tk.created_by, tk.customer_id }, { "open", "admin", editor.id, who.customer_id })
+    local shown = request(res.headers.location, { cookie = editor.cookie }).body
+    t.match(shown, "The request was filed for the customer")
+    t.match(shown, "<dt>Filed</dt><dd>[%d-]+ [%d:]+ by editor@example%.com</dd>", "who filed it")
+    t.match(shown, "Open &lt;late&gt;")
+    t.eq(one("SELECT count(*)::int AS n FROM jobs WHERE kind = 'interpret_ticket' AND payload->>'id' = $1", id).n, 1)
+    t.eq(one("SELECT actor_type FROM activity_log WHERE action = 'ticket.opened' AND entity_id = $1", id).actor_type,
+        "admin")
+
+    -- A site nobody bought has no customer to file for.
+    local other = one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status, version)
+        VALUES ($1, 'nobody-bought', '<p>x</p>', 'preview', 1) RETURNING id]], who.business_id).id
+    t.no_match(request("/admin/sites/" .. other, { cookie = editor.cookie }).body, "File a change request")
+    res = request("/admin/sites/" .. other .. "/request", { cookie = editor.cookie, form = form { csrf = csrf, text = "x" } })
+    t.eq(res.status, 409)
+    t.match(res.body, "Not filed: ")
+end
+
 function T.a_restored_version_without_recorded_inputs_sends_the_next_request_to_a_person(t)
     setup(t)
     local who = live_site("Rivera Plumbing")

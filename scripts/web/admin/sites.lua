@@ -3,7 +3,8 @@
 -- stage took one); /admin/sites/<id>: the site in a sandboxed iframe, its
 -- versions with a diff of the visible text between a version and the one
 -- before it, regenerate, archive and restoring an earlier version
--- (editors, domain.sites).
+-- (editors, domain.sites), and filing a change request for a live site's
+-- customer (editors, domain.tickets).
 -- /admin/sites/<id>/html serves a version's stored page to that iframe
 -- with a CSP of its own (no script, sandboxed, framed only by the dashboard).
 local view = require "web.admin.view"
@@ -36,6 +37,11 @@ local SHOW = [[
 </section>
 {{#can_edit}}<div class="actions">{{#regenerable}}<form method="post" action="/admin/sites/{{s.id}}/regenerate"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" data-confirm="Build this site again with the architect? The current version is kept.">Regenerate</button></form>{{/regenerable}}
 {{#archivable}} <form method="post" action="/admin/sites/{{s.id}}/archive"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="alt" data-confirm="Archive this site? It will no longer be served.">Archive</button></form>{{/archivable}}</div>{{/can_edit}}
+{{#filing}}<details class="edit"{{#open}} open{{/open}}><summary>File a change request for {{customer}}</summary>
+<p class="muted">What the customer asked for by phone or email, in their words: it is read, built and checked like a request from the portal, and waits for their approval there (or yours, on the request's page).</p>
+<form method="post" action="/admin/sites/{{s.id}}/request"><input type="hidden" name="csrf" value="{{csrf}}">
+<p><label>What to change<br><textarea name="text" rows="4" cols="80" maxlength="5000" required>{{typed}}</textarea></label></p>
+<button type="submit">File the request</button></form></details>{{/filing}}
 <iframe class="site-frame" sandbox="" src="/admin/sites/{{s.id}}/html" title="The site, version {{s.version}}" loading="lazy"></iframe>
 {{#proposal}}<p class="note">This is a change request's proposed page{{#proposal_ticket}} (<a href="/admin/tickets/{{proposal_ticket}}">the ticket</a>){{/proposal_ticket}}: it is never served; approving the request makes it the site's next version.</p>{{/proposal}}
 <h2>Versions</h2>
@@ -154,11 +160,20 @@ local function history(s, req)
     return versions, proposals
 end
 
-wm.route("GET", "/admin/sites/:id", function(req)
-    local s = load(req.params.id)
-    if not s then
-        return view.not_found(req)
+-- The customer a live site's change request would be filed for (the newest
+-- subscription's, as domain.tickets.create picks it), or nil.
+local function customer_of(s)
+    if s.status ~= "live" and s.status ~= "sold" then
+        return nil
     end
+    local c = assert(wm.db.query([[SELECT coalesce(c.email, c.id::text) AS who FROM subscriptions sub
+        JOIN customers c ON c.id = sub.customer_id WHERE sub.site_id = $1 ORDER BY sub.created_at DESC LIMIT 1]], s.id))[1]
+    return c and c.who
+end
+
+-- The site's page; refused = {error=, typed=, status=} shows a refused
+-- change request again with what was typed.
+local function show(req, s, refused)
     local versions, proposals = history(s, req)
     local latest = versions[1] and versions[1].version or s.version
     local prev, hunks, stats
@@ -181,6 +196,7 @@ wm.route("GET", "/admin/sites/:id", function(req)
         prev.html_content = nil
     end
     local can_edit = view.can(req, "editor")
+    local customer = can_edit and not s.proposal and customer_of(s)
     local live = s.status == "preview" or s.status == "live" or s.status == "sold"
     -- The page frames its own /html route: frame-src 'self' on top of the layout's CSP.
     local csp = view.CSP .. "; frame-src 'self'"
@@ -192,8 +208,50 @@ wm.route("GET", "/admin/sites/:id", function(req)
         public_url = live and sites.url(s.subdomain) or nil,
         can_edit = can_edit, regenerable = s.status ~= "archived" and not s.proposal,
         archivable = s.status ~= "archived" and not s.proposal,
-    }, 200, { ["Content-Security-Policy"] = csp })
+        filing = customer and { customer = customer, open = refused ~= nil, typed = refused and refused.typed or "" }
+            or nil,
+        error = refused and refused.error or nil,
+    }, refused and refused.status or 200, { ["Content-Security-Policy"] = csp })
+end
+
+wm.route("GET", "/admin/sites/:id", function(req)
+    local s = load(req.params.id)
+    if not s then
+        return view.not_found(req)
+    end
+    return show(req, s)
 end, { role = "viewer" })
+
+-- POST /admin/sites/:id/request: staff file a change request for the
+-- site's customer (domain.tickets.create, as the portal does; no daily
+-- limit for staff). A refusal shows the page again with the text as typed.
+local REFUSED = { invalid = 422 }
+
+wm.route("POST", "/admin/sites/:id/request", function(req)
+    local s = load(req.params.id)
+    if not s then
+        return view.not_found(req)
+    end
+    local form = view.form(req)
+    local actor = req.actor or {}
+    local out, err = wm.db.tx(function()
+        local row, why, kind = tickets.create { site_id = s.id, text = form.text, actor_type = actor.type or "admin",
+                                                actor_id = actor.id }
+        return { row = row, why = why, kind = kind }
+    end)
+    if not out then
+        error(err, 0)
+    end
+    if not out.row then
+        if out.kind == nil then
+            error(out.why, 0)
+        end
+        local typed = type(form.text) == "string" and text.clip(form.text, 5000) or ""
+        return show(req, s, { error = "Not filed: " .. tostring(out.why), typed = typed,
+                              status = REFUSED[out.kind] or 409 })
+    end
+    return view.redirect("/admin/tickets/" .. out.row.id, "ticket_filed")
+end, { role = "editor" })
 
 -- The stored page, for the dashboard's iframe only: no script runs
 -- (sandbox, script-src absent), only this origin may frame it.

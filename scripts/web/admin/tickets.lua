@@ -15,7 +15,7 @@ local LIST = [[
 <form method="get" action="/admin/tickets" class="filters">
 <label>Status <select name="status"><option value="">any</option>{{#statuses}}<option{{#selected}} selected{{/selected}}>{{name}}</option>{{/statuses}}</select></label>
 <button type="submit">Filter</button></form>
-{{^rows}}<p class="empty">No requests{{#status}} with this status{{/status}}. Customers file them in the portal; <code>wm tickets add --site ID TEXT</code> files one for them.</p>{{/rows}}
+{{^rows}}<p class="empty">No requests{{#status}} with this status{{/status}}. Customers file them in the portal; to file one for a customer, open their site under <a href="/admin/sites">Sites</a> (or <code>wm tickets add --site ID TEXT</code>).</p>{{/rows}}
 {{#has_rows}}<table><thead><tr><th>Status</th><th>Age</th><th>Customer</th><th>Site</th><th>Request</th><th>Assignee</th></tr></thead><tbody>
 {{#rows}}<tr><td><a href="/admin/tickets/{{id}}">{{status}}</a></td><td>{{age}}</td><td>{{customer}}</td><td>{{business}}</td><td>{{request}}</td><td>{{assignee}}</td></tr>
 {{/rows}}</tbody></table>{{/has_rows}}
@@ -149,7 +149,7 @@ local function show(req, id, refused)
     local edited = nz(t.edited_at) and (tostring(t.edited_at):sub(1, 16) .. " by " .. (staff.editor or "a removed account"))
     return view.page(req, "Request", SHOW, {
         t = t, customer = who.email or t.customer_id, business = who.name or t.site_id,
-        filed = tostring(t.created_at):sub(1, 16) .. " by " .. t.created_by_type,
+        filed = tostring(t.created_at):sub(1, 16) .. " by " .. (staff.filer or t.created_by_type),
         decided = nz(t.decided_at) and (tostring(t.decided_at):sub(1, 16) .. " by " .. tostring(t.decided_by_type)),
         note = nz(t.approval_note) or nz(t.resolution_notes), reason = nz(t.needs_person_reason),
         interpretation = nz(t.ai_interpretation), ops = ops, has_ops = #ops > 0, changes = changes,

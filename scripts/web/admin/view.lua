@@ -57,6 +57,7 @@ local FLASH = {
     site_regenerating = "The site will be built again: a new version appears when the architect is done.",
     site_archived = "The site was archived: it is no longer served.",
     site_rolled_back = "The earlier version is served again, as a new version on top; the one it replaced is kept.",
+    ticket_filed = "The request was filed for the customer: it is being read and prepared now.",
     prompt_saved = "Saved as a new version; the old one is kept.",
     prompt_changed = "The prompt setting was changed.",
 }

@@ -48,16 +48,16 @@ local function show(id)
     field("status", t.status)
     field("site", t.site_id)
     field("customer", t.customer_id)
-    field("filed", tostring(t.created_at) .. " by " .. t.created_by_type)
+    local staff, serr = tickets.staff(t)
+    if not staff then
+        return nil, serr
+    end
+    field("filed", tostring(t.created_at) .. " by " .. (staff.filer or t.created_by_type))
     field("base version", t.base_version)
     field("applied", t.applied_version)
     field("decided", t.decided_at ~= wm.null and (tostring(t.decided_at) .. " by " .. tostring(t.decided_by_type)) or nil)
     field("note", t.approval_note)
     field("resolved by", t.resolved_by)
-    local staff, serr = tickets.staff(t)
-    if not staff then
-        return nil, serr
-    end
     field("assigned to", staff.assignee or "nobody")
     if t.edited_at ~= wm.null then
         -- (edited_by is cleared with its account; the edit stays.)
