@@ -627,6 +627,62 @@ function _M.staff(t)
              filer = row.filer ~= wm.null and row.filer or nil }
 end
 
+-- What happened to request `id`, oldest first, in words, from its activity
+-- rows: {at = "YYYY-MM-DD HH:MM", what = sentence, who = "the customer" |
+-- a staff email | "WebMagic" (the system's own steps)} | nil, err. The
+-- notes are the customer's or staff's words (the caller escapes them).
+local HISTORY = {
+    ["ticket.opened"] = function() return "Filed" end,
+    ["ticket.in_progress"] = function() return "Being read and prepared" end,
+    ["ticket.needs_person"] = function(d) return "Handed to a person: " .. tostring(d.reason or "") end,
+    ["ticket.proposed"] = function(d) return ("Version %s proposed"):format(tostring(d.version or "?")) end,
+    ["ticket.edited"] = function(d)
+        local fields = type(d.fields) == "table" and table.concat(d.fields, ", ") or ""
+        return ("Proposal edited by staff (version %s): %s"):format(tostring(d.version or "?"), fields)
+    end,
+    ["ticket.rebuild"] = function(d)
+        return ("The site changed (version %s is live, not %s): prepared again"):format(tostring(d.live or "?"),
+            tostring(d.base or "?"))
+    end,
+    ["ticket.email_sent"] = function(d)
+        return d.kind == "ready" and "Emailed the customer: ready to review" or "Emailed the customer: received"
+    end,
+    ["ticket.approved"] = function(d)
+        return ("Approved: version %s is live"):format(tostring(d.version or "?")) .. (d.note and (". Note: " .. d.note) or "")
+    end,
+    ["ticket.rejected"] = function(d) return "Rejected" .. (d.note and (". Note: " .. d.note) or "") end,
+    ["ticket.resolved"] = function(d) return "Resolved by hand" .. (d.note and (". Note: " .. d.note) or "") end,
+    ["ticket.assigned"] = function(d) return "Assigned to " .. tostring(d.email or "nobody") end,
+}
+
+function _M.history(id)
+    local rows, err = wm.db.query([[SELECT a.action, a.details, a.actor_type, to_char(a.created_at, 'YYYY-MM-DD HH24:MI') AS at,
+            u.email AS staff
+        FROM activity_log a LEFT JOIN admin_users u ON a.actor_type IN ('admin', 'user') AND u.id = a.actor_id
+        WHERE a.entity_type = 'ticket' AND a.entity_id = $1 ORDER BY a.created_at, a.id]], id)
+    if not rows then
+        return nil, err
+    end
+    local out = {}
+    for _, r in ipairs(rows) do
+        local say = HISTORY[r.action]
+        if say then
+            local d = type(r.details) == "table" and r.details or {}
+            for k, v in pairs(d) do
+                if v == wm.null then
+                    d[k] = nil
+                end
+            end
+            local who = r.actor_type == "customer" and "the customer"
+                or (r.staff ~= wm.null and r.staff)
+                or ((r.actor_type == "admin" or r.actor_type == "user") and "staff")
+                or "WebMagic"
+            out[#out + 1] = { at = r.at, what = say(d), who = who }
+        end
+    end
+    return out
+end
+
 -- The staff a request may be assigned to: the active dashboard users.
 function _M.assignees()
     return wm.db.query("SELECT id, email FROM admin_users WHERE is_active ORDER BY email")

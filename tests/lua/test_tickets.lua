@@ -610,6 +610,10 @@ function T.staff_file_approve_reject_and_resolve_from_the_cli(t)
     t.eq(r.code, 0, r.stderr)
     t.match(r.stdout, "version 2 is live")
     t.eq(tickets.get(id).decided_by_type, "user")
+    -- What happened, in order, in words.
+    local story = cli("show", id).stdout:match("\nhistory:\n(.-)\n\n") or ""
+    t.match(story, "^  [%d-]+ [%d:]+  staff: Filed\n  [^\n]*WebMagic: Being read and prepared\n"
+        .. "  [^\n]*WebMagic: Version 2 proposed\n  [^\n]*staff: Approved: version 2 is live%. Note: by phone$")
     t.match(served(who), "tel:%+?1?5125550177")
     t.eq(cli("approve", id).code, 1, "not twice")
 
@@ -764,6 +768,7 @@ function T.staff_file_a_request_from_the_dashboard(t)
     local shown = request(res.headers.location, { cookie = editor.cookie }).body
     t.match(shown, "The request was filed for the customer")
     t.match(shown, "<dt>Filed</dt><dd>[%d-]+ [%d:]+ by editor@example%.com</dd>", "who filed it")
+    t.match(shown, '<h2>History</h2><ol class="history"><li><span class="muted">[%d-]+ [%d:]+ · editor@example%.com</span> Filed</li>')
     t.match(shown, "Open &lt;late&gt;")
     t.eq(one("SELECT count(*)::int AS n FROM jobs WHERE kind = 'interpret_ticket' AND payload->>'id' = $1", id).n, 1)
     t.eq(one("SELECT actor_type FROM activity_log WHERE action = 'ticket.opened' AND entity_id = $1", id).actor_type,

@@ -37,8 +37,8 @@ local SHOW = [[
 <li class="card"><a href="{{before}}" class="thumb"><img src="{{before}}" alt="The page before" width="1280" height="800" loading="lazy"></a><div>Before (version {{base}})</div></li>
 <li class="card"><a href="{{after}}" class="thumb"><img src="{{after}}" alt="The page with the change" width="1280" height="800" loading="lazy"></a><div>After</div></li>
 </ul>{{/shots}}
-{{#has_hunks}}<h2>Visible text</h2><p class="muted">− before, + after.</p>{{#hunks}}<pre class="diff">{{#lines}}<span class="{{cls}}">{{mark}} {{text}}</span>
-{{/lines}}</pre>{{/hunks}}{{/has_hunks}}
+{{#has_hunks}}<h2>Visible text</h2><p class="muted">− before, + after.</p>{{#hunks}}<pre class="diff">{{#lines}}<span class="{{cls}}">{{mark}} {{text}}</span>{{/lines}}</pre>{{/hunks}}{{/has_hunks}}
+{{#has_history}}<h2>History</h2><ol class="history">{{#history}}<li><span class="muted">{{at}} · {{who}}</span> {{what}}</li>{{/history}}</ol>{{/has_history}}
 {{#can_decide}}<div class="actions">
 {{#awaiting}}<form method="post" action="/admin/tickets/{{t.id}}/approve"><input type="hidden" name="csrf" value="{{csrf}}">
 <label>Note <input type="text" name="note" maxlength="1000"></label> <button type="submit">Approve for the customer</button></form>{{/awaiting}}
@@ -131,6 +131,7 @@ local function show(req, id, refused)
         assignees[i] = { id = u.id, email = u.email, selected = u.id == t.assigned_to }
     end
     local staff = assert(tickets.staff(t))
+    local history = assert(tickets.history(t.id))
     -- The proposal's own words (tickets.edit renders the edit from them);
     -- after a refusal, also when the request has moved on, so what was
     -- typed can still be read and copied.
@@ -158,6 +159,7 @@ local function show(req, id, refused)
         awaiting = t.status == "awaiting_approval", person = t.status == "needs_person",
         rejectable = t.status == "open" or t.status == "awaiting_approval" or t.status == "needs_person",
         notice = not refused and flash or false, error = refused and refused.error or nil,
+        history = history, has_history = #history > 0,
         assignee = staff.assignee or "nobody", assignees = assignees, edited = edited or false, edit = edit or false,
     }, refused and refused.status or 200)
 end

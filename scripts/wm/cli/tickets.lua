@@ -77,6 +77,13 @@ local function show(id)
     if t.ai_changes_made ~= wm.null then
         out("\nchanges:\n  ", cells.block(t.ai_changes_made, "  "), "\n")
     end
+    local history = tickets.history(t.id) or {}
+    if #history > 0 then
+        out("\nhistory:\n")
+        for _, h in ipairs(history) do
+            out("  ", h.at, "  ", v(h.who), ": ", v(h.what), "\n")
+        end
+    end
     local diff = tickets.text_diff(t, 1)
     if diff then
         out("\nvisible text (- before, + after):\n")
