@@ -915,6 +915,17 @@ sys.stdout.write(base64.b64encode(b.getvalue()).decode())]] }, timeout = 60 }
     -- A photo change is a person's job.
     t.match(interpret(tk.id), "^outcome%.done")
     t.eq(tickets.get(tk.id).status, "needs_person")
+    -- Staff see the picture on the request's page, served from this host.
+    local viewer = staff("viewer")
+    local page = request("/admin/tickets/" .. tk.id, { cookie = viewer.cookie }).body
+    t.match(page, '<h3>Pictures sent with it</h3>.-<img src="' .. tk.screenshot_urls[1] .. '"')
+    local pic = request(tk.screenshot_urls[1], { cookie = viewer.cookie })
+    t.eq(pic.status, 200)
+    t.eq(pic.headers["content-type"], "image/png")
+    -- Anything else in the column is not shown.
+    assert(wm.db.query([[UPDATE support_tickets SET screenshot_urls = '["https://evil.example/x.png"]'::jsonb
+        WHERE id = $1]], tk.id))
+    t.no_match(request("/admin/tickets/" .. tk.id, { cookie = viewer.cookie }).body, "evil%.example")
 end
 
 -- ---- staff edit a proposal, and assign the request ------------------------------------------

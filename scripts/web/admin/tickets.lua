@@ -30,6 +30,7 @@ local SHOW = [[
 {{#decided}}<dt>Decided</dt><dd>{{decided}}</dd>{{/decided}}{{#note}}<dt>Note</dt><dd>{{note}}</dd>{{/note}}
 {{#reason}}<dt>Needs a person</dt><dd>{{reason}}</dd>{{/reason}}</dl>
 <h2>Request</h2><p class="prewrap">{{t.request_text}}</p>
+{{#has_pictures}}<h3>Pictures sent with it</h3><ul class="site-grid">{{#pictures}}<li class="card"><a href="{{.}}" class="thumb"><img src="{{.}}" alt="A picture the customer sent" loading="lazy"></a></li>{{/pictures}}</ul>{{/has_pictures}}
 {{#interpretation}}<h2>Understood</h2><p>{{interpretation}}</p>{{/interpretation}}
 {{#has_ops}}<h2>Operations</h2><ul>{{#ops}}<li><code>{{.}}</code></li>{{/ops}}</ul>{{/has_ops}}
 {{#changes}}<h2>Changes</h2><ul>{{#list}}<li>{{.}}</li>{{/list}}</ul>{{/changes}}
@@ -132,6 +133,14 @@ local function show(req, id, refused)
     end
     local staff = assert(tickets.staff(t))
     local history = assert(tickets.history(t.id))
+    -- The customer's pictures, as the portal stored them (lib.uploads, served
+    -- to staff by web/admin/uploads.lua); anything else in the column is not shown.
+    local pictures = {}
+    for _, url in ipairs(type(t.screenshot_urls) == "table" and t.screenshot_urls or {}) do
+        if type(url) == "string" and url:match("^/admin/uploads/%x+$") then
+            pictures[#pictures + 1] = url
+        end
+    end
     -- The proposal's own words (tickets.edit renders the edit from them);
     -- after a refusal, also when the request has moved on, so what was
     -- typed can still be read and copied.
@@ -159,7 +168,7 @@ local function show(req, id, refused)
         awaiting = t.status == "awaiting_approval", person = t.status == "needs_person",
         rejectable = t.status == "open" or t.status == "awaiting_approval" or t.status == "needs_person",
         notice = not refused and flash or false, error = refused and refused.error or nil,
-        history = history, has_history = #history > 0,
+        history = history, has_history = #history > 0, pictures = pictures, has_pictures = #pictures > 0,
         assignee = staff.assignee or "nobody", assignees = assignees, edited = edited or false, edit = edit or false,
     }, refused and refused.status or 200)
 end
