@@ -18,7 +18,7 @@
 --   queries.where(spec, filters) -> " WHERE ..." | "", args | nil, code, message
 --       the filters' condition alone (a page's totals over its filtered set).
 --   queries.business(id) -> row | nil, and business_sites/_campaigns/
---       _tracking_events/_llm_calls/_activity(id) -> rows
+--       _tracking_events/_agent_outputs/_replies/_llm_calls/_activity(id) -> rows
 --   queries.summary(), metrics(summary), funnel(summary), llm_cost_usd_30d(),
 --       snapshots(days), queue(): the overview's figures (the seed's
 --       "Dashboard metrics" and the funnel, both from one read of migration
@@ -489,6 +489,23 @@ function _M.business_tracking_events(id)
     return assert(wm.db.query([[SELECT t.id, t.campaign_id, t.kind, t.url, t.user_agent, t.created_at
         FROM tracking_events t JOIN campaigns c ON c.id = t.campaign_id
         WHERE c.business_id = $1 ORDER BY t.created_at DESC, t.id DESC LIMIT 100]], id))
+end
+
+-- Every agent's stored output for the business (one row per agent,
+-- migration 005), newest first; not the prompt that produced it.
+function _M.business_agent_outputs(id)
+    return assert(wm.db.query([[SELECT agent, output, created_at
+        FROM agent_outputs WHERE business_id = $1 ORDER BY created_at DESC, agent]], id))
+end
+
+-- The messages received in answer to the business's campaigns (replies,
+-- auto-replies, bounces, unsubscribes: lib/inbox.lua ties each to its
+-- campaign), newest first, with their stored sanitised text.
+function _M.business_replies(id)
+    return assert(wm.db.query([[SELECT r.id, r.campaign_id, c.subject_line AS campaign_subject, r.kind,
+            r.from_email, r.subject, r.body_text, r.received_at
+        FROM mail_replies r JOIN campaigns c ON c.id = r.campaign_id
+        WHERE c.business_id = $1 ORDER BY r.received_at DESC, r.id DESC LIMIT 100]], id))
 end
 
 function _M.business_llm_calls(id)
