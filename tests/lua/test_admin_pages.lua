@@ -307,6 +307,81 @@ function T.sites_list_detail_diff_and_controls_by_role(t)
     t.no_match(get(t, "/admin/sites"), lit(proposal), "not listed as a site")
 end
 
+-- The quality gate's record on a site's page: a held site's reasons (as text), Lighthouse with its four
+-- categories, the load time and the screenshots; an editor releases it to outreach, a viewer cannot.
+function T.site_page_shows_the_quality_gate_and_editors_release_a_held_site(t)
+    setup(t)
+    login(t)
+    local b = one([[INSERT INTO businesses (gmb_id, slug, name, email, lead_status, contact_status)
+        VALUES ('gq', 'sq', 'Quinn''s Quilts', 'q@example.com', 'qualified', 'pending') RETURNING id]]).id
+    local held = site(b, "quinns", 1, nil, "<p>Quilts</p>", "held")
+    assert(wm.db.query([[UPDATE generated_sites SET quality_attempts = 3, quality_checked_at = now(),
+            quality_failures = $2::jsonb, lighthouse_score = 72, load_time_ms = 1234,
+            screenshot_desktop_url = '/screenshots/q-desktop.png', screenshot_mobile_url = '/screenshots/q-mobile.png',
+            screenshot_thumb_url = '/screenshots/q-thumb.png'
+        WHERE id = $1]], held,
+        wm.json.array({ "<script>x</script> in the page", "the page is 40000 bytes, over the 30720-byte limit" })))
+    assert(wm.db.query([[INSERT INTO lighthouse_runs (site_id, variant, form_factor, performance, accessibility,
+            best_practices, seo, score, seconds, report)
+        VALUES ($1, 'hero-split', 'mobile', 72, 95, 100, 91, 72, 4.5, '{}'::jsonb)]], held))
+    local page = get(t, "/admin/sites/" .. held)
+    t.match(page, "<h2>Quality</h2>")
+    t.match(page, "Held for review: the gate failed it on 3 builds%.")
+    t.ok(page:find("<li>&lt;script&gt;x&lt;/script&gt; in the page</li>", 1, true), "a failure shows as text")
+    t.ok(not page:find("<script>x", 1, true), "no markup from a failure")
+    t.match(page, "<li>the page is 40000 bytes, over the 30720%-byte limit</li>")
+    t.match(page, "Performance 72 · Accessibility 95 · Best practices 100 · SEO 91")
+    t.match(page, "1,234 ms")
+    t.match(page, '<a href="/screenshots/q%-desktop%.png"><img src="/screenshots/q%-thumb%.png"')
+    t.match(page, '<a href="/screenshots/q%-mobile%.png"><img src="/screenshots/q%-mobile%.png"')
+    t.no_match(page, "Not checked yet")
+    -- A viewer: no button, 403, nothing changed.
+    t.no_match(page, 'action="/admin/sites/' .. lit(held) .. '/release"')
+    t.eq(request("POST", "/admin/sites/" .. held .. "/release", "viewer", {}).status, 403)
+    t.eq(one("SELECT status FROM generated_sites WHERE id = $1", held).status, "held")
+    t.eq(count("SELECT count(*) FROM activity_log WHERE entity_type = 'site'"), 0)
+    -- An editor releases it: preview (it may be emailed), compose is next, the activity is the editor's.
+    t.match(get(t, "/admin/sites/" .. held, "editor"), 'action="/admin/sites/' .. lit(held) .. '/release"')
+    local res = request("POST", "/admin/sites/" .. held .. "/release", "editor", {})
+    t.eq(res.status, 303)
+    t.eq(header(res, "location"), "/admin/sites/" .. held)
+    t.eq(one("SELECT status FROM generated_sites WHERE id = $1", held).status, "preview")
+    local a = activity("site.released", held)
+    t.eq({ a.actor_type, a.actor_id }, { "admin", accounts.editor.id })
+    t.eq(count("SELECT count(*) FROM jobs WHERE kind = 'compose' AND payload->>'business_id' = $1", b), 1)
+    local after = get(t, "/admin/sites/" .. held, "editor")
+    t.match(after, "Released to outreach by a person over the gate&#39;s reasons")
+    t.no_match(after, 'action="/admin/sites/' .. lit(held) .. '/release"')
+    -- Not held (any more, or never): 409 with the reason, nothing changed.
+    local other = site(b, "quinns-2", 1, nil, "<p>Other</p>", "draft")
+    for _, id in ipairs({ held, other }) do
+        local before = count("SELECT count(*) FROM activity_log")
+        local jobs = count("SELECT count(*) FROM jobs")
+        local status = one("SELECT status FROM generated_sites WHERE id = $1", id).status
+        local refused = request("POST", "/admin/sites/" .. id .. "/release", "editor", {})
+        t.eq(refused.status, 409)
+        t.match(refused.body, "Not changed: the site is not held%.")
+        t.match(refused.body, '<a href="/admin/sites/' .. lit(id) .. '">Back to the site</a>')
+        t.eq(one("SELECT status FROM generated_sites WHERE id = $1", id).status, status)
+        t.eq(count("SELECT count(*) FROM activity_log"), before)
+        t.eq(count("SELECT count(*) FROM jobs"), jobs)
+    end
+    t.eq(request("POST", "/admin/sites/not-a-uuid/release", "editor", {}).status, 404)
+end
+
+function T.site_page_says_a_site_was_not_checked_yet(t)
+    setup(t)
+    login(t)
+    local b = one([[INSERT INTO businesses (gmb_id, slug, name, lead_status) VALUES ('gn', 'sn', 'Nell''s Nails',
+        'qualified') RETURNING id]]).id
+    local id = site(b, "nells", 1, nil, "<p>Nails</p>", "draft")
+    local page = get(t, "/admin/sites/" .. id, "editor")
+    t.match(page, "Not checked yet: the quality gate judges this page once its screenshot is taken%.")
+    t.no_match(page, "What the gate found")
+    t.no_match(page, "Builds judged")
+    t.no_match(page, 'action="/admin/sites/' .. lit(id) .. '/release"', "a draft is not released")
+end
+
 function T.sites_list_pages_by_keyset(t)
     setup(t)
     login(t)

@@ -3,8 +3,10 @@
 -- stage took one); /admin/sites/<id>: the site in a sandboxed iframe, its
 -- versions with a diff of the visible text between a version and the one
 -- before it, regenerate, archive and restoring an earlier version
--- (editors, domain.sites), and filing a change request for a live site's
--- customer (editors, domain.tickets).
+-- (editors, domain.sites), the quality gate's record (its verdict, failures,
+-- Lighthouse, load time, screenshots) with releasing a held site to outreach
+-- (editors, domain.sites.release), and filing a change request for a live
+-- site's customer (editors, domain.tickets).
 -- /admin/sites/<id>/html serves a version's stored page to that iframe
 -- with a CSP of its own (no script, sandboxed, framed only by the dashboard).
 local view = require "web.admin.view"
@@ -42,6 +44,19 @@ local SHOW = [[
 <form method="post" action="/admin/sites/{{s.id}}/request"><input type="hidden" name="csrf" value="{{csrf}}">
 <p><label>What to change<br><textarea name="text" rows="4" cols="80" maxlength="5000" required>{{typed}}</textarea></label></p>
 <button type="submit">File the request</button></form></details>{{/filing}}
+<h2>Quality</h2>
+{{^q.checked}}<p class="empty">Not checked yet: the quality gate judges this page once its screenshot is taken.</p>{{/q.checked}}
+{{#q.checked}}<p>{{q.state}}</p>
+<section class="cards">
+<div class="card"><div class="label">Gate</div><div class="value small"><span class="pill {{s.status}}">{{s.status}}</span></div></div>
+<div class="card"><div class="label">Builds judged</div><div class="value small">{{q.attempts}}</div></div>
+<div class="card"><div class="label">Checked</div><div class="value small">{{q.checked_at}}</div></div>
+<div class="card"><div class="label">Lighthouse</div><div class="value small">{{q.lighthouse}}{{#q.categories}}<br><small class="muted">{{q.categories}}</small>{{/q.categories}}</div></div>
+<div class="card"><div class="label">Load time</div><div class="value small">{{q.load}}</div></div>
+</section>
+{{#q.has_failures}}<p class="muted">What the gate found:</p><ul class="failures">{{#q.failures}}<li>{{.}}</li>{{/q.failures}}</ul>{{/q.has_failures}}{{/q.checked}}
+{{#q.has_shots}}<p class="shots">{{#q.desktop}}<a href="{{q.desktop}}"><img src="{{q.desktop_img}}" alt="Desktop screenshot" width="160" height="100" loading="lazy"></a> {{/q.desktop}}{{#q.mobile}}<a href="{{q.mobile}}"><img src="{{q.mobile}}" alt="Mobile screenshot" width="46" height="100" loading="lazy"></a>{{/q.mobile}}</p>{{/q.has_shots}}
+{{#releasable}}<form method="post" action="/admin/sites/{{s.id}}/release"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" data-confirm="Release this site to outreach over the gate's reasons? It becomes a preview and may be emailed.">Release to outreach</button></form>{{/releasable}}
 <iframe class="site-frame" sandbox="" src="/admin/sites/{{s.id}}/html" title="The site, version {{s.version}}" loading="lazy"></iframe>
 {{#proposal}}<p class="note">This is a change request's proposed page{{#proposal_ticket}} (<a href="/admin/tickets/{{proposal_ticket}}">the ticket</a>){{/proposal_ticket}}: it is never served; approving the request makes it the site's next version.</p>{{/proposal}}
 <h2>Versions</h2>
@@ -160,6 +175,66 @@ local function history(s, req)
     return versions, proposals
 end
 
+-- The quality gate's record of row `s` (domain.sites.judge) for its page:
+-- the verdict in words, the builds judged, when, the failures (sentences,
+-- shown as text), Lighthouse (the lowest category, and the four of the
+-- latest recorded run, lighthouse_runs), the load time and the screenshots
+-- the dashboard's CSP lets it show (sites.screenshot_path).
+local CATEGORIES = { { "performance", "Performance" }, { "accessibility", "Accessibility" },
+                     { "best_practices", "Best practices" }, { "seo", "SEO" } }
+
+local function quality(s)
+    local r = assert(wm.db.query([[SELECT quality_attempts, quality_failures, lighthouse_score, load_time_ms,
+            screenshot_desktop_url, screenshot_mobile_url, screenshot_thumb_url,
+            to_char(quality_checked_at, 'YYYY-MM-DD HH24:MI') AS checked_at
+        FROM generated_sites WHERE id = $1]], s.id))[1]
+    local run = assert(wm.db.query([[SELECT performance, accessibility, best_practices, seo FROM lighthouse_runs
+        WHERE site_id = $1 AND score IS NOT NULL ORDER BY created_at DESC LIMIT 1]], s.id))[1]
+    local failures = {}
+    if type(r.quality_failures) == "table" then
+        for _, f in ipairs(r.quality_failures) do
+            failures[#failures + 1] = tostring(f)
+        end
+    end
+    local n = #failures
+    local state
+    if s.status == "held" then
+        state = ("Held for review: the gate failed it on %d build%s. It is not emailed until an editor releases it.")
+            :format(r.quality_attempts, r.quality_attempts == 1 and "" or "s")
+    elseif s.status == "draft" then
+        state = n > 0 and "A draft the gate failed: the architect builds it again with these reasons."
+            or "A draft: waiting for the gate."
+    elseif s.status == "preview" then
+        state = n > 0 and "Released to outreach by a person over the gate's reasons below: it may be emailed."
+            or "Passed the gate: it may be emailed."
+    elseif s.status == "live" or s.status == "sold" then
+        state = n > 0 and "Live: the latest check found the problems below (a live site is never taken down for them)."
+            or "Live: the latest check passed."
+    else
+        state = ("The gate's latest check (the site is %s now)."):format(s.status)
+    end
+    local cats
+    if run then
+        local parts = {}
+        for _, c in ipairs(CATEGORIES) do
+            local v = run[c[1]]
+            parts[#parts + 1] = ("%s %s"):format(c[2], v ~= wm.null and tostring(v) or "–")
+        end
+        cats = table.concat(parts, " · ")
+    end
+    local desktop = thumb(r.screenshot_desktop_url)
+    local mobile = thumb(r.screenshot_mobile_url)
+    return {
+        checked = r.checked_at ~= wm.null or nil, checked_at = view.str(r.checked_at), state = state,
+        attempts = r.quality_attempts, failures = failures, has_failures = n > 0 or nil,
+        lighthouse = r.lighthouse_score ~= wm.null and tostring(r.lighthouse_score) or "not run",
+        categories = cats,
+        load = r.load_time_ms ~= wm.null and (view.thousands(r.load_time_ms) .. " ms") or "–",
+        desktop = desktop, desktop_img = thumb(r.screenshot_thumb_url) or desktop, mobile = mobile,
+        has_shots = (desktop or mobile) and true or nil,
+    }
+end
+
 -- The customer a live site's change request would be filed for (the newest
 -- subscription's, as domain.tickets.create picks it), or nil.
 local function customer_of(s)
@@ -208,6 +283,7 @@ local function show(req, s, refused)
         public_url = live and sites.url(s.subdomain) or nil,
         can_edit = can_edit, regenerable = s.status ~= "archived" and not s.proposal,
         archivable = s.status ~= "archived" and not s.proposal,
+        q = quality(s), releasable = can_edit and s.status == "held" or nil,
         filing = customer and { customer = customer, open = refused ~= nil, typed = refused and refused.typed or "" }
             or nil,
         error = refused and refused.error or nil,
@@ -285,6 +361,11 @@ wm.route("POST", "/admin/sites/:id/regenerate", action("site_regenerating", func
 end), { role = "editor" })
 wm.route("POST", "/admin/sites/:id/archive", action("site_archived", function(id, _, actor)
     return sites.archive_by_operator(id, actor)
+end), { role = "editor" })
+-- A held site goes to preview (and may be emailed) when an editor decides
+-- over the gate's reasons (domain.sites.release); a site not held: 409.
+wm.route("POST", "/admin/sites/:id/release", action(nil, function(id, _, actor)
+    return sites.release(id, actor and actor.type, actor and actor.id)
 end), { role = "editor" })
 wm.route("POST", "/admin/sites/:id/rollback", action("site_rolled_back", function(id, form, actor)
     return sites.rollback(id, form.version, actor and actor.type, actor and actor.id)
