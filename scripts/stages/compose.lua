@@ -3,6 +3,9 @@
 -- email_composer agent writes subject, preview text and body around the
 -- review highlight; lib/email.lua renders the plain and HTML parts (tracked links, unsubscribe, postal address); one
 -- campaigns row per site, status 'pending', with its variant. Then send.
+-- While outreach is paused (domain.outreach) the job snoozes, spending no
+-- attempt and no model call: what is paused for (the emails' words, say)
+-- may be what gets fixed before it resumes.
 local agent_stage = require "lib.agent_stage"
 local pipeline = require "lib.pipeline"
 local campaigns = require "domain.campaigns"
@@ -13,6 +16,13 @@ return {
     timeout = 300,
     max_attempts = 4,
     run = function(job)
+        local outreach = require "domain.outreach"
+        local paused, perr = outreach.paused()
+        if perr then
+            return nil, "reading the outreach switch: " .. tostring(perr)
+        elseif paused then
+            return require("lib.outcome").snooze(outreach.SNOOZE)
+        end
         local b, err, discard = pipeline.job_business(job)
         if not b then
             return nil, err, discard

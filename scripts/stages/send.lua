@@ -7,12 +7,17 @@
 -- anything left: sent = false goes back to 'pending' and is retried; an
 -- uncertain answer, or a crash between the call and the commit, leaves the
 -- campaign 'sending' (`wm campaigns stuck`), never a second email.
+-- While outreach is paused (domain.outreach, the dashboard's Campaigns
+-- page) the job snoozes, spending no attempt, and the campaign stays
+-- 'pending'; the check is made again inside the claim, so a pause that
+-- commits before it stops the email.
 local providers = require "lib.providers"
 local email = require "lib.email"
 local dkim = require "lib.dkim"
 local campaigns = require "domain.campaigns"
 local outcome = require "lib.outcome"
 local mail_limit = require "lib.mail_limit"
+local outreach = require "domain.outreach"
 
 local SEND_LOCK = 7031722
 
@@ -45,9 +50,15 @@ local function reason_not_to_send(q, c)
 end
 
 -- Claims the campaign for sending; returns "go", row | "skip", why |
--- "stuck", why | "cap".
+-- "stuck", why | "cap" | "paused".
 local function claim(campaign_id)
     return wm.db.tx(function(q)
+        local paused, perr = outreach.paused()
+        if perr then
+            error(perr, 0)
+        elseif paused then
+            return "paused"
+        end
         local c = q:one([[SELECT c.*, b.contact_status, b.name AS biz_name, s.subdomain, s.screenshot_desktop_url
             FROM campaigns c JOIN businesses b ON b.id = c.business_id
             LEFT JOIN generated_sites s ON s.id = c.site_id
@@ -101,6 +112,13 @@ return {
     timeout = 120,
     max_attempts = 5,
     run = function(job)
+        -- Paused: before the rate limit, so a paused campaign takes no token.
+        local paused, perr = outreach.paused()
+        if perr then
+            return outcome.retry("reading the outreach switch: " .. tostring(perr))
+        elseif paused then
+            return outcome.snooze(outreach.SNOOZE)
+        end
         -- The provider's rate limit (mail.rate_limits, shared by every host
         -- and with transactional mail, which goes first) is taken before the
         -- claim: a host that dies meanwhile leaves the campaign pending, not
@@ -124,6 +142,8 @@ return {
             return outcome.done()
         elseif what == "stuck" then
             return outcome.discard(c)
+        elseif what == "paused" then
+            return outcome.snooze(outreach.SNOOZE)
         elseif what == "cap" then
             wm.log.info("daily email cap reached; the campaign waits for tomorrow",
                         { cap = wm.config.mail.daily_cap })
