@@ -268,6 +268,15 @@ function T.every_mutating_route_refuses_lower_roles_and_logs_allowed_ones(t)
                 RETURNING id]], cust, site)
             return { site = site }
         end)
+        -- A site the quality gate held, for an editor to release to outreach.
+        local rl = for_routes({ "/admin/sites/:id/release" }, function()
+            local k = wm.crypto.random_token(6):lower():gsub("[^%w]", "")
+            local site = one([[INSERT INTO generated_sites (business_id, subdomain, html_content, status, version,
+                quality_attempts, quality_failures, quality_checked_at)
+                VALUES ($1, $2, 'x', 'held', 1, 3, '["the page is too big"]'::jsonb, now()) RETURNING id]],
+                b, "rl-walk-" .. k).id
+            return { site = site }
+        end)
         -- Change requests in the states each decision takes (domain/tickets.lua).
         local tk = for_routes({ "/admin/tickets/" }, function()
             local k = wm.crypto.random_token(6):lower():gsub("[^%w]", "")
@@ -326,6 +335,13 @@ function T.every_mutating_route_refuses_lower_roles_and_logs_allowed_ones(t)
             ["/admin/sites/:id/regenerate"] = { path = "/admin/sites/" .. pr.site1 .. "/regenerate" },
             ["/admin/sites/:id/archive"] = { path = "/admin/sites/" .. pr.site2 .. "/archive" },
             ["/admin/sites/:id/rollback"] = { path = "/admin/sites/" .. rb.site .. "/rollback", form = { version = "1" } },
+            ["/admin/sites/:id/release"] = { path = "/admin/sites/" .. rl.site .. "/release" },
+            ["/admin/campaigns/pause"] = { path = "/admin/campaigns/pause", form = { reason = "walk" }, prepare = function()
+                assert(wm.db.query("UPDATE outreach_state SET paused = false"))
+            end },
+            ["/admin/campaigns/resume"] = { path = "/admin/campaigns/resume", prepare = function()
+                assert(wm.db.query("UPDATE outreach_state SET paused = true, paused_at = now()"))
+            end },
             ["/admin/sites/:id/request"] = { path = "/admin/sites/" .. fr.site .. "/request",
                                              form = { text = "Please change the phone to (512) 555-0199" } },
             ["/admin/prompts/:id"] = { path = "/admin/prompts/" .. pr.prompt, form = { content = "new text" } },

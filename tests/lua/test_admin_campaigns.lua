@@ -141,6 +141,34 @@ end
 
 -- ---- the stages ---------------------------------------------------------------------------------
 
+-- The same switch from the command line, for an operator on the server.
+function T.wm_campaigns_pause_resume_and_state(t)
+    local bin = os.getenv("WM_TEST_WM")
+    if not bin then
+        t.skip("WM_TEST_WM not set (run through ctest)")
+    end
+    setup(t, true)
+    local function cli(...)
+        return assert(wm.exec { argv = { bin, "campaigns", ... }, timeout = 60 })
+    end
+    t.match(cli("state").stdout, "^Outreach is running")
+    local r = cli("pause", "--reason", "template fix\27[2J")
+    t.eq(r.code, 0, r.stderr)
+    t.eq(state().paused, true)
+    t.eq(state().reason, "template fix\27[2J")
+    r = cli("state")
+    t.match(r.stdout, "^Outreach is paused since [^\n]+ by user: template fix %[2J\n")
+    t.no_match(r.stdout, "\27", "no escape reaches the terminal")
+    t.match(page(t, "viewer"), "Outreach is paused</strong> since [^<]+ by user")
+    r = cli("pause")
+    t.eq(r.code, 1, "twice")
+    t.match(r.stderr, "already paused")
+    t.eq(cli("resume").code, 0)
+    t.eq(state().paused, false)
+    t.eq(count("SELECT count(*)::int AS n FROM activity_log WHERE action IN ('outreach.paused', 'outreach.resumed') AND actor_type = 'user'"), 2)
+    t.eq(cli("resume").code, 1, "not paused")
+end
+
 function T.while_paused_campaigns_wait_and_transactional_mail_goes(t)
     setup(t, false)
     local c = mail.campaign()

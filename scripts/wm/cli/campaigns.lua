@@ -1,13 +1,20 @@
--- wm campaigns stuck|resolve: the emails that may or may not have left.
+-- wm campaigns stuck|resolve|pause|resume|state: the emails that may or
+-- may not have left, and the outreach switch (domain.outreach).
 local campaigns = require "domain.campaigns"
+local outreach = require "domain.outreach"
 
-local usage = [[usage: wm campaigns <stuck|resolve> [options]
+local usage = [[usage: wm campaigns <stuck|resolve|pause|resume|state> [options]
 
   wm campaigns stuck [--json]            campaigns left in 'sending': the provider may have
                                          sent them (a crash or an uncertain answer between the
                                          hand-over and the commit); never retried by themselves
   wm campaigns resolve ID sent           it did leave (check the provider's log): mark it sent
   wm campaigns resolve ID release        it did not leave: back to pending, sent again
+  wm campaigns pause [--reason TEXT]     stop outreach on every host: no campaign email is
+                                         composed or sent (they wait; sign-in links and ticket
+                                         emails still go)
+  wm campaigns resume                    outreach goes on; the waiting emails are due at once
+  wm campaigns state                     whether outreach is paused, since when, by whom, why
 
 The outbox provider resolves its own (its file names carry the campaign).]]
 
@@ -58,10 +65,40 @@ local function resolve(id, verdict)
     return true
 end
 
+local function state()
+    local st, err = outreach.state()
+    if not st then
+        return nil, err
+    end
+    if not st.paused then
+        out("Outreach is running.\n")
+        return true
+    end
+    out("Outreach is paused since ", tostring(st.paused_at), " by ",
+        cells.text(st.paused_by_email or st.paused_by_type or "someone"),
+        st.reason and (": " .. cells.text(st.reason)) or "", "\nResume it: wm campaigns resume\n")
+    return true
+end
+
+local function switch(verb, reason)
+    local row, err = wm.db.tx(function()
+        if verb == "pause" then
+            return outreach.pause("user", nil, reason)
+        end
+        return outreach.resume("user", nil)
+    end)
+    if not row then
+        return nil, err
+    end
+    out(verb == "pause" and "Outreach paused: no campaign email goes until `wm campaigns resume`.\n"
+        or "Outreach resumed: the waiting campaign emails are due now.\n")
+    return true
+end
+
 return {
-    summary = "campaigns stuck in 'sending' and how to resolve them",
+    summary = "campaigns stuck in 'sending', and pausing or resuming outreach",
     usage = usage,
-    flags = { ["--json"] = "boolean" },
+    flags = { ["--json"] = "boolean", ["--reason"] = "string" },
     run = function(opts, args)
         local sub = args[1]
         local ok, err
@@ -75,6 +112,10 @@ return {
                 return 2
             end
             ok, err = resolve(id, verdict)
+        elseif sub == "pause" or sub == "resume" then
+            ok, err = switch(sub, opts.reason)
+        elseif sub == "state" then
+            ok, err = state()
         else
             io.stderr:write("wm campaigns: unknown subcommand '", sub, "'\n\n", usage, "\n")
             return 2
