@@ -5,6 +5,7 @@
 local dir = wm.root .. "/scripts/web/admin/"
 for _, name in ipairs({ "auth.lua", "overview.lua", "leads.lua", "jobs.lua", "campaigns.lua", "users.lua",
     "coverage.lua", "sites.lua", "prompts.lua",
-    "customers.lua", "tickets.lua", "payments.lua", "webhooks.lua", "activity.lua", "uploads.lua" }) do
+    "customers.lua", "subscriptions.lua", "tickets.lua", "payments.lua", "webhooks.lua", "activity.lua",
+    "uploads.lua" }) do
     dofile(dir .. name)
 end

@@ -109,11 +109,12 @@ function T.pages_list_what_was_bought_and_show_hostile_data_as_text(t)
     -- Empty states say what to do.
     t.match(web.request(port, "/admin/customers", { admin = s.token }).body, "No customers yet")
     t.match(web.request(port, "/admin/payments", { admin = s.token }).body, "No payments yet")
+    t.match(web.request(port, "/admin/subscriptions", { admin = s.token }).body, "No subscriptions yet")
     t.match(web.request(port, "/admin/webhooks", { admin = s.token }).body, "/hooks/recurrente")
     local a = buy(t, HOSTILE)
     local b = buy(t, "Ana </script><script>alert(2)</script>")
     for _, path in ipairs({ "/admin/customers", "/admin/customers/" .. a.customer_id, "/admin/customers/" .. b.customer_id,
-                            "/admin/payments", "/admin/webhooks", "/admin/activity" }) do
+                            "/admin/payments", "/admin/subscriptions", "/admin/webhooks", "/admin/activity" }) do
         local res = web.request(port, path, { admin = s.token })
         t.eq(res.status, 200, path)
         t.match(res.headers["content-security-policy"], "default%-src 'none'")
@@ -204,6 +205,41 @@ function T.long_lists_page_by_keyset(t)
     t.eq(#emails, 60)
     t.eq(emails[1], "c001@example.com")
     t.eq(emails[60], "c060@example.com")
+end
+
+-- The subscriptions list: the next renewal first, pages by keyset, a status
+-- filter, and each status's count and monthly amount over the filtered set.
+function T.subscriptions_list_renewals_first_with_totals(t)
+    setup(t)
+    local s = login(t, "viewer")
+    local c = one("INSERT INTO customers (email, status) VALUES ('subs@example.com', 'active') RETURNING id").id
+    -- 60 active plans renewing on days 1..60 of 2027 (inserted in reverse), and 3 past due.
+    assert(wm.db.query([[INSERT INTO subscriptions (customer_id, amount_cents, status, current_period_end, started_at)
+        SELECT $1, 80000, 'active', '2027-01-01'::timestamp + ((60 - i) || ' days')::interval, '2026-06-01'
+        FROM generate_series(0, 59) i]], c))
+    assert(wm.db.query([[INSERT INTO subscriptions (customer_id, amount_cents, status, current_period_end, past_due_at)
+        SELECT $1, 80000, 'past_due', '2026-11-01', '2026-11-02' FROM generate_series(1, 3)]], c))
+    local ends, pages, path = {}, 0, "/admin/subscriptions?status=active"
+    while path do
+        pages = pages + 1
+        local body = web.request(port, path, { admin = s.token }).body
+        for d in body:gmatch('<td class="nowrap">(2027%-%d%d%-%d%d)</td>') do
+            ends[#ends + 1] = d
+        end
+        path = body:match('<a class="button alt" href="([^"]+)">More')
+        path = path and path:gsub("&amp;", "&")
+    end
+    t.eq({ pages, #ends, ends[1], ends[60] }, { 2, 60, "2027-01-02", "2027-03-02" }, "every renewal once, soonest first")
+    for i = 2, #ends do
+        t.ok(ends[i - 1] < ends[i], "in order at " .. i)
+    end
+    local all = web.request(port, "/admin/subscriptions", { admin = s.token }).body
+    t.match(all, '<span class="pill active">active</span></div><div class="value">60</div><div class="muted">48,000%.00 GTQ a month')
+    t.match(all, '<span class="pill past_due">past_due</span></div><div class="value">3</div>')
+    local due = web.request(port, "/admin/subscriptions?status=past_due", { admin = s.token }).body
+    t.no_match(due, "2027%-")
+    t.match(due, "since 2026%-11%-02")
+    t.eq(web.request(port, "/admin/subscriptions?status=bogus&sort=nope", { admin = s.token }).status, 200)
 end
 
 function T.a_viewer_is_refused_every_mutation_and_nothing_changes(t)

@@ -29,6 +29,7 @@ local NAV = {
     { href = "/admin/jobs", label = "Jobs", role = "viewer" },
     { href = "/admin/campaigns", label = "Campaigns", role = "viewer" },
     { href = "/admin/customers", label = "Customers", role = "viewer" },
+    { href = "/admin/subscriptions", label = "Subscriptions", role = "viewer" },
     { href = "/admin/tickets", label = "Requests", role = "viewer" },
     { href = "/admin/payments", label = "Payments", role = "viewer" },
     { href = "/admin/webhooks", label = "Webhooks", role = "viewer" },
