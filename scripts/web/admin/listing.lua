@@ -41,6 +41,16 @@ function _M.one_of(v, allowed)
     return nil
 end
 
+-- A <select>'s options: {name =, selected =} for each of `list`, the one
+-- equal to `chosen` selected.
+function _M.options(list, chosen)
+    local out = {}
+    for _, v in ipairs(list) do
+        out[#out + 1] = { name = v, selected = v == chosen }
+    end
+    return out
+end
+
 -- path?k=v&... for the filters in `f` named by `keys` (in that order), plus
 -- `extra` (a table of more pairs, e.g. the cursor), skipping empty ones.
 function _M.url(path, f, keys, extra)

@@ -65,13 +65,7 @@ local COLUMNS = {
     { label = "Card" },
 }
 
-local function options(list, chosen)
-    local out = {}
-    for _, v in ipairs(list) do
-        out[#out + 1] = { name = v, selected = v == chosen }
-    end
-    return out
-end
+local options = listing.options
 
 wm.route("GET", "/admin/payments", function(req)
     local q = req.query or {}

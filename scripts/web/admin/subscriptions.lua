@@ -55,13 +55,7 @@ local COLUMNS = {
     { label = "Period ends", sort = "renewal", asc = true }, { label = "Since", sort = "started" },
 }
 
-local function options(list, chosen)
-    local out = {}
-    for _, v in ipairs(list) do
-        out[#out + 1] = { name = v, selected = v == chosen }
-    end
-    return out
-end
+local options = listing.options
 
 wm.route("GET", "/admin/subscriptions", function(req)
     local q = req.query or {}

@@ -64,13 +64,7 @@ local COLUMNS = {
     { label = "Status" }, { label = "Tries", num = true }, { label = "Error" },
 }
 
-local function options(list, chosen)
-    local out = {}
-    for _, v in ipairs(list) do
-        out[#out + 1] = { name = v, selected = v == chosen }
-    end
-    return out
-end
+local options = listing.options
 
 wm.route("GET", "/admin/webhooks", function(req)
     local q = req.query or {}
