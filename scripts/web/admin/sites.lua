@@ -135,16 +135,15 @@ local WHAT = { ["site.generated"] = "first build", ["site.version"] = "new versi
 -- proposal), newest first, with what made each and who
 -- (domain.sites.versions), and the change requests' proposals waiting for it.
 local function history(s, req)
-    local head = assert(wm.db.query([[WITH RECURSIVE up AS (
-            SELECT id, 0 AS depth FROM generated_sites WHERE id = $1 AND NOT proposal
+    local top = assert(wm.db.query([[WITH RECURSIVE up AS (
+            SELECT id, status, 0 AS depth FROM generated_sites WHERE id = $1 AND NOT proposal
             UNION ALL
-            SELECT n.id, up.depth + 1 FROM generated_sites n JOIN up ON n.previous_version_id = up.id
+            SELECT n.id, n.status, up.depth + 1 FROM generated_sites n JOIN up ON n.previous_version_id = up.id
             WHERE NOT n.proposal AND up.depth < 10000)
-        SELECT id FROM up ORDER BY depth DESC LIMIT 1]],
-        s.proposal and s.previous_version_id or s.id))[1]
-    head = head and head.id or s.id
-    local editable = view.can(req, "editor")
-        and assert(wm.db.query("SELECT status FROM generated_sites WHERE id = $1", head))[1].status ~= "archived"
+        SELECT id, status FROM up ORDER BY depth DESC LIMIT 1]],
+        s.proposal and s.previous_version_id or s.id))[1] or { id = s.id, status = s.status }
+    local head = top.id
+    local editable = view.can(req, "editor") and top.status ~= "archived"
     local versions = {}
     for i, v in ipairs(assert(sites.versions(head))) do
         local what = v.action ~= wm.null and WHAT[v.action] or "—"
